@@ -1,0 +1,228 @@
+//! The command line: scripted office work and tests. Every subcommand exits
+//! non-zero with one plain line on stderr when it refuses or fails.
+
+use crate::demo::{self, DemoConfig};
+use crate::store::{Store, StoreError, today};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tether",
+    version,
+    about = "Offline case management for harm-reduction outreach"
+)]
+pub struct Cli {
+    /// The database file (the GUI defaults to one in the OS data folder).
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    /// Log in as this user (password from TETHER_PASSWORD or a prompt).
+    #[arg(long, global = true, env = "TETHER_USER")]
+    pub user: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new encrypted database with its first admin.
+    Init {
+        /// Username of the first admin.
+        #[arg(long)]
+        admin: String,
+        /// The admin's display name (defaults to the username).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Add realistic generated data (creates the database if it does not exist).
+    Demo {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Last day of the generated history (default today).
+        #[arg(long, value_parser = parse_day)]
+        today: Option<chrono::NaiveDate>,
+    },
+    /// Verify the database: page authentication, integrity, references.
+    Check,
+    /// Write a verified encrypted copy of the database.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
+    crate::domain::parse_date(text)
+        .ok_or_else(|| format!("{text:?} is not a date (YYYY-MM-DD or DD/MM/YYYY)"))
+}
+
+/// A refusal or failure to show as one line.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+fn need_db(db: &Option<PathBuf>) -> Result<&Path, CliError> {
+    db.as_deref()
+        .ok_or_else(|| CliError("--db PATH is required".into()))
+}
+
+fn need_user(user: &Option<String>) -> Result<String, CliError> {
+    user.clone()
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| CliError("--user NAME (or TETHER_USER) is required".into()))
+}
+
+/// The password from TETHER_PASSWORD, or a prompt on the terminal.
+fn password(prompt: &str) -> Result<String, CliError> {
+    if let Ok(p) = std::env::var("TETHER_PASSWORD") {
+        return Ok(p);
+    }
+    rpassword::prompt_password(prompt)
+        .map_err(|e| CliError(format!("could not read the password: {e}")))
+}
+
+/// A new password: from TETHER_PASSWORD, or typed twice.
+fn new_password(who: &str) -> Result<String, CliError> {
+    if let Ok(p) = std::env::var("TETHER_PASSWORD") {
+        return Ok(p);
+    }
+    let first = password(&format!("New password for {who}: "))?;
+    let second = password("Again: ")?;
+    if first != second {
+        return Err(CliError("the two passwords differ".into()));
+    }
+    Ok(first)
+}
+
+fn open(db: &Path, user: &Option<String>) -> Result<Store, CliError> {
+    let user = need_user(user)?;
+    let pw = password(&format!("Password for {user}: "))?;
+    Ok(Store::open(db, &user, &pw)?)
+}
+
+fn print_recovery_key(key: &str) {
+    println!(
+        "Recovery key (shown once; write it down and keep it offline, apart from the laptop):"
+    );
+    println!("  {key}");
+}
+
+/// Runs a subcommand. `Ok(false)` means "done, but report failure" (a damaged `check`).
+pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
+    match command {
+        Command::Init {
+            admin,
+            display_name,
+        } => {
+            let db = need_db(&cli.db)?;
+            if db.exists() {
+                return Err(StoreError::AlreadyExists(db.to_owned()).into());
+            }
+            let pw = new_password(admin)?;
+            let init = Store::init(db, admin, display_name.as_deref().unwrap_or(admin), &pw)?;
+            println!("Created {} with admin {admin}.", db.display());
+            print_recovery_key(&init.recovery_key);
+            init.store.close()?;
+            Ok(true)
+        }
+        Command::Demo {
+            clients,
+            seed,
+            today: day,
+        } => {
+            let db = need_db(&cli.db)?;
+            let mut store = if db.exists() {
+                open(db, &cli.user)?
+            } else {
+                let user = need_user(&cli.user)?;
+                let pw = new_password(&user)?;
+                let init = Store::init(db, &user, &user, &pw)?;
+                println!("Created {} with admin {user}.", db.display());
+                print_recovery_key(&init.recovery_key);
+                init.store
+            };
+            let config = DemoConfig {
+                clients: *clients,
+                seed: *seed,
+                today: day.unwrap_or_else(today),
+            };
+            let bar = indicatif::ProgressBar::new(*clients as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} demo data [{bar:40}] {pos}/{len} clients, {elapsed} ({eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            let started = std::time::Instant::now();
+            let summary = demo::run(&mut store, &config, |done, _| bar.set_position(done as u64))?;
+            bar.finish_and_clear();
+            println!(
+                "Added {} clients, {} contacts, {} arrests, {} detentions, {} enrollments, {} service events in {:.1} s.",
+                summary.clients,
+                summary.contacts,
+                summary.arrests,
+                summary.detentions,
+                summary.enrollments,
+                summary.service_events,
+                started.elapsed().as_secs_f64()
+            );
+            store.close()?;
+            Ok(true)
+        }
+        Command::Check => {
+            let db = need_db(&cli.db)?;
+            let user = need_user(&cli.user)?;
+            let pw = password(&format!("Password for {user}: "))?;
+            let store = match Store::open_to_inspect(db, &user, &pw) {
+                Ok(s) => s,
+                Err(StoreError::Damaged(why)) => {
+                    return Err(CliError(format!("damaged: {} {why}", db.display())));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let report = store.check()?;
+            if report.is_ok() {
+                let counts: Vec<String> = report
+                    .counts
+                    .iter()
+                    .map(|(t, n)| format!("{t}={n}"))
+                    .collect();
+                println!("ok: {} ({})", db.display(), counts.join(" "));
+                Ok(true)
+            } else {
+                let mut problems: Vec<String> = report.cipher_errors.clone();
+                problems.extend(report.integrity_errors.clone());
+                if report.foreign_key_errors > 0 {
+                    problems.push(format!("{} broken references", report.foreign_key_errors));
+                }
+                let shown: Vec<String> = problems.iter().take(3).cloned().collect();
+                Err(CliError(format!(
+                    "damaged: {}: {} problem(s): {}",
+                    db.display(),
+                    problems.len(),
+                    shown.join("; ")
+                )))
+            }
+        }
+        Command::Backup { out } => {
+            let db = need_db(&cli.db)?;
+            let mut store = open(db, &cli.user)?;
+            let report = store.backup_to(out)?;
+            let total: i64 = report.counts.iter().map(|(_, n)| n).sum();
+            println!(
+                "Backup written and verified: {} ({total} records)",
+                out.display()
+            );
+            store.close()?;
+            Ok(true)
+        }
+    }
+}

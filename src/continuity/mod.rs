@@ -1,0 +1,1 @@
+//! Continuity rules for methadone and ARV, as pure functions over domain values (to come).

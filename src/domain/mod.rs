@@ -1,0 +1,126 @@
+//! Plain domain types, closed lists and validation. No I/O, no egui.
+//!
+//! A record kind is a plain data struct (`Client`, `Contact`, ...). A saved
+//! record is `Saved<T>`: the data plus its [`Meta`] (id, timestamps, who and
+//! which device wrote it, tombstone).
+
+mod enums;
+mod error;
+mod records;
+
+pub use enums::*;
+pub use error::ValidationError;
+pub use records::*;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Bookkeeping every saved record carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The user who made the last change (none for records written by the system).
+    pub updated_by: Option<Uuid>,
+    /// The device (database) that made the last change.
+    pub device_id: String,
+    /// Tombstone: deleted records stay for sync but are never shown or counted.
+    pub deleted: bool,
+}
+
+/// A record as stored: its data and its bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Saved<T> {
+    pub meta: Meta,
+    pub data: T,
+}
+
+impl<T> Saved<T> {
+    pub fn id(&self) -> Uuid {
+        self.meta.id
+    }
+}
+
+impl<T> std::ops::Deref for Saved<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+/// Something the store checks the acting user's role for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Create and edit clients, contacts, arrests, detentions, services, follow-ups.
+    EditRecords,
+    /// Tombstone a record.
+    Delete,
+    /// Add, deactivate and change users and their passwords.
+    ManageUsers,
+    /// Edit the detention-location registry and settings.
+    ManageRegistry,
+    /// Aggregate (de-identified) reports and line lists.
+    Export,
+    /// Exports that carry names, nicknames or phone numbers.
+    ExportIdentifiable,
+    /// Bulk import and demo data.
+    Import,
+    /// Backups and restores.
+    Backup,
+    /// Read the audit log.
+    ViewAudit,
+}
+
+impl Permission {
+    /// Plain words for refusals: "… may not {}".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::EditRecords => "edit records",
+            Permission::Delete => "delete records",
+            Permission::ManageUsers => "manage user accounts",
+            Permission::ManageRegistry => "edit the detention-location registry or settings",
+            Permission::Export => "export reports",
+            Permission::ExportIdentifiable => "export identifiable data",
+            Permission::Import => "import data",
+            Permission::Backup => "make or restore backups",
+            Permission::ViewAudit => "read the audit log",
+        }
+    }
+}
+
+impl Role {
+    /// Whether this role may do `permission`. The store calls this before every write.
+    pub fn can(self, permission: Permission) -> bool {
+        use Permission as P;
+        match self {
+            Role::Admin => true,
+            Role::Coordinator => !matches!(permission, P::ManageUsers | P::Backup),
+            Role::Manager => matches!(
+                permission,
+                P::EditRecords | P::Export | P::ExportIdentifiable | P::ViewAudit
+            ),
+            Role::Outreach => matches!(permission, P::EditRecords),
+        }
+    }
+}
+
+/// Normalises a client code: trimmed and upper-case, so `pp-0001` and `PP-0001` are one client.
+pub fn normalize_code(code: &str) -> String {
+    code.trim().to_uppercase()
+}
+
+/// Age in whole years at `day`, as the reports count it (year minus birth year).
+pub fn age_at(birth_year: Option<i32>, day: NaiveDate) -> Option<i32> {
+    use chrono::Datelike;
+    birth_year.map(|y| day.year() - y)
+}
+
+/// Parses a date as `YYYY-MM-DD` or `DD/MM/YYYY`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let t = text.trim();
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(t, "%d/%m/%Y"))
+        .ok()
+}

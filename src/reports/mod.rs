@@ -1,0 +1,1 @@
+//! Period indicators and exports (to come).

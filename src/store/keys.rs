@@ -1,0 +1,285 @@
+//! Key slots: how each user's password (and the recovery key) unlocks the
+//! database key.
+//!
+//! The database is encrypted by SQLCipher with a random 256-bit key. That key
+//! is never stored in the clear: for each user, a slot holds it encrypted
+//! (XChaCha20-Poly1305) under a key derived from the user's password with
+//! Argon2id. The slots live in a small file beside the database
+//! (`tether.db.keys`); it holds no client data and no usernames (only a keyed
+//! hash of each). The recovery key shown once at `init` is the database key
+//! itself, so the database can be opened even if the slot file is lost.
+
+use super::StoreError;
+use argon2::{Algorithm, Argon2, Params, Version};
+use blake2::{Blake2b512, Digest};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use data_encoding::BASE32_NOPAD;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use zeroize::{Zeroize, Zeroizing};
+
+/// Argon2id cost used for new slots: 64 MiB, 3 passes, 1 lane.
+pub const KDF_MEMORY_KIB: u32 = 64 * 1024;
+pub const KDF_PASSES: u32 = 3;
+pub const KDF_LANES: u32 = 1;
+
+/// The 32-byte database key, wiped from memory when dropped.
+#[derive(Clone)]
+pub struct DbKey(Zeroizing<[u8; 32]>);
+
+impl DbKey {
+    pub fn random() -> Self {
+        let mut k = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(k.as_mut());
+        DbKey(k)
+    }
+
+    /// The SQLCipher raw-key pragma value, `x'…'`.
+    pub(crate) fn pragma_value(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("\"x'{}'\"", hex::encode(self.0.as_ref())))
+    }
+
+    /// The key as a recovery key for people: base32 in groups of four.
+    pub fn to_recovery_key(&self) -> String {
+        let text = BASE32_NOPAD.encode(self.0.as_ref());
+        text.as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
+    /// Reads a recovery key as written by [`DbKey::to_recovery_key`]
+    /// (case, spaces and dashes do not matter).
+    pub fn from_recovery_key(text: &str) -> Result<Self, StoreError> {
+        let cleaned: String = text
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let bytes = BASE32_NOPAD
+            .decode(cleaned.as_bytes())
+            .map_err(|_| StoreError::BadRecoveryKey)?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| StoreError::BadRecoveryKey)?;
+        Ok(DbKey(Zeroizing::new(arr)))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Slot {
+    /// Keyed hash of the lower-case username (hex).
+    user: String,
+    m_kib: u32,
+    passes: u32,
+    lanes: u32,
+    salt: String,
+    nonce: String,
+    wrapped: String,
+}
+
+/// The slot file beside a database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyFile {
+    format: String,
+    version: u32,
+    /// Random per-database value that keys the username hashes.
+    db_salt: String,
+    slots: Vec<Slot>,
+}
+
+const FORMAT: &str = "tether-keys";
+
+/// Where the slot file of a database lives.
+pub fn key_file_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".keys");
+    PathBuf::from(name)
+}
+
+fn derive(
+    password: &str,
+    salt: &[u8],
+    m: u32,
+    t: u32,
+    p: u32,
+) -> Result<Zeroizing<[u8; 32]>, StoreError> {
+    let params = Params::new(m, t, p, Some(32)).map_err(|e| StoreError::KeyFile(e.to_string()))?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut out = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(password.as_bytes(), salt, out.as_mut())
+        .map_err(|e| StoreError::KeyFile(e.to_string()))?;
+    Ok(out)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    data_encoding::BASE64.encode(bytes)
+}
+
+fn unb64(text: &str) -> Result<Vec<u8>, StoreError> {
+    data_encoding::BASE64
+        .decode(text.as_bytes())
+        .map_err(|_| StoreError::KeyFile("a key slot is not valid base64".into()))
+}
+
+impl KeyFile {
+    pub fn new() -> Self {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        KeyFile {
+            format: FORMAT.into(),
+            version: 1,
+            db_salt: b64(&salt),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Reads the slot file beside `db`.
+    pub fn load(db: &Path) -> Result<Self, StoreError> {
+        let path = key_file_path(db);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotTether(format!(
+                    "its key file {} is missing",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(StoreError::Io(e)),
+        };
+        let file: KeyFile = serde_json::from_str(&text)
+            .map_err(|_| StoreError::KeyFile(format!("{} is damaged", path.display())))?;
+        if file.format != FORMAT {
+            return Err(StoreError::KeyFile(format!(
+                "{} is not a Tether key file",
+                path.display()
+            )));
+        }
+        Ok(file)
+    }
+
+    /// Writes the slot file beside `db` atomically (temporary file, then rename).
+    pub fn save(&self, db: &Path) -> Result<(), StoreError> {
+        let path = key_file_path(db);
+        let tmp = path.with_extension("keys.tmp");
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| StoreError::KeyFile(e.to_string()))?;
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)?;
+        Ok(())
+    }
+
+    fn user_tag(&self, username: &str) -> String {
+        let mut h = Blake2b512::new();
+        h.update(self.db_salt.as_bytes());
+        h.update(username.trim().to_lowercase().as_bytes());
+        hex::encode(&h.finalize()[..16])
+    }
+
+    fn aad(&self, tag: &str) -> Vec<u8> {
+        format!("{FORMAT}:{}:{tag}", self.db_salt).into_bytes()
+    }
+
+    /// Adds or replaces the slot of `username`, wrapping `key` under `password`.
+    pub fn set_slot(
+        &mut self,
+        username: &str,
+        password: &str,
+        key: &DbKey,
+    ) -> Result<(), StoreError> {
+        let tag = self.user_tag(username);
+        let mut salt = [0u8; 16];
+        let mut nonce = [0u8; 24];
+        rand::rng().fill_bytes(&mut salt);
+        rand::rng().fill_bytes(&mut nonce);
+        let mut kek = derive(password, &salt, KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES)?;
+        let cipher = XChaCha20Poly1305::new_from_slice(kek.as_ref())
+            .map_err(|e| StoreError::KeyFile(e.to_string()))?;
+        kek.zeroize();
+        let wrapped = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: key.bytes(),
+                    aad: &self.aad(&tag),
+                },
+            )
+            .map_err(|_| StoreError::KeyFile("could not wrap the key".into()))?;
+        self.slots.retain(|s| s.user != tag);
+        self.slots.push(Slot {
+            user: tag,
+            m_kib: KDF_MEMORY_KIB,
+            passes: KDF_PASSES,
+            lanes: KDF_LANES,
+            salt: b64(&salt),
+            nonce: b64(&nonce),
+            wrapped: b64(&wrapped),
+        });
+        Ok(())
+    }
+
+    /// Removes a user's slot (deactivation): that password no longer unlocks anything.
+    pub fn remove_slot(&mut self, username: &str) -> bool {
+        let tag = self.user_tag(username);
+        let before = self.slots.len();
+        self.slots.retain(|s| s.user != tag);
+        before != self.slots.len()
+    }
+
+    pub fn has_slot(&self, username: &str) -> bool {
+        let tag = self.user_tag(username);
+        self.slots.iter().any(|s| s.user == tag)
+    }
+
+    /// Unwraps the database key with a user's password. An unknown user costs
+    /// the same key derivation as a wrong password, so neither is told apart.
+    pub fn unlock(&self, username: &str, password: &str) -> Result<DbKey, StoreError> {
+        let tag = self.user_tag(username);
+        let Some(index) = self.slots.iter().position(|s| s.user == tag) else {
+            let _ = derive(password, &[0u8; 16], KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES);
+            return Err(StoreError::WrongPassword);
+        };
+        let slot = &self.slots[index];
+        let salt = unb64(&slot.salt)?;
+        let nonce = unb64(&slot.nonce)?;
+        let wrapped = unb64(&slot.wrapped)?;
+        if nonce.len() != 24 {
+            return Err(StoreError::KeyFile("a key slot is damaged".into()));
+        }
+        let kek = derive(password, &salt, slot.m_kib, slot.passes, slot.lanes)?;
+        let cipher = XChaCha20Poly1305::new_from_slice(kek.as_ref())
+            .map_err(|e| StoreError::KeyFile(e.to_string()))?;
+        match cipher.decrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &wrapped,
+                aad: &self.aad(&tag),
+            },
+        ) {
+            Ok(mut plain) => {
+                let arr: Result<[u8; 32], _> = plain.as_slice().try_into();
+                plain.zeroize();
+                let arr = arr.map_err(|_| StoreError::KeyFile("a key slot is damaged".into()))?;
+                Ok(DbKey(Zeroizing::new(arr)))
+            }
+            Err(_) => Err(StoreError::WrongPassword),
+        }
+    }
+}
+
+impl Default for KeyFile {
+    fn default() -> Self {
+        Self::new()
+    }
+}

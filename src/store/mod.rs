@@ -1,0 +1,492 @@
+//! The encrypted case store: SQLCipher through rusqlite, migrations, one
+//! module per record kind, search, audit, backup. Never imports egui.
+//!
+//! Every write goes through [`Store::write`]: it checks the acting user's
+//! role, runs in one transaction, and adds an audit entry in that
+//! transaction.
+
+mod backup;
+mod bulk;
+mod error;
+pub mod keys;
+mod records;
+pub mod schema;
+mod search;
+mod sql;
+mod timeline;
+mod users;
+
+pub use backup::CheckReport;
+pub use bulk::Batch;
+pub use error::StoreError;
+pub use keys::{DbKey, KeyFile, key_file_path};
+pub use records::Record;
+pub use search::{ClientRow, SearchResult};
+pub use timeline::{TimelineEntry, TimelineItem};
+pub use users::MIN_PASSWORD_CHARS;
+
+use crate::domain::*;
+use chrono::{DateTime, Local, NaiveDate, Utc};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// Who is logged in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionUser {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub language: String,
+}
+
+/// An open, unlocked database with a logged-in user.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    key: DbKey,
+    user: SessionUser,
+    device_id: String,
+}
+
+/// What `init` hands back once: the open store and the recovery key.
+pub struct Initialized {
+    pub store: Store,
+    /// The recovery key: shown once, to be written down and kept offline.
+    pub recovery_key: String,
+}
+
+/// Whether an open may change the file (migrations, the login audit entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Normal,
+    /// Open only to look: no migrations, no audit entry (used by `check`).
+    Inspect,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+pub(crate) fn ms_to_time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Today's date on this computer: the limit for "no dates in the future".
+pub fn today() -> NaiveDate {
+    Local::now().date_naive()
+}
+
+const SQLITE_HEADER: &[u8] = b"SQLite format 3\0";
+
+fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<Connection, StoreError> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.execute_batch(&format!("PRAGMA key = {};", key.pragma_value().as_str()))?;
+    // The first read proves the key (or shows the file is not ours, or damaged).
+    let probe: Result<i64, _> =
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+    if let Err(e) = probe {
+        let head = std::fs::read(path)
+            .map(|b| b.get(..16).map(<[u8]>::to_vec))
+            .ok()
+            .flatten();
+        if head.as_deref() == Some(SQLITE_HEADER) {
+            return Err(StoreError::NotTether(
+                "it is a plain, unencrypted SQLite file".into(),
+            ));
+        }
+        return Err(StoreError::Damaged(format!(
+            "it cannot be decrypted with its key ({}); the file is damaged or belongs to another key file",
+            plain_sqlite_error(&e)
+        )));
+    }
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+    )?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Damaged(format!(
+            "could not switch to WAL (journal mode {mode})"
+        )));
+    }
+    Ok(conn)
+}
+
+fn plain_sqlite_error(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(err, _) => match err.code {
+            rusqlite::ErrorCode::NotADatabase => "not a database".into(),
+            rusqlite::ErrorCode::DatabaseCorrupt => "corrupt".into(),
+            _ => err.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+impl Store {
+    /// Creates a new encrypted database at `path` with its first admin.
+    /// Refuses to touch an existing file.
+    pub fn init(
+        path: &Path,
+        admin_username: &str,
+        admin_display_name: &str,
+        password: &str,
+    ) -> Result<Initialized, StoreError> {
+        if path.exists() {
+            return Err(StoreError::AlreadyExists(path.to_owned()));
+        }
+        if key_file_path(path).exists() {
+            return Err(StoreError::AlreadyExists(key_file_path(path)));
+        }
+        users::check_password_strength(password)?;
+        let admin = User {
+            username: admin_username.trim().to_owned(),
+            display_name: admin_display_name.trim().to_owned(),
+            role: Role::Admin,
+            active: true,
+            language: "en".into(),
+        };
+        admin.validate(today()).map_err(StoreError::Invalid)?;
+        let key = DbKey::random();
+        let mut keyfile = KeyFile::new();
+        keyfile.set_slot(&admin.username, password, &key)?;
+
+        let result = (|| {
+            let mut conn = open_connection(path, &key, true)?;
+            schema::MIGRATIONS.to_latest(&mut conn)?;
+            let device_id = Uuid::now_v7().to_string();
+            let admin_id = Uuid::now_v7();
+            let now = now_ms();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('app', 'tether'), ('device_id', ?1), ('created_at', ?2)",
+                params![device_id, now.to_string()],
+            )?;
+            tx.execute(
+                "INSERT INTO users(id, created_at, updated_at, updated_by, device_id, username, display_name, role, active, language, password_set_at)
+                 VALUES (?1, ?2, ?2, NULL, ?3, ?4, ?5, 'admin', 1, 'en', ?2)",
+                params![admin_id, now, device_id, admin.username, admin.display_name],
+            )?;
+            audit_raw(
+                &tx,
+                now,
+                Some(admin_id),
+                &device_id,
+                AuditAction::Create,
+                Some("user"),
+                Some(admin_id),
+                "database created with its first admin",
+            )?;
+            tx.commit()?;
+            keyfile.save(path)?;
+            Ok::<_, StoreError>(Store {
+                conn,
+                path: path.to_owned(),
+                key: key.clone(),
+                user: SessionUser {
+                    id: admin_id,
+                    username: admin.username.clone(),
+                    display_name: admin.display_name.clone(),
+                    role: Role::Admin,
+                    language: "en".into(),
+                },
+                device_id,
+            })
+        })();
+        match result {
+            Ok(store) => Ok(Initialized {
+                store,
+                recovery_key: key.to_recovery_key(),
+            }),
+            Err(e) => {
+                // Leave nothing half-made behind.
+                for suffix in ["", "-wal", "-shm", ".keys", ".keys.tmp"] {
+                    let mut p = path.as_os_str().to_owned();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens and unlocks `path` as `username` with `password`.
+    pub fn open(path: &Path, username: &str, password: &str) -> Result<Store, StoreError> {
+        let key = Self::unlock_key(path, username, password)?;
+        Self::open_with_key(path, key, username, Access::Normal)
+    }
+
+    /// Opens with the recovery key, acting as `username` (who must exist and be active).
+    pub fn open_with_recovery_key(
+        path: &Path,
+        recovery_key: &str,
+        username: &str,
+    ) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotFound(path.to_owned()));
+        }
+        let key = DbKey::from_recovery_key(recovery_key)?;
+        Self::open_with_key(path, key, username, Access::Normal)
+    }
+
+    /// Opens only to inspect (for `check`): nothing is written.
+    pub fn open_to_inspect(
+        path: &Path,
+        username: &str,
+        password: &str,
+    ) -> Result<Store, StoreError> {
+        let key = Self::unlock_key(path, username, password)?;
+        Self::open_with_key(path, key, username, Access::Inspect)
+    }
+
+    fn unlock_key(path: &Path, username: &str, password: &str) -> Result<DbKey, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotFound(path.to_owned()));
+        }
+        if !path.is_file() {
+            return Err(StoreError::NotTether("it is not a file".into()));
+        }
+        let keyfile = KeyFile::load(path)?;
+        keyfile.unlock(username, password)
+    }
+
+    fn open_with_key(
+        path: &Path,
+        key: DbKey,
+        username: &str,
+        access: Access,
+    ) -> Result<Store, StoreError> {
+        let mut conn = open_connection(path, &key, false)?;
+        let app: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'app'", [], |r| r.get(0))
+            .optional()
+            .map_err(|_| StoreError::NotTether("it has no Tether tables".into()))?;
+        if app.as_deref() != Some("tether") {
+            return Err(StoreError::NotTether("it has no Tether marker".into()));
+        }
+        let version = schema::MIGRATIONS.current_version(&conn)?;
+        let known = schema::MIGRATIONS_COUNT;
+        if let rusqlite_migration::SchemaVersion::Inside(v) = version
+            && v.get() > known
+        {
+            return Err(StoreError::NewerSchema);
+        }
+        if access == Access::Normal {
+            schema::MIGRATIONS.to_latest(&mut conn)?;
+        }
+        let device_id: String =
+            conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+                r.get(0)
+            })?;
+        let user = conn
+            .query_row(
+                "SELECT id, username, display_name, role, active, language FROM users WHERE username = ?1 AND deleted = 0",
+                [username.trim()],
+                |r| {
+                    Ok((
+                        SessionUser {
+                            id: r.get(0)?,
+                            username: r.get(1)?,
+                            display_name: r.get(2)?,
+                            role: r.get(3)?,
+                            language: r.get(5)?,
+                        },
+                        r.get::<_, bool>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((user, active)) = user else {
+            return Err(StoreError::WrongPassword);
+        };
+        if !active {
+            return Err(StoreError::Inactive);
+        }
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            key,
+            user,
+            device_id,
+        };
+        if access == Access::Normal {
+            store.write(|tx, ctx| {
+                ctx.audit(tx, AuditAction::Login, Some("user"), Some(ctx.user_id), "")
+            })?;
+        }
+        Ok(store)
+    }
+
+    /// The logged-in user.
+    pub fn user(&self) -> &SessionUser {
+        &self.user
+    }
+
+    /// This database's device id (every record written here carries it).
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Refuses unless the logged-in user's role allows `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), StoreError> {
+        if self.user.role.can(permission) {
+            Ok(())
+        } else {
+            Err(StoreError::Forbidden {
+                role: self.user.role,
+                permission,
+            })
+        }
+    }
+
+    /// Runs `f` in one immediate transaction; commits only if it returns `Ok`.
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &WriteCtx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let ctx = WriteCtx {
+            user_id: self.user.id,
+            device_id: self.device_id.clone(),
+            now: now_ms(),
+            today: today(),
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx, &ctx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Read access for the store's own query modules.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Records that the session was locked, then closes the database.
+    pub fn lock(mut self) -> Result<(), StoreError> {
+        self.write(|tx, ctx| {
+            ctx.audit(tx, AuditAction::Lock, Some("user"), Some(ctx.user_id), "")
+        })?;
+        self.close()
+    }
+
+    /// Closes the database, checkpointing the WAL into the main file.
+    pub fn close(self) -> Result<(), StoreError> {
+        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        self.conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
+    }
+
+    /// The newest audit entries, newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.require(Permission::ViewAudit)?;
+        self.audit_entries("1 = 1", [], limit)
+    }
+
+    /// Audit entries about one record, newest first.
+    pub fn audit_for_record(&self, record_id: Uuid) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_entries("record_id = ?1", [record_id], usize::MAX)
+    }
+
+    fn audit_entries<P: rusqlite::Params>(
+        &self,
+        filter: &str,
+        p: P,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = format!(
+            "SELECT seq, at, user_id, device_id, action, record_kind, record_id, detail FROM audit WHERE {filter} ORDER BY seq DESC LIMIT {limit}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(p, |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: ms_to_time(r.get(1)?),
+                user_id: r.get(2)?,
+                device_id: r.get(3)?,
+                action: r.get(4)?,
+                record_kind: r.get(5)?,
+                record_id: r.get(6)?,
+                detail: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Number of live (not deleted) rows in a record table, for summaries and checks.
+    pub fn count_live(&self, table: &str) -> Result<i64, StoreError> {
+        if !schema::RECORD_TABLES.contains(&table) {
+            return Err(StoreError::NoSuchTable(table.to_owned()));
+        }
+        Ok(self.conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE deleted = 0"),
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub(crate) fn key(&self) -> &DbKey {
+        &self.key
+    }
+}
+
+/// What a write needs to know: who, where, when.
+pub(crate) struct WriteCtx {
+    pub user_id: Uuid,
+    pub device_id: String,
+    pub now: i64,
+    pub today: NaiveDate,
+}
+
+impl WriteCtx {
+    /// Appends an audit entry inside the current transaction.
+    pub fn audit(
+        &self,
+        tx: &Transaction<'_>,
+        action: AuditAction,
+        kind: Option<&str>,
+        record_id: Option<Uuid>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        audit_raw(
+            tx,
+            self.now,
+            Some(self.user_id),
+            &self.device_id,
+            action,
+            kind,
+            record_id,
+            detail,
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit_raw(
+    tx: &Transaction<'_>,
+    at: i64,
+    user_id: Option<Uuid>,
+    device_id: &str,
+    action: AuditAction,
+    kind: Option<&str>,
+    record_id: Option<Uuid>,
+    detail: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO audit(at, user_id, device_id, action, record_kind, record_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![at, user_id, device_id, action, kind, record_id, detail])?;
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! The schema, as one list of migrations. Never edit a migration that has shipped.
+
+use rusqlite_migration::{M, Migrations};
+
+/// Every migration, oldest first.
+pub static MIGRATIONS: std::sync::LazyLock<Migrations<'static>> =
+    std::sync::LazyLock::new(|| Migrations::from_slice(MIGRATION_LIST));
+
+const MIGRATION_LIST: &[M<'static>] = &[M::up(INITIAL).foreign_key_check()];
+
+/// Columns every record table starts with (see `store::records`).
+/// id, created_at (unix ms), updated_at (unix ms), updated_by, device_id, deleted.
+const INITIAL: &str = r#"
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+    id BLOB PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    updated_by BLOB, device_id TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    username TEXT NOT NULL COLLATE NOCASE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('outreach','coordinator','manager','admin')),
+    active INTEGER NOT NULL DEFAULT 1,
+    language TEXT NOT NULL DEFAULT 'en',
+    password_set_at INTEGER
+) STRICT;
+CREATE UNIQUE INDEX users_username ON users(username) WHERE deleted = 0;
+
+CREATE TABLE clients (
+    rid INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    updated_by BLOB, device_id TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    code TEXT NOT NULL,
+    nickname TEXT, name TEXT,
+    sex TEXT NOT NULL, gender TEXT, birth_year INTEGER, phone TEXT,
+    province TEXT, district TEXT, commune TEXT,
+    key_populations TEXT NOT NULL DEFAULT '', substances TEXT NOT NULL DEFAULT '',
+    hiv_status TEXT NOT NULL, hiv_last_test TEXT,
+    consent_date TEXT, consent_scope TEXT,
+    assigned_worker BLOB REFERENCES users(id),
+    status TEXT NOT NULL,
+    registered_on TEXT,
+    notes TEXT
+) STRICT;
+CREATE UNIQUE INDEX clients_code ON clients(code) WHERE deleted = 0;
+CREATE INDEX clients_worker ON clients(assigned_worker);
+CREATE INDEX clients_nickname ON clients(nickname) WHERE deleted = 0;
+
+-- Substring search over code, nickname and phone. External content, kept in
+-- step by triggers; deleted (tombstoned) clients are taken out.
+CREATE VIRTUAL TABLE clients_fts USING fts5(
+    code, nickname, phone, content='clients', content_rowid='rid', tokenize='trigram'
+);
+CREATE TRIGGER clients_fts_insert AFTER INSERT ON clients WHEN new.deleted = 0 BEGIN
+    INSERT INTO clients_fts(rowid, code, nickname, phone) VALUES (new.rid, new.code, new.nickname, new.phone);
+END;
+CREATE TRIGGER clients_fts_update_old AFTER UPDATE ON clients WHEN old.deleted = 0 BEGIN
+    INSERT INTO clients_fts(clients_fts, rowid, code, nickname, phone) VALUES ('delete', old.rid, old.code, old.nickname, old.phone);
+END;
+CREATE TRIGGER clients_fts_update_new AFTER UPDATE ON clients WHEN new.deleted = 0 BEGIN
+    INSERT INTO clients_fts(rowid, code, nickname, phone) VALUES (new.rid, new.code, new.nickname, new.phone);
+END;
+CREATE TRIGGER clients_fts_delete AFTER DELETE ON clients WHEN old.deleted = 0 BEGIN
+    INSERT INTO clients_fts(clients_fts, rowid, code, nickname, phone) VALUES ('delete', old.rid, old.code, old.nickname, old.phone);
+END;
+
+CREATE TABLE contacts (
+    id BLOB PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    updated_by BLOB, device_id TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    client_id BLOB NOT NULL REFERENCES clients(id),
+    date TEXT NOT NULL,
+    worker_id BLOB REFERENCES users(id),
+    kind TEXT NOT NULL, place TEXT,
+    needles_syringes INTEGER NOT NULL DEFAULT 0 CHECK (needles_syringes >= 0),
+    condoms INTEGER NOT NULL DEFAULT 0 CHECK (condoms >= 0),
+    naloxone INTEGER NOT NULL DEFAULT 0 CHECK (naloxone >= 0),
+    hiv_test TEXT NOT NULL, hiv_result TEXT,
+    referrals TEXT NOT NULL DEFAULT '',
+    notes TEXT
+) STRICT;
+CREATE INDEX contacts_client ON contacts(client_id, date);
+CREATE INDEX contacts_date ON contacts(date);
+CREATE INDEX contacts_worker ON contacts(worker_id);
+
+CREATE TABLE locations (
+    id BLOB PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    updated_by BLOB, device_id TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    name TEXT NOT NULL COLLATE NOCASE,
+    kind TEXT NOT NULL, province TEXT,
+    methadone TEXT NOT NULL, art TEXT NOT NULL, ngo_access TEXT NOT NULL,
+    contact TEXT, last_verified TEXT, notes TEXT
+) STRICT;
+CREATE UNIQUE INDEX locations_name ON locations(name) WHERE deleted = 0;
+
+CREATE TABLE arrests (
+    id BLOB PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    updated_by BLOB, device_id TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    client_id BLOB NOT NULL REFERENCES clients(id),
+    date TEXT NOT NULL,
+    province TEXT, district TEXT, place TEXT,
+    authority TEXT NOT NULL, reasons TEXT NOT NULL DEFAULT '',
+    informer_suspected INTEGER NOT NULL DEFAULT 0,
+    abuse TEXT NOT NULL DEFAULT '',
+    legal_aid INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL,
+    raid_id BLOB,
+    notes TEXT
+) STRICT;
+CREATE INDEX arrests_client ON arrests(client_id, date);
+CREATE INDEX arrests_date ON arrests(date);
+CREATE INDEX arrests_raid ON arrests(raid_id) WHERE raid_id IS NOT NULL;
+
+CREATE TABLE detentions (
+    id BLOB PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    updated_by BLOB, device_id TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    client_id BLOB NOT NULL REFERENCES clients(id),
+    location_id BLOB NOT NULL REFERENCES locations(id),
+    started_on TEXT NOT NULL, ended_on TEXT,
+    basis TEXT,
+    arrest_id BLOB REFERENCES arrests(id),
+    release_reason TEXT,
+    notes TEXT,
+    CHECK (ended_on IS NULL OR ended_on >= started_on)
+) STRICT;
+CREATE INDEX detentions_client ON detentions(client_id, started_on);
+CREATE INDEX detentions_location ON detentions(location_id);
+CREATE INDEX detentions_arrest ON detentions(arrest_id);
+CREATE INDEX detentions_open ON detentions(ended_on, started_on);
+
+CREATE TABLE enrollments (
+    id BLOB PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    updated_by BLOB, device_id TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    client_id BLOB NOT NULL REFERENCES clients(id),
+    service TEXT NOT NULL, provider TEXT, number TEXT,
+    started_on TEXT NOT NULL, ended_on TEXT,
+    status TEXT NOT NULL,
+    dose_mg REAL, regimen TEXT,
+    CHECK (ended_on IS NULL OR ended_on >= started_on)
+) STRICT;
+CREATE INDEX enrollments_client ON enrollments(client_id, service);
+
+CREATE TABLE service_events (
+    id BLOB PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    updated_by BLOB, device_id TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    enrollment_id BLOB NOT NULL REFERENCES enrollments(id),
+    client_id BLOB NOT NULL REFERENCES clients(id),
+    date TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    days_supplied INTEGER CHECK (days_supplied IS NULL OR days_supplied >= 0),
+    dose_mg REAL, cause TEXT, notes TEXT
+) STRICT;
+CREATE INDEX service_events_enrollment ON service_events(enrollment_id, date);
+CREATE INDEX service_events_client ON service_events(client_id, date);
+
+CREATE TABLE followups (
+    id BLOB PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    updated_by BLOB, device_id TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    client_id BLOB NOT NULL REFERENCES clients(id),
+    worker_id BLOB REFERENCES users(id),
+    due TEXT NOT NULL, reason TEXT NOT NULL,
+    rule TEXT, source_id BLOB,
+    done_on TEXT, outcome TEXT
+) STRICT;
+CREATE INDEX followups_client ON followups(client_id);
+CREATE INDEX followups_worker ON followups(worker_id, done_on, due);
+CREATE UNIQUE INDEX followups_rule ON followups(rule, source_id) WHERE rule IS NOT NULL AND deleted = 0;
+
+-- Append-only: rows can be added, never changed or removed.
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    user_id BLOB,
+    device_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    record_kind TEXT,
+    record_id BLOB,
+    detail TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX audit_record ON audit(record_id);
+CREATE INDEX audit_user ON audit(user_id);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+"#;
+
+/// How many migrations this build knows; a database past this is from a newer Tether.
+pub const MIGRATIONS_COUNT: usize = MIGRATION_LIST.len();
+
+/// Tables of records that carry the common bookkeeping columns.
+pub const RECORD_TABLES: &[&str] = &[
+    "users",
+    "clients",
+    "contacts",
+    "locations",
+    "arrests",
+    "detentions",
+    "enrollments",
+    "service_events",
+    "followups",
+];

@@ -1,0 +1,121 @@
+//! Client search: code prefix through the code index, substrings of code,
+//! nickname and phone through the FTS5 trigram index.
+
+use super::{Store, StoreError};
+use crate::domain::*;
+use rusqlite::params;
+use uuid::Uuid;
+
+/// One line of the client list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRow {
+    pub id: Uuid,
+    pub code: String,
+    pub nickname: Option<String>,
+    pub sex: Sex,
+    pub birth_year: Option<i32>,
+    pub province: Option<String>,
+    pub status: CaseStatus,
+    /// Whether the client has an open detention (derived, never typed in).
+    pub detained: bool,
+}
+
+/// Search results, in code order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchResult {
+    pub rows: Vec<ClientRow>,
+    /// True when there were more matches than the limit.
+    pub truncated: bool,
+}
+
+/// The smallest string greater than every string that starts with `prefix`.
+fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.to_owned();
+    end.push(char::MAX);
+    end
+}
+
+/// An FTS5 phrase for `text`: quoted, with quotes doubled.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+const ROW_SQL: &str = "SELECT c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
+    EXISTS (SELECT 1 FROM detentions d WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL)
+    FROM clients c";
+
+fn map_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
+    Ok(ClientRow {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        nickname: r.get(2)?,
+        sex: r.get(3)?,
+        birth_year: r.get(4)?,
+        province: r.get(5)?,
+        status: r.get(6)?,
+        detained: r.get(7)?,
+    })
+}
+
+impl Store {
+    /// Clients whose code starts with `query`, or whose code, nickname or
+    /// phone contains it (3 characters or more; shorter queries match the
+    /// start of the nickname). Deleted clients never appear.
+    pub fn search_clients(&self, query: &str, limit: usize) -> Result<SearchResult, StoreError> {
+        let q = query.trim();
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+        let conn = self.conn();
+        let mut rids: Vec<i64> = Vec::new();
+        if q.is_empty() {
+            let mut stmt = conn.prepare_cached(
+                "SELECT rid FROM clients WHERE deleted = 0 ORDER BY code LIMIT ?1",
+            )?;
+            rids.extend(
+                stmt.query_map([fetch], |r| r.get::<_, i64>(0))?
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        } else {
+            let code = normalize_code(q);
+            let mut stmt = conn.prepare_cached(
+                "SELECT rid FROM clients WHERE code >= ?1 AND code < ?2 AND deleted = 0 ORDER BY code LIMIT ?3",
+            )?;
+            rids.extend(
+                stmt.query_map(params![code, prefix_end(&code), fetch], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                .collect::<Result<Vec<_>, _>>()?,
+            );
+            if q.chars().count() >= 3 {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?1 LIMIT ?2",
+                )?;
+                rids.extend(
+                    stmt.query_map(params![fts_phrase(q), fetch], |r| r.get::<_, i64>(0))?
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+            } else {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT rid FROM clients WHERE nickname >= ?1 AND nickname < ?2 AND deleted = 0 LIMIT ?3",
+                )?;
+                rids.extend(
+                    stmt.query_map(params![q, prefix_end(q), fetch], |r| r.get::<_, i64>(0))?
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+            }
+            rids.sort_unstable();
+            rids.dedup();
+        }
+        let mut rows = Vec::with_capacity(rids.len());
+        let mut stmt =
+            conn.prepare_cached(&format!("{ROW_SQL} WHERE c.rid = ?1 AND c.deleted = 0"))?;
+        for rid in rids {
+            if let Some(row) = stmt.query_map([rid], map_row)?.next() {
+                rows.push(row?);
+            }
+        }
+        rows.sort_by(|a, b| a.code.cmp(&b.code));
+        let truncated = rows.len() > limit;
+        rows.truncate(limit);
+        Ok(SearchResult { rows, truncated })
+    }
+}

@@ -1,0 +1,163 @@
+//! User accounts and their key slots. Only admins manage users; a user may
+//! change their own password.
+
+use super::records::{insert_in_tx, saved_from_row, select_sql};
+use super::{KeyFile, Record, Store, StoreError};
+use crate::domain::*;
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+/// Minimum password length; the database key is only as safe as the weakest password.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+pub(crate) fn check_password_strength(password: &str) -> Result<(), StoreError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(StoreError::WeakPassword(format!(
+            "use at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Adds a user who can log in with `password`.
+    pub fn add_user(&mut self, user: User, password: &str) -> Result<Saved<User>, StoreError> {
+        self.require(Permission::ManageUsers)?;
+        check_password_strength(password)?;
+        let id = Uuid::now_v7();
+        let path = self.path().to_owned();
+        let key = self.key().clone();
+        let mut keyfile = KeyFile::load(&path)?;
+        self.write(|tx, ctx| {
+            user.validate(ctx.today)?;
+            user.check(tx, None)?;
+            insert_in_tx(tx, ctx, id, &user)?;
+            tx.execute(
+                "UPDATE users SET password_set_at = ?2 WHERE id = ?1",
+                params![id, ctx.now],
+            )?;
+            ctx.audit(tx, AuditAction::Create, Some("user"), Some(id), "")?;
+            // The slot file is written last, inside the transaction: if it
+            // cannot be written, the user is not created.
+            if user.active {
+                keyfile.set_slot(&user.username, password, &key)?;
+                keyfile.save(&path)?;
+            }
+            Ok(())
+        })?;
+        self.get(id)
+    }
+
+    /// Sets a user's password (admins for anyone; anyone for themselves).
+    pub fn set_password(&mut self, user_id: Uuid, password: &str) -> Result<(), StoreError> {
+        if user_id != self.user().id {
+            self.require(Permission::ManageUsers)?;
+        }
+        check_password_strength(password)?;
+        let user: Saved<User> = self.get(user_id)?;
+        if user.meta.deleted || !user.active {
+            return Err(StoreError::Inactive);
+        }
+        let path = self.path().to_owned();
+        let key = self.key().clone();
+        let mut keyfile = KeyFile::load(&path)?;
+        self.write(|tx, ctx| {
+            tx.execute(
+                "UPDATE users SET password_set_at = ?2, updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE id = ?1",
+                params![user_id, ctx.now, ctx.user_id, ctx.device_id],
+            )?;
+            ctx.audit(tx, AuditAction::Update, Some("user"), Some(user_id), "password")?;
+            keyfile.set_slot(&user.username, password, &key)?;
+            keyfile.save(&path)?;
+            Ok(())
+        })
+    }
+
+    /// Changes role, display name, language or active flag. Deactivating removes
+    /// the user's key slot, so their password no longer opens the database.
+    pub fn update_user(&mut self, user_id: Uuid, user: User) -> Result<Saved<User>, StoreError> {
+        let own_language_only = {
+            let current: Saved<User> = self.get(user_id)?;
+            user_id == self.user().id
+                && User {
+                    language: current.language.clone(),
+                    ..user.clone()
+                } == current.data
+        };
+        if !own_language_only {
+            self.require(Permission::ManageUsers)?;
+        }
+        if user_id == self.user().id
+            && (!user.active || user.role != self.user().role)
+            && !own_language_only
+        {
+            return Err(ValidationError::Inconsistent {
+                field: "role",
+                reason: "you cannot deactivate yourself or change your own role".into(),
+            }
+            .into());
+        }
+        let old: Saved<User> = self.get(user_id)?;
+        if old.username != user.username {
+            return Err(ValidationError::Inconsistent {
+                field: "username",
+                reason: "a username cannot be changed; add a new user instead".into(),
+            }
+            .into());
+        }
+        let path = self.path().to_owned();
+        let saved = self.write(|tx, ctx| {
+            user.validate(ctx.today)?;
+            tx.execute(
+                "UPDATE users SET display_name = ?2, role = ?3, active = ?4, language = ?5, updated_at = ?6, updated_by = ?7, device_id = ?8 WHERE id = ?1",
+                params![user_id, user.display_name.trim(), user.role, user.active, user.language, ctx.now, ctx.user_id, ctx.device_id],
+            )?;
+            let mut changed = Vec::new();
+            if old.role != user.role { changed.push("role"); }
+            if old.active != user.active { changed.push("active"); }
+            if old.display_name != user.display_name { changed.push("display_name"); }
+            if old.language != user.language { changed.push("language"); }
+            ctx.audit(tx, AuditAction::Update, Some("user"), Some(user_id), &changed.join(","))?;
+            if old.active && !user.active {
+                let mut keyfile = KeyFile::load(&path)?;
+                keyfile.remove_slot(&user.username);
+                keyfile.save(&path)?;
+            }
+            Ok(())
+        });
+        saved?;
+        if user_id == self.user().id {
+            self.user.language = user.language.clone();
+        }
+        self.get(user_id)
+    }
+
+    /// Every user account, active or not, by username.
+    pub fn users(&self) -> Result<Vec<Saved<User>>, StoreError> {
+        let sql = format!(
+            "{} WHERE deleted = 0 ORDER BY username",
+            select_sql::<User>()
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map([], saved_from_row::<User>)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A user by username.
+    pub fn user_by_name(&self, username: &str) -> Result<Option<Saved<User>>, StoreError> {
+        let sql = format!(
+            "{} WHERE username = ?1 AND deleted = 0",
+            select_sql::<User>()
+        );
+        Ok(self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row([username.trim()], saved_from_row::<User>)
+            .optional()?)
+    }
+
+    /// Whether a user has a password set (a key slot) and so can log in.
+    pub fn can_log_in(&self, username: &str) -> Result<bool, StoreError> {
+        Ok(KeyFile::load(self.path())?.has_slot(username))
+    }
+}

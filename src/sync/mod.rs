@@ -1,0 +1,1 @@
+//! Encrypted sync bundles between laptops (to come).

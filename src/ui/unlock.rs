@@ -1,0 +1,224 @@
+//! The unlock / first-run screen: choose or create a database file, log in.
+
+use std::path::PathBuf;
+use zeroize::Zeroize;
+
+/// What the unlock screen asks the app to do after the frame.
+#[must_use]
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnlockCommand {
+    None,
+    Open {
+        path: PathBuf,
+        username: String,
+        password: String,
+    },
+    Create {
+        path: PathBuf,
+        username: String,
+        display_name: String,
+        password: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Login,
+    Create,
+}
+
+/// State of the unlock screen. The password is wiped when it is used or dropped.
+pub struct UnlockScreen {
+    pub db_path: String,
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub confirm: String,
+    pub mode: Mode,
+    pub error: Option<String>,
+    /// Shown once after a database is created.
+    pub recovery_key: Option<String>,
+}
+
+impl Drop for UnlockScreen {
+    fn drop(&mut self) {
+        self.password.zeroize();
+        self.confirm.zeroize();
+    }
+}
+
+impl UnlockScreen {
+    pub fn new(db_path: PathBuf, username: Option<String>) -> Self {
+        let mode = if db_path.exists() {
+            Mode::Login
+        } else {
+            Mode::Create
+        };
+        UnlockScreen {
+            db_path: db_path.display().to_string(),
+            username: username.unwrap_or_default(),
+            display_name: String::new(),
+            password: String::new(),
+            confirm: String::new(),
+            mode,
+            error: None,
+            recovery_key: None,
+        }
+    }
+
+    fn problem(&self) -> Option<&'static str> {
+        if self.db_path.trim().is_empty() {
+            return Some("Choose a database file.");
+        }
+        if self.username.trim().is_empty() {
+            return Some("Enter a username.");
+        }
+        if self.mode == Mode::Create {
+            if self.password.chars().count() < crate::store::MIN_PASSWORD_CHARS {
+                return Some("Use a password of at least 10 characters.");
+            }
+            if self.password != self.confirm {
+                return Some("The two passwords differ.");
+            }
+        } else if self.password.is_empty() {
+            return Some("Enter your password.");
+        }
+        None
+    }
+
+    /// Draws the screen; returns what to do.
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> UnlockCommand {
+        let mut command = UnlockCommand::None;
+        ui.vertical_centered(|ui| {
+            ui.add_space(40.0);
+            ui.heading("Tether");
+            ui.label(
+                "Offline case management for outreach. Everything stays encrypted on this laptop.",
+            );
+            ui.add_space(16.0);
+        });
+        if let Some(key) = &self.recovery_key {
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.strong("Recovery key — shown only once");
+                ui.label("Write it down and keep it offline, away from this laptop. It opens the database if every password is lost.");
+                ui.add(egui::Label::new(egui::RichText::new(key).monospace().size(16.0)).selectable(true));
+            });
+            ui.add_space(8.0);
+        }
+        let mut submit = false;
+        egui::Grid::new("unlock_form")
+            .num_columns(2)
+            .spacing([12.0, 8.0])
+            .show(ui, |ui| {
+                let label = ui.label("Database file");
+                ui.horizontal(|ui| {
+                    let changed = ui
+                        .add(egui::TextEdit::singleline(&mut self.db_path).desired_width(380.0))
+                        .labelled_by(label.id)
+                        .changed();
+                    if changed {
+                        self.mode = if PathBuf::from(self.db_path.trim()).exists() {
+                            Mode::Login
+                        } else {
+                            Mode::Create
+                        };
+                    }
+                    if ui.button("Choose…").clicked()
+                        && let Some(path) = rfd::FileDialog::new()
+                            .add_filter("Tether database", &["db"])
+                            .pick_file()
+                    {
+                        self.db_path = path.display().to_string();
+                        self.mode = Mode::Login;
+                    }
+                    if ui.button("New…").clicked()
+                        && let Some(path) = rfd::FileDialog::new()
+                            .set_file_name("tether.db")
+                            .save_file()
+                    {
+                        self.db_path = path.display().to_string();
+                        self.mode = Mode::Create;
+                    }
+                });
+                ui.end_row();
+
+                let label = ui.label("Username");
+                ui.add(egui::TextEdit::singleline(&mut self.username))
+                    .labelled_by(label.id);
+                ui.end_row();
+
+                if self.mode == Mode::Create {
+                    let label = ui.label("Your name");
+                    ui.add(egui::TextEdit::singleline(&mut self.display_name))
+                        .labelled_by(label.id);
+                    ui.end_row();
+                }
+
+                let label = ui.label("Password");
+                let pw = ui
+                    .add(egui::TextEdit::singleline(&mut self.password).password(true))
+                    .labelled_by(label.id);
+                if pw.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    submit = true;
+                }
+                ui.end_row();
+
+                if self.mode == Mode::Create {
+                    let label = ui.label("Password again");
+                    let again = ui
+                        .add(egui::TextEdit::singleline(&mut self.confirm).password(true))
+                        .labelled_by(label.id);
+                    if again.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                        submit = true;
+                    }
+                    ui.end_row();
+                }
+            });
+        ui.add_space(8.0);
+        let problem = self.problem();
+        let action = if self.mode == Mode::Create {
+            "Create database"
+        } else {
+            "Unlock"
+        };
+        let clicked = ui
+            .add_enabled(problem.is_none(), egui::Button::new(action))
+            .clicked();
+        if self.mode == Mode::Create {
+            ui.label(
+                "No database at this path yet: Tether will create one, with you as its admin.",
+            );
+        }
+        if let Some(error) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        } else if let Some(p) = problem
+            && (!self.password.is_empty() || self.mode == Mode::Create && !self.confirm.is_empty())
+        {
+            ui.colored_label(ui.visuals().warn_fg_color, p);
+        }
+        if (clicked || submit) && problem.is_none() {
+            let path = PathBuf::from(self.db_path.trim());
+            let password = std::mem::take(&mut self.password);
+            self.confirm.zeroize();
+            self.confirm.clear();
+            command = match self.mode {
+                Mode::Login => UnlockCommand::Open {
+                    path,
+                    username: self.username.trim().to_owned(),
+                    password,
+                },
+                Mode::Create => UnlockCommand::Create {
+                    path,
+                    username: self.username.trim().to_owned(),
+                    display_name: if self.display_name.trim().is_empty() {
+                        self.username.trim().to_owned()
+                    } else {
+                        self.display_name.trim().to_owned()
+                    },
+                    password,
+                },
+            };
+        }
+        command
+    }
+}
