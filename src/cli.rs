@@ -203,7 +203,11 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                 if report.foreign_key_errors > 0 {
                     problems.push(format!("{} broken references", report.foreign_key_errors));
                 }
-                let shown: Vec<String> = problems.iter().take(3).cloned().collect();
+                let shown: Vec<String> = problems
+                    .iter()
+                    .take(2)
+                    .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect();
                 Err(CliError(format!(
                     "damaged: {}: {} problem(s): {}",
                     db.display(),

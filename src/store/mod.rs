@@ -88,6 +88,8 @@ fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<Connection,
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
     let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher would otherwise print its own errors on stderr; ours are typed.
+    let _ = conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()));
     conn.execute_batch(&format!("PRAGMA key = {};", key.pragma_value().as_str()))?;
     // The first read proves the key (or shows the file is not ours, or damaged).
     let probe: Result<i64, _> =

@@ -259,6 +259,18 @@ impl Store {
             .optional()?)
     }
 
+    /// The id of the live client with this code, or an error naming `field`.
+    pub fn client_id_for_code(&self, field: &'static str, code: &str) -> Result<Uuid, StoreError> {
+        match self.client_by_code(code)? {
+            Some(c) => Ok(c.id()),
+            None => Err(ValidationError::UnknownClientCode {
+                field,
+                code: normalize_code(code),
+            }
+            .into()),
+        }
+    }
+
     /// The live location with this name (case-insensitive).
     pub fn location_by_name(&self, name: &str) -> Result<Option<Saved<Location>>, StoreError> {
         let sql = format!(

@@ -175,7 +175,7 @@ impl eframe::App for TetherApp {
                             ws.store.user().role
                         ));
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            if ui.button("🔒 Lock (Ctrl+L)").clicked() {
+                            if ui.button("Lock (Ctrl+L)").clicked() {
                                 lock_now = true;
                             }
                         });

@@ -1,0 +1,484 @@
+//! The command line, run as a real process.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use tether::demo;
+use tether::domain::*;
+use tether::store::{Store, key_file_path};
+
+fn tether(args: &[&str], password: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(args)
+        .env("TETHER_PASSWORD", password)
+        .env_remove("TETHER_USER")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tether")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A refusal: non-zero exit and exactly one plain line on stderr.
+fn assert_refused(o: &Output, needle: &str) {
+    assert!(
+        !o.status.success(),
+        "expected failure, got success: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = stderr(o);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line on stderr, got: {err:?}"
+    );
+    assert!(
+        err.contains(needle),
+        "stderr {err:?} should mention {needle:?}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn init_creates_an_encrypted_database_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let db_s = db.to_str().unwrap();
+    let o = tether(&["init", "--db", db_s, "--admin", "coord"], PASSWORD);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Recovery key"), "{out}");
+    assert!(key_file_path(&db).exists());
+    let before = snapshot(dir.path());
+    let again = tether(&["init", "--db", db_s, "--admin", "other"], PASSWORD);
+    assert_refused(&again, "already exists");
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn bad_opens_give_one_line_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let db_s = db.to_str().unwrap().to_owned();
+    assert!(
+        tether(&["init", "--db", &db_s, "--admin", "admin"], PASSWORD)
+            .status
+            .success()
+    );
+    let before = snapshot(dir.path());
+
+    // Wrong password.
+    assert_refused(
+        &tether(
+            &["check", "--db", &db_s, "--user", "admin"],
+            "wrong password!",
+        ),
+        "wrong username or password",
+    );
+    // Missing file.
+    let missing = dir.path().join("missing.db");
+    assert_refused(
+        &tether(
+            &[
+                "check",
+                "--db",
+                missing.to_str().unwrap(),
+                "--user",
+                "admin",
+            ],
+            PASSWORD,
+        ),
+        "there is no database",
+    );
+    assert!(!missing.exists(), "opening must not create a file");
+    assert_eq!(snapshot(dir.path()), before);
+
+    // A file that is not a Tether database (no key file beside it).
+    let other_dir = tempfile::tempdir().unwrap();
+    let text = other_dir.path().join("notes.db");
+    std::fs::write(&text, "just some notes").unwrap();
+    let before_other = snapshot(other_dir.path());
+    assert_refused(
+        &tether(
+            &["check", "--db", text.to_str().unwrap(), "--user", "admin"],
+            PASSWORD,
+        ),
+        "not a Tether database",
+    );
+    // A plain SQLite file, even with a key file beside it.
+    let plain = other_dir.path().join("plain.db");
+    rusqlite::Connection::open(&plain)
+        .unwrap()
+        .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    std::fs::copy(key_file_path(&db), key_file_path(&plain)).unwrap();
+    let before_plain = snapshot(other_dir.path());
+    assert_refused(
+        &tether(
+            &[
+                "backup",
+                "--db",
+                plain.to_str().unwrap(),
+                "--user",
+                "admin",
+                "--out",
+                "x.db",
+            ],
+            PASSWORD,
+        ),
+        "not a Tether database",
+    );
+    assert_eq!(snapshot(other_dir.path()), before_plain);
+    assert!(before_other.len() < before_plain.len());
+
+    // A corrupt file: the first page overwritten.
+    let mut bytes = std::fs::read(&db).unwrap();
+    let first_page = 4096.min(bytes.len());
+    bytes[..first_page].fill(0xAB);
+    std::fs::write(&db, &bytes).unwrap();
+    let corrupt = snapshot(dir.path());
+    let out = dir.path().join("b.db");
+    assert_refused(
+        &tether(
+            &[
+                "backup",
+                "--db",
+                &db_s,
+                "--user",
+                "admin",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            PASSWORD,
+        ),
+        "damaged",
+    );
+    assert_refused(
+        &tether(
+            &["demo", "--db", &db_s, "--user", "admin", "--clients", "5"],
+            PASSWORD,
+        ),
+        "damaged",
+    );
+    assert_refused(
+        &tether(&["check", "--db", &db_s, "--user", "admin"], PASSWORD),
+        "damaged",
+    );
+    assert_eq!(snapshot(dir.path()), corrupt);
+}
+
+#[test]
+fn check_reports_bytes_overwritten_in_the_middle() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let db_s = db.to_str().unwrap();
+    let o = tether(
+        &[
+            "demo",
+            "--db",
+            db_s,
+            "--user",
+            "admin",
+            "--clients",
+            "300",
+            "--seed",
+            "3",
+        ],
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ok = tether(&["check", "--db", db_s, "--user", "admin"], PASSWORD);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("ok:"));
+
+    let mut bytes = std::fs::read(&db).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 100].fill(0);
+    std::fs::write(&db, &bytes).unwrap();
+    assert_refused(
+        &tether(&["check", "--db", db_s, "--user", "admin"], PASSWORD),
+        "damaged",
+    );
+}
+
+#[test]
+fn backup_command_writes_a_copy_that_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let out = dir.path().join("backup.db");
+    let o = tether(
+        &[
+            "demo",
+            "--db",
+            db.to_str().unwrap(),
+            "--user",
+            "admin",
+            "--clients",
+            "50",
+        ],
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b = tether(
+        &[
+            "backup",
+            "--db",
+            db.to_str().unwrap(),
+            "--user",
+            "admin",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        PASSWORD,
+    );
+    assert!(b.status.success(), "{}", stderr(&b));
+    let copy = Store::open(&out, "admin", PASSWORD).unwrap();
+    assert_eq!(copy.count_live("clients").unwrap(), 50);
+}
+
+/// Counts of what a client has in the database.
+fn stored_counts(store: &Store, id: uuid::Uuid) -> [usize; 5] {
+    [
+        store.list_for_client::<Contact>(id).unwrap().len(),
+        store.list_for_client::<Arrest>(id).unwrap().len(),
+        store.list_for_client::<Detention>(id).unwrap().len(),
+        store.list_for_client::<Enrollment>(id).unwrap().len(),
+        store.list_for_client::<ServiceEvent>(id).unwrap().len(),
+    ]
+}
+
+#[test]
+fn demo_killed_midway_leaves_a_sound_database_with_whole_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let today = "2026-11-01";
+    let init = Store::init(&db, "admin", "Admin", PASSWORD).unwrap();
+    init.store.close().unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "demo",
+            "--db",
+            db.to_str().unwrap(),
+            "--user",
+            "admin",
+            "--clients",
+            "200000",
+            "--seed",
+            "11",
+            "--today",
+            today,
+        ])
+        .env("TETHER_PASSWORD", PASSWORD)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until a few batches have been committed, then SIGKILL it mid-write.
+    let wal = dir.path().join("t.db-wal");
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let started = std::time::Instant::now();
+    while size(&db) + size(&wal) < 8_000_000 {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "demo wrote nothing in two minutes"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "demo ended before it was killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+
+    let check = tether(
+        &["check", "--db", db.to_str().unwrap(), "--user", "admin"],
+        PASSWORD,
+    );
+    assert!(
+        check.status.success(),
+        "check after kill: {}",
+        stderr(&check)
+    );
+
+    let mut store = Store::open(&db, "admin", PASSWORD).unwrap();
+    let n = store.count_live("clients").unwrap() as usize;
+    assert!(n > 0 && n < 200_000, "{n} clients");
+    assert_eq!(
+        n % demo::BATCH_CLIENTS,
+        0,
+        "only whole batches are committed"
+    );
+    let ctx = demo::prepare(&mut store, 11, day(today)).unwrap();
+    for index in 0..n as u64 {
+        let expected = demo::generate_client(11, index, &ctx, day(today));
+        let (id, client) = &expected.clients[0];
+        let saved = store
+            .client_by_code(&client.code)
+            .unwrap()
+            .unwrap_or_else(|| panic!("client {} missing", client.code));
+        assert_eq!(saved.id(), *id, "demo data is deterministic");
+        let want = [
+            expected.contacts.len(),
+            expected.arrests.len(),
+            expected.detentions.len(),
+            expected.enrollments.len(),
+            expected.service_events.len(),
+        ];
+        assert_eq!(
+            stored_counts(&store, *id),
+            want,
+            "client {} is whole",
+            client.code
+        );
+    }
+    // The next client was never written at all.
+    let next = demo::generate_client(11, n as u64, &ctx, day(today));
+    assert!(
+        store
+            .client_by_code(&next.clients[0].1.code)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.count_live("contacts").unwrap() as usize,
+        (0..n as u64)
+            .map(|i| demo::generate_client(11, i, &ctx, day(today))
+                .contacts
+                .len())
+            .sum::<usize>()
+    );
+}
+
+#[test]
+fn demo_data_looks_like_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let o = tether(
+        &[
+            "demo",
+            "--db",
+            db.to_str().unwrap(),
+            "--user",
+            "admin",
+            "--clients",
+            "2000",
+            "--seed",
+            "5",
+            "--today",
+            "2026-11-01",
+        ],
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let store = Store::open(&db, "admin", PASSWORD).unwrap();
+    let clients = store.count_live("clients").unwrap();
+    let contacts = store.count_live("contacts").unwrap();
+    assert_eq!(clients, 2000);
+    assert!(
+        (15_000..25_000).contains(&contacts),
+        "about ten contacts a client: {contacts}"
+    );
+    let locations = store.list_all::<Location>().unwrap();
+    assert!(locations.iter().any(|l| l.kind == LocationKind::Prison));
+    assert!(
+        locations
+            .iter()
+            .any(|l| l.kind == LocationKind::TreatmentCentre)
+    );
+    assert!(
+        locations
+            .iter()
+            .any(|l| l.methadone == Availability::Yes || l.art == Availability::Yes)
+    );
+    let unknown_or_no = locations
+        .iter()
+        .filter(|l| l.methadone != Availability::Yes)
+        .count();
+    assert!(
+        unknown_or_no * 10 >= locations.len() * 8,
+        "most places have no methadone or are unknown"
+    );
+    // Khmer nicknames survive the round trip; Phnom Penh has the most clients.
+    let pp = store.search_clients("PP-", 5000).unwrap().rows.len();
+    let btb = store.search_clients("BTB-", 5000).unwrap().rows.len();
+    assert!(pp > 2 * btb, "Phnom Penh {pp} vs Battambang {btb}");
+    let rows = store.search_clients("", 3000).unwrap().rows;
+    assert!(rows.iter().any(|r| {
+        r.nickname
+            .as_deref()
+            .is_some_and(|n| n.chars().any(|c| ('\u{1780}'..='\u{17FF}').contains(&c)))
+    }));
+    assert!(
+        rows.iter().any(|r| r.detained),
+        "some clients are detained now"
+    );
+    // The crackdown: arrests this year far outnumber last year's.
+    let (mut this_year, mut last_year) = (0, 0);
+    for r in rows.iter().take(2000) {
+        for a in store.list_for_client::<Arrest>(r.id).unwrap() {
+            if a.date >= day("2026-01-01") {
+                this_year += 1
+            } else if a.date >= day("2025-01-01") {
+                last_year += 1
+            }
+        }
+    }
+    assert!(
+        this_year > 3 * last_year,
+        "crackdown wave: {this_year} arrests this year vs {last_year}"
+    );
+    // The same seed gives the same data.
+    let again = tempfile::tempdir().unwrap();
+    let db2 = again.path().join("t.db");
+    assert!(
+        tether(
+            &[
+                "demo",
+                "--db",
+                db2.to_str().unwrap(),
+                "--user",
+                "admin",
+                "--clients",
+                "50",
+                "--seed",
+                "5",
+                "--today",
+                "2026-11-01"
+            ],
+            PASSWORD
+        )
+        .status
+        .success()
+    );
+    let store2 = Store::open(&db2, "admin", PASSWORD).unwrap();
+    for row in store2.search_clients("", 50).unwrap().rows {
+        let same = store
+            .client_by_code(&row.code)
+            .unwrap()
+            .expect("same codes");
+        assert_eq!(same.id(), row.id);
+        assert_eq!(same.nickname, row.nickname);
+    }
+}

@@ -1,0 +1,47 @@
+//! Shared test helpers: a fresh encrypted database per test, in a temp dir.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use tether::domain::*;
+use tether::store::Store;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestDb {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+/// A new database with admin `admin` (password [`PASSWORD`]), open.
+pub fn fresh() -> (TestDb, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("tether.db");
+    let init = Store::init(&path, "admin", "Admin", PASSWORD).expect("init");
+    (TestDb { dir, path }, init.store)
+}
+
+/// Adds a user with `role` who can log in with [`PASSWORD`].
+pub fn add_user(store: &mut Store, username: &str, role: Role) -> Saved<User> {
+    store
+        .add_user(
+            User {
+                username: username.into(),
+                display_name: username.into(),
+                role,
+                active: true,
+                language: "en".into(),
+            },
+            PASSWORD,
+        )
+        .expect("add user")
+}
+
+pub fn day(s: &str) -> chrono::NaiveDate {
+    parse_date(s).expect("test date")
+}
+
+pub fn client(store: &mut Store, code: &str, nickname: Option<&str>) -> Saved<Client> {
+    let mut c = Client::with_code(code);
+    c.nickname = nickname.map(str::to_owned);
+    store.create(c).expect("create client")
+}

@@ -1,0 +1,558 @@
+//! The encrypted store against real SQLCipher files.
+
+mod common;
+
+use common::*;
+use tether::domain::*;
+use tether::store::{Batch, Store, StoreError, TimelineItem, key_file_path, schema};
+
+#[test]
+fn migrations_are_valid_and_run_on_an_empty_file() {
+    schema::MIGRATIONS.validate().expect("migrations validate");
+    let (db, store) = fresh();
+    assert_eq!(store.count_live("clients").unwrap(), 0);
+    assert_eq!(store.users().unwrap().len(), 1);
+    store.close().unwrap();
+    assert!(db.path.exists());
+}
+
+#[test]
+fn the_file_on_disk_is_not_plain_sqlite() {
+    let (db, mut store) = fresh();
+    client(&mut store, "PP-0001", Some("Sokha"));
+    store.close().unwrap();
+    let bytes = std::fs::read(&db.path).unwrap();
+    assert_ne!(&bytes[..16], b"SQLite format 3\0");
+    // Neither the code nor the nickname appears anywhere in the file.
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("PP-0001") && !text.contains("Sokha"));
+    let keys = std::fs::read_to_string(key_file_path(&db.path)).unwrap();
+    assert!(!keys.contains("admin"), "the key file must not name users");
+}
+
+#[test]
+fn reopen_after_close_keeps_everything() {
+    let (db, mut store) = fresh();
+    let c = client(&mut store, "BTB-000007", Some("ដារ៉ា"));
+    let device = store.device_id().to_owned();
+    store.close().unwrap();
+    let store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let again = store.get::<Client>(c.id()).unwrap();
+    assert_eq!(again.data, c.data);
+    assert_eq!(again.nickname.as_deref(), Some("ដារ៉ា"));
+    assert_eq!(store.device_id(), device);
+    assert_eq!(again.meta.device_id, device);
+}
+
+#[test]
+fn wrong_password_and_unknown_user_are_refused_alike() {
+    let (db, store) = fresh();
+    store.close().unwrap();
+    let before = std::fs::read(&db.path).unwrap();
+    assert!(matches!(
+        Store::open(&db.path, "admin", "not the password"),
+        Err(StoreError::WrongPassword)
+    ));
+    assert!(matches!(
+        Store::open(&db.path, "nobody", PASSWORD),
+        Err(StoreError::WrongPassword)
+    ));
+    assert_eq!(
+        std::fs::read(&db.path).unwrap(),
+        before,
+        "a refused login changes nothing"
+    );
+}
+
+#[test]
+fn recovery_key_opens_the_database_without_the_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let init = Store::init(&path, "admin", "Admin", PASSWORD).unwrap();
+    let key = init.recovery_key.clone();
+    init.store.close().unwrap();
+    std::fs::remove_file(key_file_path(&path)).unwrap();
+    assert!(matches!(
+        Store::open(&path, "admin", PASSWORD),
+        Err(StoreError::NotTether(_))
+    ));
+    let store = Store::open_with_recovery_key(&path, &key.to_lowercase(), "admin").unwrap();
+    assert_eq!(store.user().role, Role::Admin);
+    assert!(matches!(
+        Store::open_with_recovery_key(&path, "AAAA-BBBB", "admin"),
+        Err(StoreError::BadRecoveryKey)
+    ));
+}
+
+#[test]
+fn init_refuses_an_existing_file_and_weak_passwords() {
+    let (db, store) = fresh();
+    store.close().unwrap();
+    assert!(matches!(
+        Store::init(&db.path, "x", "x", PASSWORD),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let other = db.dir.path().join("other.db");
+    assert!(matches!(
+        Store::init(&other, "x", "x", "short"),
+        Err(StoreError::WeakPassword(_))
+    ));
+    assert!(!other.exists());
+}
+
+#[test]
+fn each_user_unlocks_with_their_own_password_and_deactivation_revokes_it() {
+    let (db, mut store) = fresh();
+    let worker = add_user(&mut store, "sokha", Role::Outreach);
+    store
+        .set_password(worker.id(), "another long password")
+        .unwrap();
+    let mut update = worker.data.clone();
+    update.active = false;
+    store.close().unwrap();
+
+    let w = Store::open(&db.path, "sokha", "another long password").unwrap();
+    assert_eq!(w.user().role, Role::Outreach);
+    w.close().unwrap();
+    assert!(matches!(
+        Store::open(&db.path, "sokha", PASSWORD),
+        Err(StoreError::WrongPassword)
+    ));
+
+    let mut admin = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    admin.update_user(worker.id(), update).unwrap();
+    admin.close().unwrap();
+    assert!(Store::open(&db.path, "sokha", "another long password").is_err());
+}
+
+fn forbidden(r: Result<impl std::fmt::Debug, StoreError>, what: Permission) {
+    match r {
+        Err(StoreError::Forbidden { permission, .. }) => assert_eq!(permission, what),
+        other => panic!("expected a refusal to {what:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn outreach_workers_are_refused_in_the_store() {
+    let (db, mut admin) = fresh();
+    let c = client(&mut admin, "PP-1", None);
+    let admin_id = admin.user().id;
+    add_user(&mut admin, "worker", Role::Outreach);
+    admin.close().unwrap();
+    let mut w = Store::open(&db.path, "worker", PASSWORD).unwrap();
+
+    // Allowed: everyday records.
+    let mut contact = Contact::new(c.id(), day("2026-01-05"), ContactKind::Street);
+    contact.needles_syringes = 10;
+    w.create(contact).unwrap();
+
+    // Refused: users, deletes, identifiable exports, registry, imports, backups.
+    let new_user = User {
+        username: "x".into(),
+        display_name: "X".into(),
+        role: Role::Admin,
+        active: true,
+        language: "en".into(),
+    };
+    forbidden(w.add_user(new_user, PASSWORD), Permission::ManageUsers);
+    forbidden(
+        w.set_password(admin_id, "a long new password"),
+        Permission::ManageUsers,
+    );
+    forbidden(w.delete::<Client>(c.id()), Permission::Delete);
+    forbidden(
+        w.require(Permission::ExportIdentifiable),
+        Permission::ExportIdentifiable,
+    );
+    forbidden(
+        w.create(Location::new("Somewhere", LocationKind::Prison)),
+        Permission::ManageRegistry,
+    );
+    forbidden(w.write_batch(&Batch::default(), "test"), Permission::Import);
+    forbidden(w.backup_to(&db.dir.path().join("b.db")), Permission::Backup);
+    forbidden(w.audit_log(10), Permission::ViewAudit);
+    assert_eq!(w.count_live("clients").unwrap(), 1, "nothing was deleted");
+}
+
+#[test]
+fn coordinators_and_managers_export_but_do_not_manage_users() {
+    let (db, mut admin) = fresh();
+    add_user(&mut admin, "coord", Role::Coordinator);
+    add_user(&mut admin, "manager", Role::Manager);
+    admin.close().unwrap();
+    let mut coord = Store::open(&db.path, "coord", PASSWORD).unwrap();
+    coord.require(Permission::ExportIdentifiable).unwrap();
+    coord
+        .create(Location::new("Prey Sar CC1", LocationKind::Prison))
+        .unwrap();
+    let u = User {
+        username: "y".into(),
+        display_name: "Y".into(),
+        role: Role::Outreach,
+        active: true,
+        language: "en".into(),
+    };
+    forbidden(coord.add_user(u, PASSWORD), Permission::ManageUsers);
+    forbidden(
+        coord.backup_to(&db.dir.path().join("b.db")),
+        Permission::Backup,
+    );
+    coord.close().unwrap();
+    let manager = Store::open(&db.path, "manager", PASSWORD).unwrap();
+    manager.require(Permission::Export).unwrap();
+    forbidden(manager.require(Permission::Delete), Permission::Delete);
+}
+
+#[test]
+fn audit_entries_for_create_update_delete_in_the_same_transaction() {
+    let (_db, mut store) = fresh();
+    let c = client(&mut store, "PP-42", Some("Dara"));
+    let mut changed = c.data.clone();
+    changed.nickname = Some("Bong Dara".into());
+    changed.birth_year = Some(1990);
+    store.update(c.id(), changed).unwrap();
+    store.delete::<Client>(c.id()).unwrap();
+    let entries = store.audit_for_record(c.id()).unwrap();
+    let actions: Vec<_> = entries.iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::Delete,
+            AuditAction::Update,
+            AuditAction::Create
+        ]
+    );
+    let update = &entries[1];
+    assert_eq!(
+        update.detail, "birth_year,nickname",
+        "changed field names, not values"
+    );
+    assert_eq!(update.user_id, Some(store.user().id));
+    assert_eq!(update.device_id, store.device_id());
+    assert_eq!(update.record_kind.as_deref(), Some("client"));
+    // A refused write leaves no audit entry and no record.
+    let before = store.audit_log(1000).unwrap().len();
+    let mut bad = Client::with_code("PP-43");
+    bad.birth_year = Some(2999);
+    assert!(matches!(
+        store.create(bad),
+        Err(StoreError::Invalid(ValidationError::InFuture {
+            field: "birth_year",
+            ..
+        }))
+    ));
+    assert_eq!(store.audit_log(1000).unwrap().len(), before);
+    assert!(store.client_by_code("PP-43").unwrap().is_none());
+}
+
+#[test]
+fn the_audit_log_is_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let init = Store::init(&path, "admin", "Admin", PASSWORD).unwrap();
+    let key = init.recovery_key.clone();
+    init.store.close().unwrap();
+    // Plain SQLite cannot read the file at all.
+    let plain = rusqlite::Connection::open(&path).unwrap();
+    assert!(
+        plain
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
+            .is_err()
+    );
+    drop(plain);
+    // Even with the key, SQL cannot change or remove audit rows.
+    let raw = data_encoding::BASE32_NOPAD
+        .decode(key.replace('-', "").as_bytes())
+        .unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(raw)))
+        .unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+        .unwrap();
+    assert!(n >= 1);
+    let update = conn
+        .execute("UPDATE audit SET detail = 'edited'", [])
+        .unwrap_err();
+    assert!(update.to_string().contains("append-only"), "{update}");
+    assert!(conn.execute("DELETE FROM audit", []).is_err());
+}
+
+#[test]
+fn search_finds_updated_nicknames_and_never_deleted_clients() {
+    let (_db, mut store) = fresh();
+    let a = client(&mut store, "PP-000101", Some("Sokha"));
+    let b = client(&mut store, "PP-000102", Some("សុភា"));
+    client(&mut store, "BTB-000001", Some("Dara"));
+    let mut phone = Client::with_code("SHV-000001");
+    phone.phone = Some("012 345 678".into());
+    store.create(phone).unwrap();
+
+    let codes = |store: &Store, q: &str| -> Vec<String> {
+        store
+            .search_clients(q, 50)
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.code)
+            .collect()
+    };
+    assert_eq!(codes(&store, "pp-0001"), ["PP-000101", "PP-000102"]);
+    assert_eq!(codes(&store, "okh"), ["PP-000101"]);
+    assert_eq!(codes(&store, "សុភា"), ["PP-000102"]);
+    assert_eq!(codes(&store, "345 6"), ["SHV-000001"]);
+    assert_eq!(
+        codes(&store, "Da"),
+        ["BTB-000001"],
+        "short queries match the start of a nickname"
+    );
+
+    let mut renamed = a.data.clone();
+    renamed.nickname = Some("Vibol".into());
+    store.update(a.id(), renamed).unwrap();
+    assert!(
+        codes(&store, "okh").is_empty(),
+        "the old nickname is gone from the index"
+    );
+    assert_eq!(codes(&store, "ibo"), ["PP-000101"]);
+
+    store.delete::<Client>(b.id()).unwrap();
+    assert!(codes(&store, "សុភា").is_empty());
+    assert_eq!(codes(&store, "PP-"), ["PP-000101"]);
+    let all = store.search_clients("", 2).unwrap();
+    assert_eq!(all.rows.len(), 2);
+    assert!(all.truncated);
+}
+
+#[test]
+fn codes_are_unique_among_live_clients_and_unknown_codes_are_named() {
+    let (_db, mut store) = fresh();
+    let c = client(&mut store, "PP-7", None);
+    let err = store.create(Client::with_code("pp-7")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Invalid(ValidationError::DuplicateCode { field: "code", .. })
+        ),
+        "{err}"
+    );
+    assert!(matches!(
+        store.client_id_for_code("client_code", "PP-8"),
+        Err(StoreError::Invalid(ValidationError::UnknownClientCode {
+            field: "client_code",
+            ..
+        }))
+    ));
+    store.delete::<Client>(c.id()).unwrap();
+    // A deleted client's code can be used again.
+    store.create(Client::with_code("PP-7")).unwrap();
+}
+
+fn location(store: &mut Store, name: &str, art: Availability) -> Saved<Location> {
+    let mut l = Location::new(name, LocationKind::PoliceStation);
+    l.art = art;
+    store.create(l).unwrap()
+}
+
+#[test]
+fn overlapping_detentions_are_refused_by_the_store_and_transfers_allowed() {
+    let (_db, mut store) = fresh();
+    let c = client(&mut store, "PP-9", None);
+    let station = location(&mut store, "Daun Penh police", Availability::Unknown);
+    let prison = location(&mut store, "Prey Sar CC1", Availability::Yes);
+    let first = store
+        .create(Detention {
+            client_id: c.id(),
+            location_id: station.id(),
+            start: day("2026-01-10"),
+            end: Some(day("2026-01-13")),
+            basis: Some(DetentionBasis::PoliceCustody),
+            arrest_id: None,
+            release_reason: Some(ReleaseReason::Transferred),
+            notes: None,
+        })
+        .unwrap();
+    let transfer = Detention {
+        client_id: c.id(),
+        location_id: prison.id(),
+        start: day("2026-01-13"),
+        end: None,
+        basis: Some(DetentionBasis::PreTrial),
+        arrest_id: None,
+        release_reason: None,
+        notes: None,
+    };
+    store.create(transfer.clone()).unwrap();
+    let overlap = Detention {
+        start: day("2026-01-12"),
+        location_id: station.id(),
+        ..transfer.clone()
+    };
+    let err = store.create(overlap).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Invalid(ValidationError::OverlappingDetention { .. })
+        ),
+        "{err}"
+    );
+    // Editing a stay is checked against the others, not itself.
+    let mut longer = first.data.clone();
+    longer.end = Some(day("2026-01-20"));
+    assert!(store.update(first.id(), longer).is_err());
+    assert_eq!(
+        store.open_detention(c.id()).unwrap().unwrap().location_id,
+        prison.id()
+    );
+    assert_eq!(store.list_for_client::<Detention>(c.id()).unwrap().len(), 2);
+}
+
+#[test]
+fn timeline_lists_everything_newest_first() {
+    let (_db, mut store) = fresh();
+    let c = client(&mut store, "PP-10", None);
+    let station = location(&mut store, "Meanchey police", Availability::No);
+    store
+        .create(Contact::new(c.id(), day("2026-01-02"), ContactKind::Street))
+        .unwrap();
+    let arrest = store
+        .create(Arrest::new(c.id(), day("2026-01-05")))
+        .unwrap();
+    store
+        .create(Detention {
+            client_id: c.id(),
+            location_id: station.id(),
+            start: day("2026-01-05"),
+            end: Some(day("2026-01-07")),
+            basis: None,
+            arrest_id: Some(arrest.id()),
+            release_reason: Some(ReleaseReason::Released),
+            notes: None,
+        })
+        .unwrap();
+    let enr = store
+        .create(Enrollment {
+            client_id: c.id(),
+            service: Service::Art,
+            provider: None,
+            number: None,
+            start: day("2025-06-01"),
+            end: None,
+            status: EnrollmentStatus::Active,
+            dose_mg: None,
+            regimen: Some("TLD".into()),
+        })
+        .unwrap();
+    store
+        .create(ServiceEvent {
+            enrollment_id: enr.id(),
+            client_id: c.id(),
+            date: day("2026-01-09"),
+            kind: ServiceEventKind::Refill,
+            days_supplied: Some(30),
+            dose_mg: None,
+            cause: None,
+            notes: None,
+        })
+        .unwrap();
+    let timeline = store.timeline(c.id()).unwrap();
+    let dates: Vec<String> = timeline.iter().map(|e| e.date.to_string()).collect();
+    assert_eq!(
+        dates,
+        [
+            "2026-01-09",
+            "2026-01-05",
+            "2026-01-05",
+            "2026-01-02",
+            "2025-06-01"
+        ]
+    );
+    assert!(
+        matches!(&timeline[2].item, TimelineItem::Detention { location, .. } if location == "Meanchey police")
+    );
+    assert!(matches!(
+        &timeline[0].item,
+        TimelineItem::ServiceEvent {
+            service: Service::Art,
+            ..
+        }
+    ));
+    // A service event before its enrollment started is refused.
+    let early = ServiceEvent {
+        enrollment_id: enr.id(),
+        client_id: c.id(),
+        date: day("2025-05-01"),
+        kind: ServiceEventKind::Refill,
+        days_supplied: Some(30),
+        dose_mg: None,
+        cause: None,
+        notes: None,
+    };
+    assert!(matches!(
+        store.create(early),
+        Err(StoreError::Invalid(ValidationError::OutOfRange {
+            field: "date",
+            ..
+        }))
+    ));
+}
+
+#[test]
+fn deleting_a_client_tombstones_their_records() {
+    let (_db, mut store) = fresh();
+    let c = client(&mut store, "PP-11", None);
+    store
+        .create(Contact::new(c.id(), day("2026-01-02"), ContactKind::Street))
+        .unwrap();
+    store.delete::<Client>(c.id()).unwrap();
+    assert_eq!(store.count_live("contacts").unwrap(), 0);
+    let saved = store.get::<Client>(c.id()).unwrap();
+    assert!(saved.meta.deleted, "a tombstone, not a hard delete");
+    assert!(store.timeline(c.id()).unwrap().is_empty());
+}
+
+#[test]
+fn check_passes_a_good_file_and_reports_overwritten_bytes() {
+    let (db, mut store) = fresh();
+    for i in 0..400 {
+        let mut c = Client::with_code(&format!("PP-{i:05}"));
+        c.notes = Some("x".repeat(200));
+        store.create(c).unwrap();
+    }
+    assert!(store.check().unwrap().is_ok());
+    store.close().unwrap();
+    let mut bytes = std::fs::read(&db.path).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 64] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&db.path, &bytes).unwrap();
+    let store = Store::open_to_inspect(&db.path, "admin", PASSWORD).unwrap();
+    let report = store.check().unwrap();
+    assert!(!report.is_ok(), "{report:?}");
+    assert!(!report.cipher_errors.is_empty());
+}
+
+#[test]
+fn backup_writes_a_verified_encrypted_copy() {
+    let (db, mut store) = fresh();
+    client(&mut store, "PP-1", Some("Sokha"));
+    let out = db.dir.path().join("copy.db");
+    let report = store.backup_to(&out).unwrap();
+    assert!(report.is_ok());
+    assert!(matches!(
+        store.backup_to(&out),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    store.close().unwrap();
+    assert_ne!(&std::fs::read(&out).unwrap()[..16], b"SQLite format 3\0");
+    let copy = Store::open(&out, "admin", PASSWORD).unwrap();
+    assert_eq!(
+        copy.client_by_code("PP-1")
+            .unwrap()
+            .unwrap()
+            .nickname
+            .as_deref(),
+        Some("Sokha")
+    );
+}
