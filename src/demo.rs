@@ -430,14 +430,19 @@ pub struct DemoConfig {
     pub today: NaiveDate,
 }
 
-fn uuid_at(rng: &mut ChaCha8Rng, day: NaiveDate) -> Uuid {
-    let ms = day
-        .and_hms_opt(9, 0, 0)
-        .map(|t| t.and_utc().timestamp_millis().max(0) as u64)
-        .unwrap_or(0);
+/// A deterministic UUID v7. Its time part is the generation order (the day
+/// the data is generated for, plus one millisecond per client), so new ids
+/// append to the end of every index instead of landing at random: that is
+/// what keeps a 100,000-client run fast.
+fn uuid_at(rng: &mut ChaCha8Rng, stamp_ms: u64) -> Uuid {
     let mut bytes = [0u8; 10];
     rng.fill(&mut bytes);
-    uuid::Builder::from_unix_timestamp_millis(ms, &bytes).into_uuid()
+    uuid::Builder::from_unix_timestamp_millis(stamp_ms, &bytes).into_uuid()
+}
+
+/// Milliseconds of midnight (UTC) of `day`.
+fn day_ms(day: NaiveDate) -> u64 {
+    day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis().max(0) as u64).unwrap_or(0)
 }
 
 fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
@@ -472,7 +477,7 @@ pub fn prepare(store: &mut Store, seed: u64, today: NaiveDate) -> Result<DemoCon
         let id = match store.user_by_name(username)? {
             Some(u) => u.id(),
             None => {
-                let id = uuid_at(&mut rng, today);
+                let id = uuid_at(&mut rng, day_ms(today));
                 batch.users.push((
                     id,
                     User {
@@ -506,7 +511,7 @@ pub fn prepare(store: &mut Store, seed: u64, today: NaiveDate) -> Result<DemoCon
         match store.location_by_name(name)? {
             Some(saved) => locations.push((saved.id(), saved.data)),
             None => {
-                let id = uuid_at(&mut rng, today);
+                let id = uuid_at(&mut rng, day_ms(today));
                 batch.locations.push((id, location.clone()));
                 locations.push((id, location));
             }
@@ -523,6 +528,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(index);
     let mut b = Batch::default();
+    let stamp = day_ms(today) + 1 + index;
     let window_start = today - Duration::days(730);
     let crackdown = crackdown_start(today);
 
@@ -642,7 +648,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
     let birth_year = rng
         .random_bool(0.95)
         .then(|| today.year() - rng.random_range(17..56));
-    let client_id = uuid_at(&mut rng, registered);
+    let client_id = uuid_at(&mut rng, stamp);
     let mut client = Client {
         code: format!("{prefix}-{:06}", index + 1),
         nickname,
@@ -699,7 +705,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             rng.random_range(0..span)
         };
         let date = from + Duration::days(offset);
-        let arrest_id = uuid_at(&mut rng, date);
+        let arrest_id = uuid_at(&mut rng, stamp);
         let outcome = weighted(
             &mut rng,
             &[
@@ -834,7 +840,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             },
         );
         b.detentions.push((
-            uuid_at(&mut rng, date),
+            uuid_at(&mut rng, stamp),
             Detention {
                 client_id,
                 location_id: station,
@@ -868,7 +874,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 );
                 let (end2, reason2) = close(end, reason);
                 b.detentions.push((
-                    uuid_at(&mut rng, start2),
+                    uuid_at(&mut rng, stamp),
                     Detention {
                         client_id,
                         location_id: loc,
@@ -882,14 +888,11 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 ));
                 stays.push((start2, end2));
                 last_end = end2;
-            } else if let Some((s, e)) = b
-                .detentions
-                .last_mut()
-                .map(|d| (&mut d.1.release_reason, d.1.end))
+            } else if let Some(last) = b.detentions.last_mut()
+                && last.1.end.is_some()
             {
-                if e.is_some() {
-                    *s = Some(ReleaseReason::Released);
-                }
+                // Nowhere to transfer to: released from police custody instead.
+                last.1.release_reason = Some(ReleaseReason::Released);
             }
         }
         match last_end {
@@ -1001,7 +1004,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
         if matches!(kind, ContactKind::Street | ContactKind::Home) {
             contact.place = client.district.clone();
         }
-        let id = uuid_at(&mut rng, day);
+        let id = uuid_at(&mut rng, stamp);
         b.contacts.push((id, contact));
     }
     let last_contact = b.contacts.last().map(|c| c.1.date).unwrap_or(registered);
@@ -1023,7 +1026,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
     if injects && province == "Phnom Penh" && rng.random_bool(0.18) {
         let start = registered + Duration::days(rng.random_range(14..120));
         if start < today {
-            let enrollment_id = uuid_at(&mut rng, start);
+            let enrollment_id = uuid_at(&mut rng, stamp);
             let mut dose = f64::from(rng.random_range(6..16u32) * 5);
             b.enrollments.push((
                 enrollment_id,
@@ -1048,7 +1051,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 if detained_on(day) {
                     if !interrupted {
                         b.service_events.push((
-                            uuid_at(&mut rng, day),
+                            uuid_at(&mut rng, stamp),
                             ServiceEvent {
                                 enrollment_id,
                                 client_id,
@@ -1068,7 +1071,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                         let d = day + Duration::days(g);
                         if d <= today && !detained_on(d) {
                             b.service_events.push((
-                                uuid_at(&mut rng, d),
+                                uuid_at(&mut rng, stamp),
                                 ServiceEvent {
                                     enrollment_id,
                                     client_id,
@@ -1086,7 +1089,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 } else {
                     if interrupted {
                         b.service_events.push((
-                            uuid_at(&mut rng, day),
+                            uuid_at(&mut rng, stamp),
                             ServiceEvent {
                                 enrollment_id,
                                 client_id,
@@ -1107,7 +1110,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                         ServiceEventKind::Dose
                     };
                     b.service_events.push((
-                        uuid_at(&mut rng, day),
+                        uuid_at(&mut rng, stamp),
                         ServiceEvent {
                             enrollment_id,
                             client_id,
@@ -1129,7 +1132,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
     if hiv_positive && rng.random_bool(0.7) {
         let start = registered + Duration::days(rng.random_range(0..60));
         if start < today {
-            let enrollment_id = uuid_at(&mut rng, start);
+            let enrollment_id = uuid_at(&mut rng, stamp);
             b.enrollments.push((
                 enrollment_id,
                 Enrollment {
@@ -1153,7 +1156,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 }
                 let days = *pick(&mut rng, &[30i64, 30, 30, 60, 90]);
                 b.service_events.push((
-                    uuid_at(&mut rng, day),
+                    uuid_at(&mut rng, stamp),
                     ServiceEvent {
                         enrollment_id,
                         client_id,
@@ -1180,7 +1183,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
     if rng.random_bool(0.05) {
         let due = today + Duration::days(rng.random_range(-10..14));
         b.followups.push((
-            uuid_at(&mut rng, today),
+            uuid_at(&mut rng, stamp),
             FollowUp {
                 client_id,
                 worker_id: worker,

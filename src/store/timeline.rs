@@ -90,7 +90,7 @@ impl Store {
                 item: TimelineItem::FollowUp(f),
             });
         }
-        out.sort_by(|a, b| b.date.cmp(&a.date));
+        out.sort_by_key(|e| std::cmp::Reverse(e.date));
         Ok(out)
     }
 }
