@@ -15,18 +15,35 @@ use tether::store::Store;
 const PASSWORD: &str = "bench password 1";
 
 fn bench_db() -> PathBuf {
-    let clients: usize = std::env::var("TETHER_BENCH_CLIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data");
+    let clients: usize = std::env::var("TETHER_BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench-data");
     std::fs::create_dir_all(&dir).expect("bench dir");
     let path = dir.join(format!("demo-{clients}.db"));
     if !path.exists() {
-        eprintln!("generating {clients} demo clients into {} ...", path.display());
+        eprintln!(
+            "generating {clients} demo clients into {} ...",
+            path.display()
+        );
         let started = std::time::Instant::now();
-        let mut store = Store::init(&path, "admin", "Admin", PASSWORD).expect("init").store;
-        let config = DemoConfig { clients, seed: 1, today: NaiveDate::from_ymd_opt(2026, 11, 1).expect("date") };
+        let mut store = Store::init(&path, "admin", "Admin", PASSWORD)
+            .expect("init")
+            .store;
+        let config = DemoConfig {
+            clients,
+            seed: 1,
+            today: NaiveDate::from_ymd_opt(2026, 11, 1).expect("date"),
+        };
         let summary = demo::run(&mut store, &config, |_, _| {}).expect("demo");
         store.close().expect("close");
-        eprintln!("generated {summary:?} in {:.1} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "generated {summary:?} in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     path
 }
@@ -35,7 +52,9 @@ fn benches(c: &mut Criterion) {
     let path = bench_db();
 
     let mut group = c.benchmark_group("open");
-    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("open_unlock", |b| {
         b.iter(|| {
             let store = Store::open(&path, "admin", PASSWORD).expect("open");

@@ -442,7 +442,9 @@ fn uuid_at(rng: &mut ChaCha8Rng, stamp_ms: u64) -> Uuid {
 
 /// Milliseconds of midnight (UTC) of `day`.
 fn day_ms(day: NaiveDate) -> u64 {
-    day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis().max(0) as u64).unwrap_or(0)
+    day.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis().max(0) as u64)
+        .unwrap_or(0)
 }
 
 fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {

@@ -38,7 +38,7 @@ fn unlock_with_the_right_password_opens_the_database() {
     assert!(!h.state().is_unlocked());
     unlock(&mut h, PASSWORD);
     assert!(h.state().is_unlocked());
-    h.get_by_label_contains("Admin (admin)");
+    h.get_by_label_contains("Admin (Admin)");
     // The login is in the audit log.
     let Session::Open(ws) = &h.state().session else {
         panic!("not open")

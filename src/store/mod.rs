@@ -5,10 +5,12 @@
 //! role, runs in one transaction, and adds an audit entry in that
 //! transaction.
 
+mod actions;
 mod backup;
 mod bulk;
 mod error;
 pub mod keys;
+mod queries;
 mod records;
 pub mod schema;
 mod search;
@@ -16,10 +18,12 @@ mod sql;
 mod timeline;
 mod users;
 
+pub use actions::{Raid, RaidPerson, RaidResult};
 pub use backup::CheckReport;
 pub use bulk::Batch;
 pub use error::StoreError;
 pub use keys::{DbKey, KeyFile, key_file_path};
+pub use queries::{ClientFilter, DetainedRow, FollowUpRow, settings};
 pub use records::Record;
 pub use search::{ClientRow, SearchResult};
 pub use timeline::{TimelineEntry, TimelineItem};

@@ -134,18 +134,61 @@ pub(crate) fn insert_in_tx<R: Record>(
     Ok(())
 }
 
+/// Validates, checks, inserts and audits one new record inside a transaction.
+pub(crate) fn create_in_tx<R: Record>(
+    tx: &Transaction<'_>,
+    ctx: &WriteCtx,
+    data: &R,
+) -> Result<Uuid, StoreError> {
+    let id = Uuid::now_v7();
+    data.validate(ctx.today)?;
+    data.check(tx, None)?;
+    insert_in_tx(tx, ctx, id, data)?;
+    ctx.audit(tx, AuditAction::Create, Some(R::KIND), Some(id), "")?;
+    Ok(id)
+}
+
+/// Validates, checks, replaces and audits one record inside a transaction.
+pub(crate) fn update_in_tx<R: Record>(
+    tx: &Transaction<'_>,
+    ctx: &WriteCtx,
+    id: Uuid,
+    old: &R,
+    data: &R,
+) -> Result<(), StoreError> {
+    data.validate(ctx.today)?;
+    data.check(tx, Some(id))?;
+    let sets = R::COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 5))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE {} SET updated_at = ?2, updated_by = ?3, device_id = ?4, {sets} WHERE id = ?1 AND deleted = 0",
+        R::TABLE
+    );
+    let mut values: Values<'_> = vec![b(id), b(ctx.now), b(ctx.user_id), b(ctx.device_id.as_str())];
+    values.extend(data.values());
+    let refs: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    let n = tx.prepare_cached(&sql)?.execute(refs.as_slice())?;
+    if n != 1 {
+        return Err(StoreError::NoSuchRecord { kind: R::KIND, id });
+    }
+    ctx.audit(
+        tx,
+        AuditAction::Update,
+        Some(R::KIND),
+        Some(id),
+        &changed_fields(old, data),
+    )
+}
+
 impl Store {
     /// Creates a record: validates, checks, writes and audits in one transaction.
     pub fn create<R: Record>(&mut self, data: R) -> Result<Saved<R>, StoreError> {
         self.require(R::WRITE)?;
-        let id = Uuid::now_v7();
-        self.write(|tx, ctx| {
-            data.validate(ctx.today)?;
-            data.check(tx, None)?;
-            insert_in_tx(tx, ctx, id, &data)?;
-            ctx.audit(tx, AuditAction::Create, Some(R::KIND), Some(id), "")?;
-            Ok(())
-        })?;
+        let id = self.write(|tx, ctx| create_in_tx(tx, ctx, &data))?;
         self.get(id)
     }
 
@@ -153,29 +196,7 @@ impl Store {
     pub fn update<R: Record>(&mut self, id: Uuid, data: R) -> Result<Saved<R>, StoreError> {
         self.require(R::WRITE)?;
         let old: Saved<R> = self.get(id)?;
-        self.write(|tx, ctx| {
-            data.validate(ctx.today)?;
-            data.check(tx, Some(id))?;
-            let sets = R::COLUMNS
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("{c} = ?{}", i + 5))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "UPDATE {} SET updated_at = ?2, updated_by = ?3, device_id = ?4, {sets} WHERE id = ?1 AND deleted = 0",
-                R::TABLE
-            );
-            let mut values: Values<'_> = vec![b(id), b(ctx.now), b(ctx.user_id), b(ctx.device_id.as_str())];
-            values.extend(data.values());
-            let refs: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
-            let n = tx.prepare_cached(&sql)?.execute(refs.as_slice())?;
-            if n != 1 {
-                return Err(StoreError::NoSuchRecord { kind: R::KIND, id });
-            }
-            ctx.audit(tx, AuditAction::Update, Some(R::KIND), Some(id), &changed_fields(&old.data, &data))?;
-            Ok(())
-        })?;
+        self.write(|tx, ctx| update_in_tx(tx, ctx, id, &old.data, &data))?;
         self.get(id)
     }
 

@@ -1,17 +1,32 @@
-//! The eframe window: unlock screen, then the workspace. Screens return
-//! commands that the App applies after the frame; the UI never writes SQL.
+//! The eframe window: unlock screen, then the workspace (top bar, left
+//! navigation, central screen). Screens read through the store's query
+//! functions and return a [`Write`] that the workspace applies after the
+//! frame; the UI never writes SQL.
 
+pub mod clients;
 pub mod fonts;
+pub mod forms;
+pub mod i18n;
+pub mod labels;
+pub mod locations;
+pub mod profile;
+pub mod raid;
+pub mod settings;
+mod strings_km;
+pub mod today;
 pub mod unlock;
+pub mod users;
+pub mod widgets;
 
-use crate::store::{Store, StoreError};
+use crate::domain::*;
+use crate::store::{Raid, Store, StoreError, settings as keys};
+use chrono::NaiveDate;
+use i18n::{Lang, t};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use unlock::{UnlockCommand, UnlockScreen};
+use uuid::Uuid;
 use zeroize::Zeroize;
-
-/// Idle time after which the window locks itself.
-pub const AUTO_LOCK_AFTER: Duration = Duration::from_secs(5 * 60);
 
 /// The default database: `tether.db` in the OS data folder.
 pub fn default_db_path() -> PathBuf {
@@ -20,23 +35,343 @@ pub fn default_db_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("tether.db"))
 }
 
+/// The screens of the workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Today,
+    Clients,
+    Profile,
+    Raid,
+    Locations,
+    Users,
+    Settings,
+}
+
+/// A change a screen asks for; the workspace applies it through the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Client(Option<Uuid>, Client),
+    Contact(Contact),
+    Arrest(Arrest),
+    StartDetention(Detention),
+    EndDetention(Uuid, Detention),
+    Transfer(Uuid, NaiveDate, Uuid, Option<DetentionBasis>),
+    Enrollment(Enrollment),
+    Event(ServiceEvent),
+    FollowUp(FollowUp),
+    CloseFollowUp(Uuid, FollowUp),
+    Location(Option<Uuid>, Location),
+    AddUser(User, String),
+    UpdateUser(Uuid, User),
+    Password(Uuid, String),
+    Raid(Raid),
+    AutoLockMinutes(i64),
+    Language(Lang),
+}
+
+/// What a screen asks the workspace to do after the frame.
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Action {
+    #[default]
+    None,
+    Go(Screen),
+    OpenClient(Uuid),
+    /// Open a client with the contact form ready (the keyboard flow).
+    LogContact(Uuid),
+    Write(Write),
+}
+
+/// What every screen may read: the store, today, privacy, shared lists.
+pub struct Env<'a> {
+    pub store: &'a Store,
+    pub today: NaiveDate,
+    pub hide_names: bool,
+    /// Bumped after every successful write; screens reload when it changes.
+    pub generation: u64,
+    pub forms: &'a forms::FormCtx,
+}
+
+/// An unlocked database and the screens over it.
+pub struct Workspace {
+    pub store: Store,
+    pub screen: Screen,
+    pub today: today::TodayScreen,
+    pub clients: clients::ClientsScreen,
+    pub profile: Option<profile::ProfileScreen>,
+    pub raid: raid::RaidScreen,
+    pub locations: locations::LocationsScreen,
+    pub users: users::UsersScreen,
+    pub settings: settings::SettingsScreen,
+    pub generation: u64,
+    pub form_ctx: forms::FormCtx,
+    /// A message for the banner: (text, is_error).
+    pub notice: Option<(String, bool)>,
+    pub auto_lock: Duration,
+}
+
+impl Workspace {
+    pub fn new(store: Store) -> Self {
+        let auto_lock =
+            Duration::from_secs(60 * store.setting(keys::AUTO_LOCK_MINUTES).clamp(1, 240) as u64);
+        i18n::set_lang(Lang::from_code(&store.user().language));
+        let mut ws = Workspace {
+            screen: Screen::Today,
+            today: today::TodayScreen::new(&store),
+            clients: clients::ClientsScreen::default(),
+            profile: None,
+            raid: raid::RaidScreen::new(crate::store::today()),
+            locations: locations::LocationsScreen::default(),
+            users: users::UsersScreen::default(),
+            settings: settings::SettingsScreen::default(),
+            generation: 1,
+            form_ctx: forms::FormCtx::default(),
+            notice: None,
+            auto_lock,
+            store,
+        };
+        ws.refresh_form_ctx();
+        ws
+    }
+
+    fn refresh_form_ctx(&mut self) {
+        let today = crate::store::today();
+        let locations = self
+            .store
+            .list_all::<Location>()
+            .map(|ls| ls.into_iter().map(|l| (l.id(), l.data.name)).collect())
+            .unwrap_or_default();
+        let workers = self
+            .store
+            .users()
+            .map(|us| {
+                us.into_iter()
+                    .filter(|u| u.active)
+                    .map(|u| (u.id(), u.data.display_name))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.form_ctx = forms::FormCtx {
+            today,
+            locations,
+            workers,
+            enrollments: Vec::new(),
+        };
+    }
+
+    fn can(&self, p: Permission) -> bool {
+        self.store.user().role.can(p)
+    }
+
+    fn nav_ui(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(6.0);
+        let mut items = vec![(Screen::Today, t("Today")), (Screen::Clients, t("Clients"))];
+        if let Some(p) = &self.profile {
+            items.push((Screen::Profile, p.title()));
+        }
+        items.push((Screen::Raid, t("Raid intake")));
+        items.push((Screen::Locations, t("Detention locations")));
+        if self.can(Permission::ManageUsers) {
+            items.push((Screen::Users, t("Users")));
+        }
+        items.push((Screen::Settings, t("Settings")));
+        for (screen, label) in items {
+            let selected = self.screen == screen;
+            if ui
+                .add_sized(
+                    [ui.available_width(), 28.0],
+                    egui::Button::selectable(selected, label),
+                )
+                .clicked()
+            {
+                self.screen = screen;
+            }
+        }
+    }
+
+    /// Draws the current screen and returns what it asked for.
+    fn screen_ui(&mut self, ui: &mut egui::Ui, hide_names: bool) -> Action {
+        let env = Env {
+            store: &self.store,
+            today: crate::store::today(),
+            hide_names,
+            generation: self.generation,
+            forms: &self.form_ctx,
+        };
+        match self.screen {
+            Screen::Today => self.today.ui(ui, &env),
+            Screen::Clients => self.clients.ui(ui, &env),
+            Screen::Profile => match &mut self.profile {
+                Some(p) => p.ui(ui, &env),
+                None => Action::Go(Screen::Clients),
+            },
+            Screen::Raid => self.raid.ui(ui, &env),
+            Screen::Locations => self.locations.ui(ui, &env),
+            Screen::Users => self.users.ui(ui, &env),
+            Screen::Settings => self.settings.ui(ui, &env, self.auto_lock),
+        }
+    }
+
+    /// Applies an action after the frame.
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::None => {}
+            Action::Go(screen) => self.screen = screen,
+            Action::OpenClient(id) => self.open_client(id, false),
+            Action::LogContact(id) => self.open_client(id, true),
+            Action::Write(write) => {
+                let result = self.write(write);
+                match &result {
+                    Ok(message) => {
+                        self.generation += 1;
+                        self.refresh_form_ctx();
+                        self.notice = Some((message.clone(), false));
+                    }
+                    Err(e) => self.notice = Some((e.to_string(), true)),
+                }
+                let result = result.map(|_| ()).map_err(|e| e.to_string());
+                match self.screen {
+                    Screen::Clients => self.clients.after_save(&result),
+                    Screen::Profile => {
+                        if let Some(p) = &mut self.profile {
+                            p.after_save(&result);
+                        }
+                    }
+                    Screen::Today => self.today.after_save(&result),
+                    Screen::Raid => self.raid.after_save(&result),
+                    Screen::Locations => self.locations.after_save(&result),
+                    Screen::Users => self.users.after_save(&result),
+                    Screen::Settings => self.settings.after_save(&result),
+                }
+            }
+        }
+    }
+
+    fn open_client(&mut self, id: Uuid, log_contact: bool) {
+        match profile::ProfileScreen::open(&self.store, id, &self.form_ctx, crate::store::today()) {
+            Ok(mut p) => {
+                if log_contact {
+                    p.start_contact(crate::store::today(), self.store.user().id);
+                }
+                self.profile = Some(p);
+                self.screen = Screen::Profile;
+            }
+            Err(e) => self.notice = Some((e.to_string(), true)),
+        }
+    }
+
+    fn write(&mut self, write: Write) -> Result<String, StoreError> {
+        let s = &mut self.store;
+        Ok(match write {
+            Write::Client(None, c) => {
+                let saved = s.create(c)?;
+                // Newly registered: open their profile.
+                self.screen = Screen::Profile;
+                let p = profile::ProfileScreen::open(
+                    s,
+                    saved.id(),
+                    &self.form_ctx,
+                    crate::store::today(),
+                )?;
+                self.profile = Some(p);
+                t("Client registered").to_owned()
+            }
+            Write::Client(Some(id), c) => {
+                s.update(id, c)?;
+                t("Client details saved").to_owned()
+            }
+            Write::Contact(c) => {
+                s.create(c)?;
+                t("Contact logged").to_owned()
+            }
+            Write::Arrest(a) => {
+                s.create(a)?;
+                t("Arrest recorded").to_owned()
+            }
+            Write::StartDetention(d) => {
+                s.create(d)?;
+                t("Detention recorded").to_owned()
+            }
+            Write::EndDetention(id, d) => {
+                s.update(id, d)?;
+                t("Detention ended").to_owned()
+            }
+            Write::Transfer(id, date, to, basis) => {
+                s.transfer(id, date, to, basis)?;
+                t("Transfer recorded").to_owned()
+            }
+            Write::Enrollment(e) => {
+                s.create(e)?;
+                t("Enrollment saved").to_owned()
+            }
+            Write::Event(e) => {
+                s.create(e)?;
+                t("Service event recorded").to_owned()
+            }
+            Write::FollowUp(f) => {
+                s.create(f)?;
+                t("Follow-up added").to_owned()
+            }
+            Write::CloseFollowUp(id, f) => {
+                s.update(id, f)?;
+                t("Follow-up closed").to_owned()
+            }
+            Write::Location(None, l) => {
+                s.create(l)?;
+                t("Location added").to_owned()
+            }
+            Write::Location(Some(id), l) => {
+                s.update(id, l)?;
+                t("Location saved").to_owned()
+            }
+            Write::AddUser(u, mut password) => {
+                let r = s.add_user(u, &password);
+                password.zeroize();
+                r?;
+                t("User added").to_owned()
+            }
+            Write::UpdateUser(id, u) => {
+                s.update_user(id, u)?;
+                t("User saved").to_owned()
+            }
+            Write::Password(id, mut password) => {
+                let r = s.set_password(id, &password);
+                password.zeroize();
+                r?;
+                t("Password changed").to_owned()
+            }
+            Write::Raid(raid) => {
+                let r = s.record_raid(&raid)?;
+                i18n::tf("Raid recorded: {n} arrests", &[("n", &r.arrests.len())])
+            }
+            Write::AutoLockMinutes(m) => {
+                s.set_setting(keys::AUTO_LOCK_MINUTES, m)?;
+                self.auto_lock = Duration::from_secs(60 * m.clamp(1, 240) as u64);
+                t("Settings saved").to_owned()
+            }
+            Write::Language(lang) => {
+                let me = s.user().id;
+                let mut user: User = s.get::<User>(me)?.data;
+                user.language = lang.code().to_owned();
+                s.update_user(me, user)?;
+                i18n::set_lang(lang);
+                t("Settings saved").to_owned()
+            }
+        })
+    }
+}
+
 /// What is on screen: the unlock screen, or an open database.
 pub enum Session {
     Locked(Box<UnlockScreen>),
     Open(Box<Workspace>),
 }
 
-/// An unlocked database and the screens over it.
-pub struct Workspace {
-    pub store: Store,
-    /// Live record counts, read once after unlocking.
-    pub counts: Vec<(String, i64)>,
-    pub error: Option<String>,
-}
-
 /// The application.
 pub struct TetherApp {
     pub session: Session,
+    /// Show codes only, no nicknames or names (work in public places).
+    pub hide_names: bool,
     last_activity: Instant,
 }
 
@@ -47,11 +382,13 @@ impl TetherApp {
         user: Option<String>,
     ) -> Self {
         fonts::install(&cc.egui_ctx);
+        cc.egui_ctx.set_theme(egui::ThemePreference::System);
         TetherApp {
             session: Session::Locked(Box::new(UnlockScreen::new(
                 db.unwrap_or_else(default_db_path),
                 user,
             ))),
+            hide_names: false,
             last_activity: Instant::now(),
         }
     }
@@ -61,9 +398,25 @@ impl TetherApp {
         matches!(self.session, Session::Open(_))
     }
 
-    /// Closes the database and returns to the unlock screen. Nothing about
-    /// clients stays in memory: the workspace is dropped whole.
-    pub fn lock(&mut self) {
+    /// The open workspace, if any.
+    pub fn workspace(&self) -> Option<&Workspace> {
+        match &self.session {
+            Session::Open(ws) => Some(ws),
+            Session::Locked(_) => None,
+        }
+    }
+
+    pub fn workspace_mut(&mut self) -> Option<&mut Workspace> {
+        match &mut self.session {
+            Session::Open(ws) => Some(ws),
+            Session::Locked(_) => None,
+        }
+    }
+
+    /// Closes the database and returns to the unlock screen. The workspace,
+    /// with every screen's data, is dropped whole, and egui's own memory
+    /// (text-field contents and undo history) is cleared.
+    pub fn lock(&mut self, ctx: &egui::Context) {
         let (path, username) = match &self.session {
             Session::Open(ws) => (ws.store.path().to_owned(), ws.store.user().username.clone()),
             Session::Locked(_) => return,
@@ -75,9 +428,10 @@ impl TetherApp {
         if let Session::Open(ws) = previous {
             let _ = ws.store.lock();
         }
+        ctx.memory_mut(|m| m.data = Default::default());
     }
 
-    fn apply(&mut self, command: UnlockCommand) {
+    fn apply_unlock(&mut self, command: UnlockCommand) {
         let Session::Locked(screen) = &mut self.session else {
             return;
         };
@@ -108,25 +462,48 @@ impl TetherApp {
             }
         };
         match result {
-            Ok((store, recovery_key)) => {
-                let counts = store.check_counts_quick().unwrap_or_default();
-                if let Some(key) = recovery_key {
-                    // Show the recovery key once, on a screen of its own, before the workspace.
-                    screen.recovery_key = Some(key);
-                    screen.mode = unlock::Mode::Login;
-                    screen.error = None;
-                    let _ = store.close();
-                    return;
-                }
-                self.session = Session::Open(Box::new(Workspace {
-                    store,
-                    counts,
-                    error: None,
-                }));
+            Ok((store, Some(key))) => {
+                // Show the recovery key once, before anything else.
+                screen.recovery_key = Some(key);
+                screen.mode = unlock::Mode::Login;
+                screen.error = None;
+                let _ = store.close();
             }
+            Ok((store, None)) => self.session = Session::Open(Box::new(Workspace::new(store))),
             Err(e) => screen.error = Some(e.to_string()),
         }
         self.last_activity = Instant::now();
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui) -> bool {
+        let Session::Open(ws) = &mut self.session else {
+            return false;
+        };
+        let mut lock_now = false;
+        ui.horizontal(|ui| {
+            let name = ws
+                .store
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            ui.strong("Tether");
+            ui.separator();
+            ui.label(format!("{}: {name}", t("Database")));
+            ui.separator();
+            ui.label(format!(
+                "{} ({})",
+                ws.store.user().display_name,
+                labels::Labelled::label(ws.store.user().role)
+            ));
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button(t("Lock (Ctrl+L)")).clicked() {
+                    lock_now = true;
+                }
+                ui.checkbox(&mut self.hide_names, t("Hide names"));
+            });
+        });
+        lock_now
     }
 }
 
@@ -142,71 +519,68 @@ impl eframe::App for TetherApp {
         if activity {
             self.last_activity = Instant::now();
         }
-        if self.is_unlocked() && (lock_key || self.last_activity.elapsed() >= AUTO_LOCK_AFTER) {
-            self.lock();
+        if let Some(ws) = self.workspace() {
+            if lock_key || self.last_activity.elapsed() >= ws.auto_lock {
+                self.lock(&ctx);
+            } else {
+                ctx.request_repaint_after(Duration::from_secs(5));
+            }
         }
-        if self.is_unlocked() {
-            ctx.request_repaint_after(Duration::from_secs(5));
-        }
-        let mut lock_now = false;
         let mut command = UnlockCommand::None;
-        match &mut self.session {
-            Session::Locked(screen) => {
-                egui::CentralPanel::default_margins().show(ui, |ui| {
-                    command = screen.ui(ui);
-                });
-            }
-            Session::Open(ws) => {
-                egui::Panel::top("top_bar").show(ui, |ui| {
+        let hide_names = self.hide_names;
+        if self.is_unlocked() {
+            let mut lock_now = false;
+            egui::Panel::top("top_bar").show(ui, |ui| lock_now = self.top_bar(ui));
+            let Session::Open(ws) = &mut self.session else {
+                return;
+            };
+            egui::Panel::left("nav")
+                .resizable(false)
+                .exact_size(190.0)
+                .show(ui, |ui| ws.nav_ui(ui));
+            let mut action = Action::None;
+            egui::CentralPanel::default_margins().show(ui, |ui| {
+                if let Some((text, is_error)) = ws.notice.clone() {
                     ui.horizontal(|ui| {
-                        let name = ws
-                            .store
-                            .path()
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        ui.strong("Tether");
-                        ui.separator();
-                        ui.label(format!("Database: {name}"));
-                        ui.separator();
-                        ui.label(format!(
-                            "{} ({})",
-                            ws.store.user().display_name,
-                            ws.store.user().role
-                        ));
-                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            if ui.button("Lock (Ctrl+L)").clicked() {
-                                lock_now = true;
-                            }
-                        });
+                        let color = if is_error {
+                            ui.visuals().error_fg_color
+                        } else {
+                            widgets::GREEN
+                        };
+                        ui.colored_label(color, text);
+                        if ui.small_button("×").clicked() {
+                            ws.notice = None;
+                        }
                     });
-                });
-                egui::CentralPanel::default_margins().show(ui, |ui| {
-                    ui.heading("Database unlocked");
-                    egui::Grid::new("counts")
-                        .num_columns(2)
-                        .striped(true)
-                        .show(ui, |ui| {
-                            for (table, n) in &ws.counts {
-                                ui.label(table.replace('_', " "));
-                                ui.label(n.to_string());
-                                ui.end_row();
-                            }
-                        });
-                    if let Some(e) = &ws.error {
-                        ui.colored_label(ui.visuals().error_fg_color, e);
-                    }
-                });
+                    ui.separator();
+                }
+                action = ws.screen_ui(ui, hide_names);
+            });
+            ws.apply(action);
+            if lock_now {
+                self.lock(&ctx);
             }
+        } else if let Session::Locked(screen) = &mut self.session {
+            egui::CentralPanel::default_margins().show(ui, |ui| command = screen.ui(ui));
         }
-        if lock_now {
-            self.lock();
-        }
-        self.apply(command);
+        self.apply_unlock(command);
+    }
+
+    fn persist_egui_memory(&self) -> bool {
+        // egui's memory can hold text typed into fields: never write it to disk.
+        false
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        self.lock();
+        if let Session::Open(_) = self.session {
+            let previous = std::mem::replace(
+                &mut self.session,
+                Session::Locked(Box::new(UnlockScreen::new(PathBuf::new(), None))),
+            );
+            if let Session::Open(ws) = previous {
+                let _ = ws.store.lock();
+            }
+        }
     }
 }
 
@@ -215,8 +589,8 @@ pub fn run(db: Option<PathBuf>, user: Option<String>) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Tether")
-            .with_inner_size([1100.0, 720.0])
-            .with_min_inner_size([720.0, 480.0]),
+            .with_inner_size([1200.0, 760.0])
+            .with_min_inner_size([800.0, 520.0]),
         ..Default::default()
     };
     eframe::run_native(

@@ -1,5 +1,6 @@
 //! The unlock / first-run screen: choose or create a database file, log in.
 
+use super::i18n::t;
 use std::path::PathBuf;
 use zeroize::Zeroize;
 
@@ -68,20 +69,20 @@ impl UnlockScreen {
 
     fn problem(&self) -> Option<&'static str> {
         if self.db_path.trim().is_empty() {
-            return Some("Choose a database file.");
+            return Some(t("Choose a database file."));
         }
         if self.username.trim().is_empty() {
-            return Some("Enter a username.");
+            return Some(t("Enter a username."));
         }
         if self.mode == Mode::Create {
             if self.password.chars().count() < crate::store::MIN_PASSWORD_CHARS {
-                return Some("Use a password of at least 10 characters.");
+                return Some(t("Use a password of at least 10 characters."));
             }
             if self.password != self.confirm {
-                return Some("The two passwords differ.");
+                return Some(t("The two passwords differ."));
             }
         } else if self.password.is_empty() {
-            return Some("Enter your password.");
+            return Some(t("Enter your password."));
         }
         None
     }
@@ -92,15 +93,15 @@ impl UnlockScreen {
         ui.vertical_centered(|ui| {
             ui.add_space(40.0);
             ui.heading("Tether");
-            ui.label(
+            ui.label(t(
                 "Offline case management for outreach. Everything stays encrypted on this laptop.",
-            );
+            ));
             ui.add_space(16.0);
         });
         if let Some(key) = &self.recovery_key {
             egui::Frame::group(ui.style()).show(ui, |ui| {
-                ui.strong("Recovery key — shown only once");
-                ui.label("Write it down and keep it offline, away from this laptop. It opens the database if every password is lost.");
+                ui.strong(t("Recovery key — shown only once"));
+                ui.label(t("Write it down and keep it offline, away from this laptop. It opens the database if every password is lost."));
                 ui.add(egui::Label::new(egui::RichText::new(key).monospace().size(16.0)).selectable(true));
             });
             ui.add_space(8.0);
@@ -110,7 +111,7 @@ impl UnlockScreen {
             .num_columns(2)
             .spacing([12.0, 8.0])
             .show(ui, |ui| {
-                let label = ui.label("Database file");
+                let label = ui.label(t("Database file"));
                 ui.horizontal(|ui| {
                     let changed = ui
                         .add(egui::TextEdit::singleline(&mut self.db_path).desired_width(380.0))
@@ -123,7 +124,7 @@ impl UnlockScreen {
                             Mode::Create
                         };
                     }
-                    if ui.button("Choose…").clicked()
+                    if ui.button(t("Choose…")).clicked()
                         && let Some(path) = rfd::FileDialog::new()
                             .add_filter("Tether database", &["db"])
                             .pick_file()
@@ -131,7 +132,7 @@ impl UnlockScreen {
                         self.db_path = path.display().to_string();
                         self.mode = Mode::Login;
                     }
-                    if ui.button("New…").clicked()
+                    if ui.button(t("New…")).clicked()
                         && let Some(path) = rfd::FileDialog::new()
                             .set_file_name("tether.db")
                             .save_file()
@@ -142,19 +143,19 @@ impl UnlockScreen {
                 });
                 ui.end_row();
 
-                let label = ui.label("Username");
+                let label = ui.label(t("Username"));
                 ui.add(egui::TextEdit::singleline(&mut self.username))
                     .labelled_by(label.id);
                 ui.end_row();
 
                 if self.mode == Mode::Create {
-                    let label = ui.label("Your name");
+                    let label = ui.label(t("Your name"));
                     ui.add(egui::TextEdit::singleline(&mut self.display_name))
                         .labelled_by(label.id);
                     ui.end_row();
                 }
 
-                let label = ui.label("Password");
+                let label = ui.label(t("Password"));
                 let pw = ui
                     .add(egui::TextEdit::singleline(&mut self.password).password(true))
                     .labelled_by(label.id);
@@ -164,7 +165,7 @@ impl UnlockScreen {
                 ui.end_row();
 
                 if self.mode == Mode::Create {
-                    let label = ui.label("Password again");
+                    let label = ui.label(t("Password again"));
                     let again = ui
                         .add(egui::TextEdit::singleline(&mut self.confirm).password(true))
                         .labelled_by(label.id);
@@ -177,17 +178,17 @@ impl UnlockScreen {
         ui.add_space(8.0);
         let problem = self.problem();
         let action = if self.mode == Mode::Create {
-            "Create database"
+            t("Create database")
         } else {
-            "Unlock"
+            t("Unlock")
         };
         let clicked = ui
             .add_enabled(problem.is_none(), egui::Button::new(action))
             .clicked();
         if self.mode == Mode::Create {
-            ui.label(
+            ui.label(t(
                 "No database at this path yet: Tether will create one, with you as its admin.",
-            );
+            ));
         }
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);

@@ -1,0 +1,307 @@
+//! Read models for the screens: filtered client lists fetched by id pages,
+//! who is detained now and where, follow-ups due, settings.
+
+use super::records::{saved_from_row, select_sql};
+use super::search::ClientRow;
+use super::{Store, StoreError};
+use crate::domain::*;
+use chrono::NaiveDate;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params, params_from_iter};
+use uuid::Uuid;
+
+/// What the client list shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientFilter {
+    /// Code prefix, or a substring of code, nickname or phone (3+ characters).
+    pub text: String,
+    pub status: Option<CaseStatus>,
+    pub province: Option<String>,
+    pub worker: Option<Uuid>,
+    pub detained_now: bool,
+    pub on_methadone: bool,
+    pub on_art: bool,
+}
+
+/// A client in an open detention, with what they need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetainedRow {
+    pub client_id: Uuid,
+    pub code: String,
+    pub nickname: Option<String>,
+    pub assigned_worker: Option<Uuid>,
+    pub detention_id: Uuid,
+    pub location_id: Uuid,
+    pub location: String,
+    pub since: NaiveDate,
+    /// Days from the start of the stay to `day` (the start day counts as day 1).
+    pub days: i64,
+    pub on_methadone: bool,
+    pub on_art: bool,
+    pub methadone_here: Availability,
+    pub art_here: Availability,
+}
+
+impl DetainedRow {
+    /// On methadone or ART where that service is not known to be available.
+    pub fn at_risk(&self) -> bool {
+        (self.on_methadone && self.methadone_here != Availability::Yes)
+            || (self.on_art && self.art_here != Availability::Yes)
+    }
+}
+
+/// A follow-up with its client's code, for worklists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpRow {
+    pub followup: Saved<FollowUp>,
+    pub code: String,
+    pub nickname: Option<String>,
+}
+
+const ACTIVE_ENROLLMENT: &str = "EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0 AND e.service = ?{n} AND e.started_on <= ?{d} AND (e.ended_on IS NULL OR e.ended_on >= ?{d}))";
+
+/// Settings kept in the database, with their defaults.
+pub mod settings {
+    /// Minutes of inactivity before the window locks itself.
+    pub const AUTO_LOCK_MINUTES: (&str, i64) = ("auto_lock_minutes", 5);
+}
+
+impl Store {
+    /// Row ids (`rid`) of the clients that match, in code order. Cheap to
+    /// hold for 100,000 clients; rows are then fetched a page at a time with
+    /// [`Store::client_rows`].
+    pub fn client_ids(
+        &self,
+        filter: &ClientFilter,
+        day: NaiveDate,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut clauses = vec!["c.deleted = 0".to_owned()];
+        let mut values: Vec<Value> = Vec::new();
+        let mut push = |v: Value| {
+            values.push(v);
+            values.len()
+        };
+        let q = filter.text.trim();
+        if !q.is_empty() {
+            let code = normalize_code(q);
+            let mut end = code.clone();
+            end.push(char::MAX);
+            let a = push(Value::Text(code));
+            let b = push(Value::Text(end));
+            let mut alt = format!("(c.code >= ?{a} AND c.code < ?{b})");
+            if q.chars().count() >= 3 {
+                let m = push(Value::Text(format!("\"{}\"", q.replace('"', "\"\""))));
+                alt.push_str(&format!(
+                    " OR c.rid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?{m})"
+                ));
+            } else {
+                let mut nend = q.to_owned();
+                nend.push(char::MAX);
+                let x = push(Value::Text(q.to_owned()));
+                let y = push(Value::Text(nend));
+                alt.push_str(&format!(" OR (c.nickname >= ?{x} AND c.nickname < ?{y})"));
+            }
+            clauses.push(format!("({alt})"));
+        }
+        if let Some(status) = filter.status {
+            let n = push(Value::Text(status.as_str().into()));
+            clauses.push(format!("c.status = ?{n}"));
+        }
+        if let Some(province) = &filter.province {
+            let n = push(Value::Text(province.clone()));
+            clauses.push(format!("c.province = ?{n}"));
+        }
+        if let Some(worker) = filter.worker {
+            let n = push(Value::Blob(worker.as_bytes().to_vec()));
+            clauses.push(format!("c.assigned_worker = ?{n}"));
+        }
+        let d = push(Value::Text(day.to_string()));
+        if filter.detained_now {
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM detentions x WHERE x.client_id = c.id AND x.deleted = 0 AND x.started_on <= ?{d} AND (x.ended_on IS NULL OR x.ended_on > ?{d}))"
+            ));
+        }
+        for (wanted, service) in [
+            (filter.on_methadone, Service::Methadone),
+            (filter.on_art, Service::Art),
+        ] {
+            if wanted {
+                let n = push(Value::Text(service.as_str().into()));
+                clauses.push(
+                    ACTIVE_ENROLLMENT
+                        .replace("{n}", &n.to_string())
+                        .replace("{d}", &d.to_string()),
+                );
+            }
+        }
+        let sql = format!(
+            "SELECT c.rid FROM clients c WHERE {} ORDER BY c.code",
+            clauses.join(" AND ")
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(values.iter()), |r| r.get::<_, i64>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The list rows for some row ids, in the order given.
+    pub fn client_rows(&self, rids: &[i64]) -> Result<Vec<ClientRow>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
+                EXISTS (SELECT 1 FROM detentions d WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL)
+             FROM clients c WHERE c.rid = ?1",
+        )?;
+        let mut out = Vec::with_capacity(rids.len());
+        for rid in rids {
+            let row = stmt
+                .query_row([rid], |r| {
+                    Ok(ClientRow {
+                        id: r.get(0)?,
+                        code: r.get(1)?,
+                        nickname: r.get(2)?,
+                        sex: r.get(3)?,
+                        birth_year: r.get(4)?,
+                        province: r.get(5)?,
+                        status: r.get(6)?,
+                        detained: r.get(7)?,
+                    })
+                })
+                .optional()?;
+            if let Some(row) = row {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Provinces that clients live in, for filters.
+    pub fn client_provinces(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT province FROM clients WHERE deleted = 0 AND province IS NOT NULL ORDER BY province",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Everyone detained on `day` (a stay covers it and does not end on it),
+    /// longest first; optionally only one worker's clients or one location.
+    pub fn detained_on(
+        &self,
+        day: NaiveDate,
+        worker: Option<Uuid>,
+        location: Option<Uuid>,
+    ) -> Result<Vec<DetainedRow>, StoreError> {
+        let sql = "SELECT c.id, c.code, c.nickname, c.assigned_worker, d.id, l.id, l.name, d.started_on,
+                EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0 AND e.service = 'methadone' AND e.started_on <= ?1 AND (e.ended_on IS NULL OR e.ended_on >= ?1)),
+                EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0 AND e.service = 'art' AND e.started_on <= ?1 AND (e.ended_on IS NULL OR e.ended_on >= ?1)),
+                l.methadone, l.art
+            FROM detentions d
+            JOIN clients c ON c.id = d.client_id AND c.deleted = 0
+            JOIN locations l ON l.id = d.location_id
+            WHERE d.deleted = 0 AND d.started_on <= ?1 AND (d.ended_on IS NULL OR d.ended_on > ?1)
+              AND (?2 IS NULL OR c.assigned_worker = ?2)
+              AND (?3 IS NULL OR d.location_id = ?3)
+            ORDER BY d.started_on, c.code";
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let rows = stmt.query_map(params![day, worker, location], |r| {
+            let since: NaiveDate = r.get(7)?;
+            Ok(DetainedRow {
+                client_id: r.get(0)?,
+                code: r.get(1)?,
+                nickname: r.get(2)?,
+                assigned_worker: r.get(3)?,
+                detention_id: r.get(4)?,
+                location_id: r.get(5)?,
+                location: r.get(6)?,
+                since,
+                days: (day - since).num_days() + 1,
+                on_methadone: r.get(8)?,
+                on_art: r.get(9)?,
+                methadone_here: r.get(10)?,
+                art_here: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Open follow-ups due on or before `until`, oldest first; optionally one worker's.
+    pub fn followups_due(
+        &self,
+        until: NaiveDate,
+        worker: Option<Uuid>,
+    ) -> Result<Vec<FollowUpRow>, StoreError> {
+        let sql = format!(
+            "SELECT f.id, f.created_at, f.updated_at, f.updated_by, f.device_id, f.deleted, {cols}, c.code, c.nickname
+             FROM followups f JOIN clients c ON c.id = f.client_id AND c.deleted = 0
+             WHERE f.deleted = 0 AND f.done_on IS NULL AND f.due <= ?1 AND (?2 IS NULL OR f.worker_id = ?2)
+             ORDER BY f.due, c.code",
+            cols = FollowUp_COLUMNS_PREFIXED
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![until, worker], |r| {
+            let followup = saved_from_row::<FollowUp>(r)?;
+            let n = 6 + 8;
+            Ok(FollowUpRow {
+                followup,
+                code: r.get(n)?,
+                nickname: r.get(n + 1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Active enrollments of a client on `day`.
+    pub fn active_enrollments(
+        &self,
+        client_id: Uuid,
+        day: NaiveDate,
+    ) -> Result<Vec<Saved<Enrollment>>, StoreError> {
+        Ok(self
+            .list_for_client::<Enrollment>(client_id)?
+            .into_iter()
+            .filter(|e| e.active_on(day))
+            .collect())
+    }
+
+    /// A setting's value, or its default.
+    pub fn setting(&self, (key, default): (&str, i64)) -> i64 {
+        self.conn()
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [format!("setting.{key}")],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// Changes a setting (coordinators and admins); audited.
+    pub fn set_setting(&mut self, (key, _): (&str, i64), value: i64) -> Result<(), StoreError> {
+        self.require(Permission::ManageRegistry)?;
+        let key = key.to_owned();
+        self.write(|tx, ctx| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![format!("setting.{key}"), value.to_string()],
+            )?;
+            ctx.audit(tx, AuditAction::Update, Some("setting"), None, &format!("{key}={value}"))
+        })
+    }
+
+    /// The live detentions of a client, newest first.
+    pub fn detentions_of(&self, client_id: Uuid) -> Result<Vec<Saved<Detention>>, StoreError> {
+        let sql = format!(
+            "{} WHERE client_id = ?1 AND deleted = 0 ORDER BY started_on DESC",
+            select_sql::<Detention>()
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map([client_id], saved_from_row::<Detention>)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[allow(non_upper_case_globals)]
+const FollowUp_COLUMNS_PREFIXED: &str =
+    "f.client_id, f.worker_id, f.due, f.reason, f.rule, f.source_id, f.done_on, f.outcome";

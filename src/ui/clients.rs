@@ -1,0 +1,244 @@
+//! The client list: search as you type over code, nickname and phone,
+//! filters, and a virtualised table that fetches rows a page at a time.
+//! The query runs when the search or a filter changes, never per frame.
+
+use super::forms::{self, ClientForm, Outcome};
+use super::i18n::{t, tf};
+use super::labels::Labelled;
+use super::widgets::*;
+use super::{Action, Env, Write};
+use crate::domain::*;
+use crate::store::{ClientFilter, ClientRow};
+use egui_extras::{Column, TableBuilder};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Rows fetched per page.
+pub const PAGE: usize = 100;
+
+#[derive(Default)]
+pub struct ClientsScreen {
+    pub filter: ClientFilter,
+    /// The filter the ids below were loaded for, and the data generation.
+    loaded: Option<(ClientFilter, u64)>,
+    /// Matching row ids in code order.
+    pub rids: Vec<i64>,
+    pages: HashMap<usize, Vec<ClientRow>>,
+    provinces: Option<Vec<String>>,
+    pub form: Option<ClientForm>,
+    form_error: Option<String>,
+    pub error: Option<String>,
+    /// Queries run so far (for tests: typing runs one per change, scrolling none per frame).
+    pub queries: u64,
+}
+
+impl ClientsScreen {
+    fn reload_if_needed(&mut self, env: &Env<'_>) {
+        let key = (self.filter.clone(), env.generation);
+        if self.loaded.as_ref() == Some(&key) {
+            return;
+        }
+        self.queries += 1;
+        match env.store.client_ids(&self.filter, env.today) {
+            Ok(rids) => {
+                self.rids = rids;
+                self.error = None;
+            }
+            Err(e) => {
+                self.rids.clear();
+                self.error = Some(e.to_string());
+            }
+        }
+        self.pages.clear();
+        self.loaded = Some(key);
+    }
+
+    /// The row at `index`, fetching its page when needed.
+    pub fn row(&mut self, env: &Env<'_>, index: usize) -> Option<&ClientRow> {
+        let page = index / PAGE;
+        if !self.pages.contains_key(&page) {
+            let start = page * PAGE;
+            let end = (start + PAGE).min(self.rids.len());
+            let rows = env
+                .store
+                .client_rows(&self.rids[start..end])
+                .unwrap_or_default();
+            self.pages.insert(page, rows);
+        }
+        self.pages
+            .get(&page)
+            .and_then(|rows| rows.get(index % PAGE))
+    }
+
+    pub fn after_save(&mut self, result: &Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.form = None;
+                self.form_error = None;
+            }
+            Err(e) => self.form_error = Some(e.clone()),
+        }
+    }
+
+    fn filters_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) {
+        let provinces = self
+            .provinces
+            .get_or_insert_with(|| env.store.client_provinces().unwrap_or_default())
+            .clone();
+        ui.horizontal_wrapped(|ui| {
+            let id = ui.label(t("Status")).id;
+            egui::ComboBox::from_id_salt("status_filter")
+                .selected_text(self.filter.status.map(|s| s.label()).unwrap_or(t("Any")))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.filter.status, None, t("Any"));
+                    for s in CaseStatus::ALL {
+                        ui.selectable_value(&mut self.filter.status, Some(*s), s.label());
+                    }
+                })
+                .response
+                .labelled_by(id);
+            let id = ui.label(t("Province")).id;
+            egui::ComboBox::from_id_salt("province_filter")
+                .selected_text(
+                    self.filter
+                        .province
+                        .clone()
+                        .unwrap_or_else(|| t("Any").to_owned()),
+                )
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.filter.province, None, t("Any"));
+                    for p in &provinces {
+                        ui.selectable_value(&mut self.filter.province, Some(p.clone()), p);
+                    }
+                })
+                .response
+                .labelled_by(id);
+            let id = ui.label(t("Worker")).id;
+            let current = self
+                .filter
+                .worker
+                .and_then(|w| env.forms.workers.iter().find(|x| x.0 == w))
+                .map(|w| w.1.clone())
+                .unwrap_or_else(|| t("Any").to_owned());
+            egui::ComboBox::from_id_salt("worker_filter")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.filter.worker, None, t("Any"));
+                    for (wid, name) in &env.forms.workers {
+                        ui.selectable_value(&mut self.filter.worker, Some(*wid), name);
+                    }
+                })
+                .response
+                .labelled_by(id);
+            ui.checkbox(&mut self.filter.detained_now, t("Detained now"));
+            ui.checkbox(&mut self.filter.on_methadone, t("On methadone"));
+            ui.checkbox(&mut self.filter.on_art, t("On ART"));
+        });
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
+        let mut action = Action::None;
+        ui.horizontal(|ui| {
+            ui.heading(t("Clients"));
+            if ui.button(t("Register client")).clicked() {
+                self.form = Some(ClientForm::new(None, Client::with_code("")));
+                self.form_error = None;
+            }
+        });
+        let search_id = ui.label(t("Search by code, nickname or phone")).id;
+        let search = ui.add(
+            egui::TextEdit::singleline(&mut self.filter.text)
+                .desired_width(360.0)
+                .hint_text(t("Type a code, e.g. PP-0012")),
+        );
+        let search = search.labelled_by(search_id);
+        self.filters_ui(ui, env);
+        self.reload_if_needed(env);
+        if search.lost_focus()
+            && ui.input(|i| i.key_pressed(egui::Key::Enter))
+            && !self.rids.is_empty()
+            && let Some(first) = self.row(env, 0)
+        {
+            action = Action::LogContact(first.id);
+        }
+        ui.label(tf("{n} clients", &[("n", &self.rids.len())]));
+        error_text(ui, self.error.as_deref());
+        ui.separator();
+        if let Some(a) = self.table_ui(ui, env) {
+            action = a;
+        }
+        if let Some(form) = &mut self.form {
+            match forms::show(ui, form, env.forms, self.form_error.as_deref()) {
+                Outcome::Editing => {}
+                Outcome::Cancel => self.form = None,
+                Outcome::Save((id, c)) => action = Action::Write(Write::Client(id, c)),
+            }
+        }
+        action
+    }
+
+    fn table_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Option<Action> {
+        let mut clicked: Option<Uuid> = None;
+        let total = self.rids.len();
+        TableBuilder::new(ui)
+            .striped(true)
+            .resizable(true)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::exact(120.0))
+            .column(Column::initial(180.0).at_least(80.0))
+            .column(Column::exact(70.0))
+            .column(Column::exact(50.0))
+            .column(Column::initial(140.0))
+            .column(Column::initial(130.0))
+            .column(Column::remainder())
+            .header(22.0, |mut header| {
+                for h in [
+                    t("Code"),
+                    t("Nickname"),
+                    t("Sex"),
+                    t("Age"),
+                    t("Province"),
+                    t("Status"),
+                    t("Detained"),
+                ] {
+                    header.col(|ui| {
+                        ui.strong(h);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(22.0, total, |mut row| {
+                    let index = row.index();
+                    let Some(r) = self.row(env, index).cloned() else {
+                        return;
+                    };
+                    row.col(|ui| {
+                        if ui.link(&r.code).clicked() {
+                            clicked = Some(r.id);
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(shown_name(r.nickname.as_deref(), env.hide_names));
+                    });
+                    row.col(|ui| {
+                        ui.label(r.sex.label());
+                    });
+                    row.col(|ui| {
+                        ui.label(age_text(r.birth_year, env.today));
+                    });
+                    row.col(|ui| {
+                        ui.label(r.province.as_deref().unwrap_or(""));
+                    });
+                    row.col(|ui| {
+                        ui.label(r.status.label());
+                    });
+                    row.col(|ui| {
+                        if r.detained {
+                            ui.colored_label(RED, t("Detained"));
+                        }
+                    });
+                });
+            });
+        clicked.map(Action::OpenClient)
+    }
+}

@@ -1,0 +1,564 @@
+//! A client's profile: header with status badges, one timeline of
+//! everything newest first, details, follow-ups, and the record forms.
+
+use super::forms::{self, *};
+use super::i18n::{t, tf};
+use super::labels::Labelled;
+use super::widgets::*;
+use super::{Action, Env, Write};
+use crate::domain::*;
+use crate::store::{Store, StoreError, TimelineEntry, TimelineItem};
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+/// Which form is open over the profile.
+pub enum OpenForm {
+    Contact(ContactForm),
+    Arrest(ArrestForm),
+    Detention(DetentionForm),
+    EndDetention(EndDetentionForm),
+    Transfer(TransferForm),
+    Enrollment(EnrollmentForm),
+    Event(ServiceEventForm),
+    FollowUp(FollowUpForm),
+    CloseFollowUp(CloseFollowUpForm),
+    Client(ClientForm),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Timeline,
+    Details,
+    FollowUps,
+}
+
+pub struct ProfileScreen {
+    pub client: Saved<Client>,
+    pub timeline: Vec<TimelineEntry>,
+    /// The open stay and its place's name.
+    pub detention: Option<(Saved<Detention>, String)>,
+    pub enrollments: Vec<Saved<Enrollment>>,
+    pub followups: Vec<Saved<FollowUp>>,
+    pub latest_arrest: Option<Uuid>,
+    pub form: Option<OpenForm>,
+    pub form_error: Option<String>,
+    pub tab: Tab,
+    ctx: FormCtx,
+    generation: u64,
+}
+
+impl ProfileScreen {
+    pub fn open(
+        store: &Store,
+        id: Uuid,
+        shared: &FormCtx,
+        today: NaiveDate,
+    ) -> Result<Self, StoreError> {
+        let mut p = ProfileScreen {
+            client: store.get::<Client>(id)?,
+            timeline: Vec::new(),
+            detention: None,
+            enrollments: Vec::new(),
+            followups: Vec::new(),
+            latest_arrest: None,
+            form: None,
+            form_error: None,
+            tab: Tab::Timeline,
+            ctx: shared.clone(),
+            generation: 0,
+        };
+        p.reload(store, shared, today)?;
+        Ok(p)
+    }
+
+    fn reload(
+        &mut self,
+        store: &Store,
+        shared: &FormCtx,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let id = self.client.id();
+        self.client = store.get::<Client>(id)?;
+        self.timeline = store.timeline(id)?;
+        self.detention = match store.open_detention(id)? {
+            Some(d) => {
+                let name = store.get::<Location>(d.location_id)?.data.name;
+                Some((d, name))
+            }
+            None => None,
+        };
+        self.enrollments = store.list_for_client::<Enrollment>(id)?;
+        self.followups = store.list_for_client::<FollowUp>(id)?;
+        self.latest_arrest = store
+            .list_for_client::<Arrest>(id)?
+            .into_iter()
+            .max_by_key(|a| a.date)
+            .map(|a| a.id());
+        self.ctx = FormCtx {
+            today,
+            enrollments: self
+                .enrollments
+                .iter()
+                .map(|e| (e.id(), e.service, e.start))
+                .collect(),
+            ..shared.clone()
+        };
+        Ok(())
+    }
+
+    /// The navigation label: the client's code.
+    pub fn title(&self) -> &str {
+        &self.client.code
+    }
+
+    /// Opens the contact form (the keyboard flow from the client list).
+    pub fn start_contact(&mut self, today: NaiveDate, me: Uuid) {
+        let worker = self.client.assigned_worker.or(Some(me));
+        self.form = Some(OpenForm::Contact(ContactForm::new(
+            self.client.id(),
+            today,
+            worker,
+        )));
+        self.form_error = None;
+    }
+
+    pub fn after_save(&mut self, result: &Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.form = None;
+                self.form_error = None;
+            }
+            Err(e) => self.form_error = Some(e.clone()),
+        }
+    }
+
+    fn active(&self, service: Service, today: NaiveDate) -> bool {
+        self.enrollments
+            .iter()
+            .any(|e| e.service == service && e.active_on(today))
+    }
+
+    fn header_ui(&self, ui: &mut egui::Ui, env: &Env<'_>) {
+        let c = &self.client;
+        ui.horizontal(|ui| {
+            ui.heading(&c.code);
+            if let Some(n) = &c.nickname {
+                ui.heading(shown_name(Some(n), env.hide_names));
+            }
+            ui.label(format!(
+                "{} · {} {} · {}",
+                c.sex.label(),
+                age_text(c.birth_year, env.today),
+                t("years"),
+                c.province.as_deref().unwrap_or("")
+            ));
+        });
+        ui.horizontal_wrapped(|ui| {
+            badge(ui, c.status.label(), BLUE);
+            if let Some((d, place)) = &self.detention {
+                let days = (env.today - d.start).num_days() + 1;
+                badge(
+                    ui,
+                    &tf(
+                        "Detained at {place} since {date} ({days} days)",
+                        &[("place", place), ("date", &d.start), ("days", &days)],
+                    ),
+                    RED,
+                );
+            }
+            if self.active(Service::Methadone, env.today) {
+                badge(ui, t("On methadone"), GREEN);
+            }
+            if self.active(Service::Art, env.today) {
+                badge(ui, t("On ART"), GREEN);
+            }
+            let overdue = self
+                .followups
+                .iter()
+                .filter(|f| f.done_on.is_none() && f.due < env.today)
+                .count();
+            if overdue > 0 {
+                badge(
+                    ui,
+                    &tf("{n} follow-ups overdue", &[("n", &overdue)]),
+                    ORANGE,
+                );
+            }
+            if c.hiv_status == HivStatus::Positive {
+                badge(ui, c.hiv_status.label(), ORANGE);
+            }
+        });
+    }
+
+    fn buttons_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) {
+        let id = self.client.id();
+        let today = env.today;
+        let me = env.store.user().id;
+        let had_form = self.form.is_some();
+        ui.horizontal_wrapped(|ui| {
+            if ui.button(t("Log contact")).clicked() {
+                self.start_contact(today, me);
+            }
+            if ui.button(t("Record arrest")).clicked() {
+                self.form = Some(OpenForm::Arrest(ArrestForm::new(
+                    id,
+                    today,
+                    self.client.province.clone(),
+                )));
+            }
+            match &self.detention {
+                None => {
+                    if ui.button(t("Start detention")).clicked() {
+                        self.form = Some(OpenForm::Detention(DetentionForm::new(
+                            id,
+                            today,
+                            self.latest_arrest,
+                        )));
+                    }
+                }
+                Some((d, _)) => {
+                    if ui.button(t("End detention")).clicked() {
+                        self.form = Some(OpenForm::EndDetention(EndDetentionForm {
+                            id: d.id(),
+                            stay: d.data.clone(),
+                            end: today.to_string(),
+                            reason: ReleaseReason::Released,
+                        }));
+                    }
+                    if ui.button(t("Transfer")).clicked() {
+                        self.form = Some(OpenForm::Transfer(TransferForm {
+                            id: d.id(),
+                            since: d.start,
+                            date: today.to_string(),
+                            to: None,
+                            basis: d.basis,
+                        }));
+                    }
+                }
+            }
+            if ui.button(t("Enrol in a service")).clicked() {
+                self.form = Some(OpenForm::Enrollment(EnrollmentForm::new(id, today)));
+            }
+            if !self.enrollments.is_empty() && ui.button(t("Record service event")).clicked() {
+                let first = self
+                    .enrollments
+                    .iter()
+                    .find(|e| e.active_on(today))
+                    .map(|e| e.id());
+                self.form = Some(OpenForm::Event(ServiceEventForm::new(id, today, first)));
+            }
+            if ui.button(t("Add follow-up")).clicked() {
+                self.form = Some(OpenForm::FollowUp(FollowUpForm {
+                    client_id: id,
+                    worker: self.client.assigned_worker.or(Some(me)),
+                    due: (today + chrono::Duration::days(7)).to_string(),
+                    reason: String::new(),
+                }));
+            }
+            if ui.button(t("Edit details")).clicked() {
+                self.form = Some(OpenForm::Client(ClientForm::new(
+                    Some(id),
+                    self.client.data.clone(),
+                )));
+            }
+        });
+        if !had_form && self.form.is_some() {
+            self.form_error = None;
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
+        if self.generation != env.generation {
+            if let Err(e) = self.reload(env.store, env.forms, env.today) {
+                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+            }
+            self.generation = env.generation;
+        }
+        self.header_ui(ui, env);
+        ui.add_space(4.0);
+        self.buttons_ui(ui, env);
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.tab, Tab::Timeline, t("Timeline"));
+            ui.selectable_value(&mut self.tab, Tab::Details, t("Details"));
+            ui.selectable_value(&mut self.tab, Tab::FollowUps, t("Follow-ups"));
+        });
+        ui.separator();
+        match self.tab {
+            Tab::Timeline => self.timeline_ui(ui, env),
+            Tab::Details => self.details_ui(ui, env),
+            Tab::FollowUps => self.followups_ui(ui, env),
+        }
+        self.form_ui(ui)
+    }
+
+    fn form_ui(&mut self, ui: &mut egui::Ui) -> Action {
+        let ctx = self.ctx.clone();
+        let err = self.form_error.clone();
+        let err = err.as_deref();
+        let Some(form) = &mut self.form else {
+            return Action::None;
+        };
+        macro_rules! run {
+            ($f:expr, $save:expr) => {
+                match forms::show(ui, $f, &ctx, err) {
+                    Outcome::Editing => None,
+                    Outcome::Cancel => Some(None),
+                    Outcome::Save(v) => Some(Some($save(v))),
+                }
+            };
+        }
+        let result: Option<Option<Write>> = match form {
+            OpenForm::Contact(f) => run!(f, Write::Contact),
+            OpenForm::Arrest(f) => run!(f, Write::Arrest),
+            OpenForm::Detention(f) => run!(f, Write::StartDetention),
+            OpenForm::EndDetention(f) => run!(f, |(id, d)| Write::EndDetention(id, d)),
+            OpenForm::Transfer(f) => run!(f, |(id, date, to, basis)| Write::Transfer(
+                id, date, to, basis
+            )),
+            OpenForm::Enrollment(f) => run!(f, Write::Enrollment),
+            OpenForm::Event(f) => run!(f, Write::Event),
+            OpenForm::FollowUp(f) => run!(f, Write::FollowUp),
+            OpenForm::CloseFollowUp(f) => run!(f, |(id, fu)| Write::CloseFollowUp(id, fu)),
+            OpenForm::Client(f) => run!(f, |(id, c)| Write::Client(id, c)),
+        };
+        match result {
+            None => Action::None,
+            Some(None) => {
+                self.form = None;
+                self.form_error = None;
+                Action::None
+            }
+            Some(Some(w)) => Action::Write(w),
+        }
+    }
+
+    fn timeline_ui(&self, ui: &mut egui::Ui, env: &Env<'_>) {
+        if self.timeline.is_empty() {
+            ui.label(t(
+                "Nothing recorded yet. Log a contact to start the timeline.",
+            ));
+            return;
+        }
+        let worker_name = |id: Option<Uuid>| {
+            id.and_then(|w| env.forms.workers.iter().find(|x| x.0 == w))
+                .map(|w| w.1.clone())
+                .unwrap_or_default()
+        };
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show_rows(ui, 22.0, self.timeline.len(), |ui, range| {
+                for entry in &self.timeline[range] {
+                    ui.horizontal(|ui| {
+                        ui.monospace(entry.date.to_string());
+                        match &entry.item {
+                            TimelineItem::Contact(c) => {
+                                ui.colored_label(BLUE, c.kind.label());
+                                let mut parts = Vec::new();
+                                if c.needles_syringes > 0 {
+                                    parts.push(tf("{n} needles", &[("n", &c.needles_syringes)]));
+                                }
+                                if c.condoms > 0 {
+                                    parts.push(tf("{n} condoms", &[("n", &c.condoms)]));
+                                }
+                                if c.naloxone > 0 {
+                                    parts.push(tf("{n} naloxone", &[("n", &c.naloxone)]));
+                                }
+                                if c.hiv_test != HivTest::None {
+                                    parts.push(c.hiv_test.label().to_owned());
+                                }
+                                for r in &c.referrals {
+                                    parts.push(format!("→ {}", r.label()));
+                                }
+                                ui.label(parts.join(", "));
+                                ui.weak(worker_name(c.worker_id));
+                            }
+                            TimelineItem::Arrest(a) => {
+                                ui.colored_label(RED, t("Arrest"));
+                                let reasons: Vec<&str> =
+                                    a.reasons.iter().map(|r| r.label()).collect();
+                                ui.label(format!(
+                                    "{} · {} · {}",
+                                    a.authority.label(),
+                                    reasons.join(", "),
+                                    a.outcome.label()
+                                ));
+                                if !a.abuse.is_empty() {
+                                    let abuse: Vec<&str> =
+                                        a.abuse.iter().map(|r| r.label()).collect();
+                                    ui.colored_label(ORANGE, abuse.join(", "));
+                                }
+                            }
+                            TimelineItem::Detention {
+                                detention,
+                                location,
+                            } => {
+                                ui.colored_label(RED, t("Detention"));
+                                let end = match (detention.end, detention.release_reason) {
+                                    (Some(e), Some(r)) => format!("→ {e} ({})", r.label()),
+                                    _ => t("open").to_owned(),
+                                };
+                                ui.label(format!("{location} {end}"));
+                            }
+                            TimelineItem::Enrollment(e) => {
+                                ui.colored_label(
+                                    GREEN,
+                                    tf("Enrolled: {service}", &[("service", &e.service.label())]),
+                                );
+                                ui.label(format!(
+                                    "{} {}",
+                                    e.provider.as_deref().unwrap_or(""),
+                                    e.status.label()
+                                ));
+                            }
+                            TimelineItem::ServiceEvent { event, service } => {
+                                ui.colored_label(GREEN, service.label());
+                                let mut text = event.kind.label().to_owned();
+                                if let Some(d) = event.days_supplied {
+                                    text.push_str(&format!(" · {}", tf("{n} days", &[("n", &d)])));
+                                }
+                                if let Some(mg) = event.dose_mg {
+                                    text.push_str(&format!(" · {mg} mg"));
+                                }
+                                if let Some(c) = event.cause {
+                                    text.push_str(&format!(" · {}", c.label()));
+                                }
+                                ui.label(text);
+                            }
+                            TimelineItem::FollowUp(f) => {
+                                ui.colored_label(ORANGE, t("Follow-up"));
+                                ui.label(&f.reason);
+                                if let Some(done) = f.done_on {
+                                    ui.weak(tf("done {date}", &[("date", &done)]));
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+    }
+
+    fn details_ui(&self, ui: &mut egui::Ui, env: &Env<'_>) {
+        let c = &self.client;
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+        let date = |v: Option<NaiveDate>| v.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
+        egui::Grid::new("details")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                let rows: Vec<(&str, String)> = vec![
+                    (t("Client code"), c.code.clone()),
+                    (
+                        t("Nickname"),
+                        if env.hide_names {
+                            HIDDEN.into()
+                        } else {
+                            opt(&c.nickname)
+                        },
+                    ),
+                    (
+                        t("Name (optional, sensitive)"),
+                        if env.hide_names {
+                            HIDDEN.into()
+                        } else {
+                            opt(&c.name)
+                        },
+                    ),
+                    (t("Sex"), c.sex.label().into()),
+                    (
+                        t("Birth year"),
+                        c.birth_year
+                            .map(|y| y.to_string())
+                            .unwrap_or_else(|| "—".into()),
+                    ),
+                    (
+                        t("Phone"),
+                        if env.hide_names {
+                            HIDDEN.into()
+                        } else {
+                            opt(&c.phone)
+                        },
+                    ),
+                    (t("Province"), opt(&c.province)),
+                    (t("District"), opt(&c.district)),
+                    (
+                        t("Key populations"),
+                        c.key_populations
+                            .iter()
+                            .map(|k| k.label())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    (
+                        t("Substances"),
+                        c.substances
+                            .iter()
+                            .map(|k| k.label())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    (t("HIV status"), c.hiv_status.label().into()),
+                    (t("Last HIV test"), date(c.hiv_last_test)),
+                    (t("Consent date"), date(c.consent_date)),
+                    (t("Registered on"), date(c.registered_on)),
+                    (t("Case status"), c.status.label().into()),
+                ];
+                for (k, v) in rows {
+                    ui.label(k);
+                    ui.label(v);
+                    ui.end_row();
+                }
+            });
+        ui.add_space(8.0);
+        ui.strong(t("Services"));
+        for e in &self.enrollments {
+            let active = if e.active_on(env.today) {
+                t("active")
+            } else {
+                t("ended")
+            };
+            ui.label(format!(
+                "{} · {} · {} {} · {active}",
+                e.service.label(),
+                e.provider.as_deref().unwrap_or(""),
+                t("since"),
+                e.start
+            ));
+        }
+    }
+
+    fn followups_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) {
+        if self.followups.is_empty() {
+            ui.label(t("No follow-ups."));
+        }
+        let mut close: Option<Saved<FollowUp>> = None;
+        for f in &self.followups {
+            ui.horizontal(|ui| {
+                ui.monospace(f.due.to_string());
+                ui.label(&f.reason);
+                match f.done_on {
+                    Some(d) => {
+                        ui.weak(tf("done {date}", &[("date", &d)]));
+                        ui.weak(f.outcome.clone().unwrap_or_default());
+                    }
+                    None => {
+                        if f.due < env.today {
+                            ui.colored_label(ORANGE, t("Overdue"));
+                        }
+                        if ui.button(t("Close")).clicked() {
+                            close = Some(f.clone());
+                        }
+                    }
+                }
+            });
+        }
+        if let Some(f) = close {
+            self.form = Some(OpenForm::CloseFollowUp(CloseFollowUpForm {
+                id: f.id(),
+                followup: f.data,
+                done_on: env.today.to_string(),
+                outcome: String::new(),
+            }));
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Settings: language (kept per user), auto-lock time, own password.
+
+use super::forms::{self, Outcome, PasswordForm};
+use super::i18n::{Lang, lang, t, tf};
+use super::widgets::*;
+use super::{Action, Env, Write};
+use crate::domain::Permission;
+use std::time::Duration;
+
+#[derive(Default)]
+pub struct SettingsScreen {
+    auto_lock_minutes: Option<i64>,
+    password: Option<PasswordForm>,
+    form_error: Option<String>,
+}
+
+impl SettingsScreen {
+    pub fn after_save(&mut self, result: &Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.password = None;
+                self.form_error = None;
+            }
+            Err(e) => self.form_error = Some(e.clone()),
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>, auto_lock: Duration) -> Action {
+        let mut action = Action::None;
+        ui.heading(t("Settings"));
+        ui.add_space(6.0);
+        egui::Grid::new("settings")
+            .num_columns(2)
+            .spacing([12.0, 10.0])
+            .show(ui, |ui| {
+                let id = field_label(ui, t("Language"));
+                ui.horizontal(|ui| {
+                    let current = lang();
+                    for (l, name) in [(Lang::En, "English"), (Lang::Km, "ខ្មែរ")] {
+                        if ui
+                            .selectable_label(current == l, name)
+                            .labelled_by(id)
+                            .clicked()
+                            && current != l
+                        {
+                            action = Action::Write(Write::Language(l));
+                        }
+                    }
+                });
+                ui.end_row();
+
+                let id = field_label(ui, t("Lock after idle (minutes)"));
+                let minutes = self
+                    .auto_lock_minutes
+                    .get_or_insert((auto_lock.as_secs() / 60) as i64);
+                if env.store.user().role.can(Permission::ManageRegistry) {
+                    ui.horizontal(|ui| {
+                        ui.add(egui::DragValue::new(minutes).range(1..=240))
+                            .labelled_by(id);
+                        if *minutes as u64 != auto_lock.as_secs() / 60
+                            && ui.button(t("Save")).clicked()
+                        {
+                            action = Action::Write(Write::AutoLockMinutes(*minutes));
+                        }
+                    });
+                } else {
+                    ui.label(tf(
+                        "{n} minutes (set by a coordinator)",
+                        &[("n", &(auto_lock.as_secs() / 60))],
+                    ));
+                }
+                ui.end_row();
+
+                field_label(ui, t("Theme"));
+                ui.label(t("Follows the system (light or dark)"));
+                ui.end_row();
+
+                field_label(ui, t("Your password"));
+                if ui.button(t("Change password")).clicked() {
+                    self.password = Some(PasswordForm {
+                        user_id: env.store.user().id,
+                        username: env.store.user().username.clone(),
+                        password: String::new(),
+                        confirm: String::new(),
+                    });
+                    self.form_error = None;
+                }
+                ui.end_row();
+            });
+        ui.add_space(12.0);
+        ui.weak(t("Ctrl+L locks the window at once. \"Hide names\" in the top bar shows codes only, for work in public places."));
+        if let Some(f) = &mut self.password {
+            match forms::show(ui, f, env.forms, self.form_error.as_deref()) {
+                Outcome::Editing => {}
+                Outcome::Cancel => self.password = None,
+                Outcome::Save((id, p)) => action = Action::Write(Write::Password(id, p)),
+            }
+        }
+        action
+    }
+}
