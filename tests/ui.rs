@@ -130,3 +130,344 @@ fn mismatched_passwords_cannot_create() {
     assert!(!path.exists());
     h.get_by_label("The two passwords differ.");
 }
+
+// ------------------------------------------------------------ workspace
+
+fn unlocked(path: PathBuf, user: &str) -> Harness<'static, TetherApp> {
+    let mut h = harness(path, user);
+    unlock(&mut h, PASSWORD);
+    assert!(h.state().is_unlocked(), "unlock");
+    h
+}
+
+/// A database with two clients and a police station without ART.
+fn seeded() -> (TestDb, uuid::Uuid) {
+    let (db, mut store) = fresh();
+    let mut c = tether::domain::Client::with_code("PP-000201");
+    c.nickname = Some("ដារ៉ា".into());
+    c.province = Some("Phnom Penh".into());
+    let c = store.create(c).unwrap();
+    client(&mut store, "BTB-000007", Some("Vibol"));
+    let mut l = tether::domain::Location::new(
+        "Daun Penh police station",
+        tether::domain::LocationKind::PoliceStation,
+    );
+    l.art = tether::domain::Availability::No;
+    store.create(l).unwrap();
+    store.close().unwrap();
+    (db, c.id())
+}
+
+fn open_clients_and_search(h: &mut Harness<'_, TetherApp>, text: &str) {
+    h.get_by_label("Clients").click();
+    h.run();
+    h.get_by_label("Search by code, nickname or phone")
+        .type_text(text);
+    h.run();
+}
+
+#[test]
+fn search_a_client_by_code_and_open_the_profile() {
+    let (db, id) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "pp-0002");
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.clients.rids.len(), 1, "only PP-000201 matches");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.screen, tether::ui::Screen::Profile);
+    assert_eq!(ws.profile.as_ref().unwrap().client.id(), id);
+    h.get_by_label("ដារ៉ា");
+    // Searching by a substring of the Khmer nickname finds them too.
+    h.get_by_label("Clients").click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Search by code, nickname or phone")
+        .type_text("ារ៉ា");
+    h.run();
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.clients.rids.len(), 1);
+    assert!(h.query_all_by_label("PP-000201").count() >= 1);
+}
+
+#[test]
+fn log_a_contact_by_keyboard_alone() {
+    let (db, id) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    // Clients screen: the search box has the cursor; type the code, Enter.
+    h.get_by_label("Clients").click();
+    h.run();
+    h.get_by_label("Search by code, nickname or phone")
+        .type_text("PP-000201");
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    // The contact form is open on the profile with the cursor in the first count.
+    assert!(h.get_by_label("Needles and syringes").is_focused());
+    h.get_by_label("Needles and syringes").type_text("20");
+    h.run();
+    h.key_press(egui::Key::Tab);
+    h.run();
+    h.get_by_label("Condoms").type_text("5");
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    let ws = h.state().workspace().unwrap();
+    let contacts = ws
+        .store
+        .list_for_client::<tether::domain::Contact>(id)
+        .unwrap();
+    assert_eq!(contacts.len(), 1, "saved");
+    assert_eq!((contacts[0].needles_syringes, contacts[0].condoms), (20, 5));
+    assert_eq!(contacts[0].kind, tether::domain::ContactKind::Street);
+    assert!(ws.profile.as_ref().unwrap().form.is_none(), "form closed");
+    h.get_by_label_contains("20 needles");
+}
+
+#[test]
+fn record_an_arrest_and_a_detention_and_see_the_detained_badge() {
+    let (db, id) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Record arrest").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Start detention").click();
+    h.run();
+    h.get_by_label("Location").click();
+    h.run();
+    h.get_by_label("Daun Penh police station").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label_contains("Detained at Daun Penh police station");
+    let ws = h.state().workspace().unwrap();
+    let stay = ws
+        .store
+        .open_detention(id)
+        .unwrap()
+        .expect("open detention");
+    let arrests = ws
+        .store
+        .list_for_client::<tether::domain::Arrest>(id)
+        .unwrap();
+    assert_eq!(arrests.len(), 1);
+    assert_eq!(
+        stay.arrest_id,
+        Some(arrests[0].id()),
+        "the stay is linked to the arrest"
+    );
+    // The client list shows them as detained.
+    h.get_by_label("Clients").click();
+    h.run();
+    h.get_by_label("Detained now").click();
+    h.run();
+    assert_eq!(h.state().workspace().unwrap().clients.rids.len(), 1);
+}
+
+#[test]
+fn a_form_with_an_invalid_date_cannot_be_saved_and_says_why() {
+    let (db, id) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Log contact").click();
+    h.run();
+    h.get_by_label("Date").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Date").type_text("31/02/2026");
+    h.run();
+    h.get_by_label("Not a date: use YYYY-MM-DD or DD/MM/YYYY");
+    h.get_by_label("Save").click();
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    // A date in the future is refused with the domain's own message.
+    h.get_by_label("Date").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Date").type_text("2999-01-01");
+    h.run();
+    h.get_by_label_contains("is in the future");
+    h.get_by_label("Save").click();
+    h.run();
+    let ws = h.state().workspace().unwrap();
+    assert!(
+        ws.store
+            .list_for_client::<tether::domain::Contact>(id)
+            .unwrap()
+            .is_empty(),
+        "nothing saved"
+    );
+    assert!(
+        ws.profile.as_ref().unwrap().form.is_some(),
+        "the form stays open"
+    );
+    // Escape cancels.
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(
+        h.state()
+            .workspace()
+            .unwrap()
+            .profile
+            .as_ref()
+            .unwrap()
+            .form
+            .is_none()
+    );
+}
+
+#[test]
+fn lock_drops_client_data_from_the_ui_state() {
+    let (db, _) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("ដារ៉ា");
+    h.get_by_label("Lock (Ctrl+L)").click();
+    h.run();
+    assert!(
+        h.state().workspace().is_none(),
+        "the workspace and every screen's data are gone"
+    );
+    assert!(h.query_by_label_contains("ដារ៉ា").is_none());
+    assert!(h.query_by_label_contains("PP-000201").is_none());
+    // egui's own memory (text fields, undo history) was cleared too.
+    let has_text_state = h.ctx.memory(|m| m.data.len());
+    assert!(
+        has_text_state < 5,
+        "egui memory cleared on lock ({has_text_state} entries)"
+    );
+}
+
+#[test]
+fn hide_names_shows_codes_only() {
+    let (db, _) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "");
+    h.get_by_label("Vibol");
+    h.get_by_label("Hide names").click();
+    h.run();
+    assert!(h.query_by_label("Vibol").is_none());
+    h.get_by_label("BTB-000007");
+}
+
+#[test]
+fn an_outreach_worker_does_not_see_the_users_screen() {
+    let (db, mut store) = fresh();
+    add_user(&mut store, "worker", tether::domain::Role::Outreach);
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "worker");
+    h.get_by_label("Clients");
+    assert!(h.query_by_label("Users").is_none());
+    drop(h);
+    let mut admin = unlocked(db.path.clone(), "admin");
+    admin.get_by_label("Users").click();
+    admin.run();
+    assert_eq!(
+        admin.query_all_by_label("worker").count(),
+        2,
+        "username and display name"
+    );
+}
+
+#[test]
+fn raid_intake_arrests_everyone_in_one_go() {
+    let (db, _) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    h.get_by_label("Raid intake").click();
+    h.run();
+    for code in ["PP-000201", "BTB-000007", "PP-999999"] {
+        h.get_by_label("Client code").focus();
+        h.run();
+        h.get_by_label("Client code").type_text(code);
+        h.run();
+        h.get_by_label("Add").click();
+        h.run();
+    }
+    h.get_by_label_contains("PP-999999 is not registered");
+    h.get_by_label("Save raid: 3 arrests").click();
+    h.run();
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.store.count_live("arrests").unwrap(), 3);
+    assert_eq!(
+        ws.store.count_live("clients").unwrap(),
+        3,
+        "the unknown person got a minimal record"
+    );
+    let new = ws
+        .store
+        .client_by_code("PP-999999")
+        .unwrap()
+        .expect("new client");
+    assert_eq!(new.nickname, None);
+}
+
+#[test]
+fn khmer_language_switch_translates_the_screens() {
+    let (db, _) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    h.get_by_label("Settings").click();
+    h.run();
+    h.get_by_label("ខ្មែរ").click();
+    h.run();
+    let today_km = tether::ui::i18n::t("Today");
+    assert_ne!(today_km, "Today");
+    h.get_by_label(today_km);
+    // Kept per user: the next login is in Khmer too.
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.store.user().language, "km");
+    tether::ui::i18n::set_lang(tether::ui::i18n::Lang::En);
+}
+
+#[test]
+fn every_ui_string_has_a_khmer_translation() {
+    let mut missing = Vec::new();
+    let mut count = 0;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let src = std::fs::read_to_string(&path).unwrap();
+        for call in ["t(\"", "tf(\""] {
+            let mut rest = src.as_str();
+            while let Some(pos) = rest.find(call) {
+                let before = rest[..pos].chars().last();
+                rest = &rest[pos + call.len()..];
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let mut text = String::new();
+                let mut chars = rest.chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => text.push(chars.next().unwrap_or('\\')),
+                        '"' => break,
+                        c => text.push(c),
+                    }
+                }
+                count += 1;
+                if !tether::ui::i18n::has_khmer(&text) {
+                    missing.push(format!(
+                        "{}: {text}",
+                        path.file_name().unwrap().to_string_lossy()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(count > 150, "found {count} UI strings");
+    assert!(
+        missing.is_empty(),
+        "{} strings lack a Khmer translation:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+}

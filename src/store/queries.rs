@@ -115,7 +115,11 @@ impl Store {
             let n = push(Value::Blob(worker.as_bytes().to_vec()));
             clauses.push(format!("c.assigned_worker = ?{n}"));
         }
-        let d = push(Value::Text(day.to_string()));
+        let d = if filter.detained_now || filter.on_methadone || filter.on_art {
+            push(Value::Text(day.to_string()))
+        } else {
+            0
+        };
         if filter.detained_now {
             clauses.push(format!(
                 "EXISTS (SELECT 1 FROM detentions x WHERE x.client_id = c.id AND x.deleted = 0 AND x.started_on <= ?{d} AND (x.ended_on IS NULL OR x.ended_on > ?{d}))"

@@ -30,6 +30,8 @@ pub struct ClientsScreen {
     pub error: Option<String>,
     /// Queries run so far (for tests: typing runs one per change, scrolling none per frame).
     pub queries: u64,
+    /// Whether the search box had the cursor put in it since the screen was shown.
+    pub focused_once: bool,
 }
 
 impl ClientsScreen {
@@ -152,6 +154,10 @@ impl ClientsScreen {
                 .hint_text(t("Type a code, e.g. PP-0012")),
         );
         let search = search.labelled_by(search_id);
+        if !self.focused_once {
+            search.request_focus();
+            self.focused_once = true;
+        }
         self.filters_ui(ui, env);
         self.reload_if_needed(env);
         if search.lost_focus()

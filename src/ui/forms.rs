@@ -45,6 +45,8 @@ pub struct FormCtx {
     pub workers: Vec<(Uuid, String)>,
     /// (id, service, start) of the client's enrollments.
     pub enrollments: Vec<(Uuid, Service, NaiveDate)>,
+    /// Whom the form is about (a client code), shown under its title.
+    pub subject: String,
 }
 
 /// What a form asks for after a frame.
@@ -76,7 +78,12 @@ pub fn show<F: Form>(
     let mut outcome = Outcome::Editing;
     let modal = egui::Modal::new(egui::Id::unique(("form", form.title()))).show(ui.ctx(), |ui| {
         ui.set_min_width(520.0);
-        ui.heading(form.title());
+        ui.horizontal(|ui| {
+            ui.heading(form.title());
+            if !ctx.subject.is_empty() {
+                ui.heading(egui::RichText::new(&ctx.subject).strong());
+            }
+        });
         ui.add_space(6.0);
         egui::ScrollArea::vertical()
             .max_height(520.0)
@@ -205,11 +212,14 @@ impl Form for ContactForm {
     }
     fn fields(&mut self, ui: &mut egui::Ui, ctx: &FormCtx, e: &Errors) {
         date_row(ui, t("Date"), &mut self.date, e.get("date"));
-        let id = field_label(ui, t("Kind"));
-        ui.horizontal_wrapped(|ui| {
-            for k in ContactKind::ALL {
-                ui.selectable_value(&mut self.kind, *k, k.label())
-                    .labelled_by(id);
+        field_label(ui, t("Kind"));
+        ui.vertical(|ui| {
+            for row in ContactKind::ALL.chunks(4) {
+                ui.horizontal(|ui| {
+                    for k in row {
+                        ui.selectable_value(&mut self.kind, *k, k.label());
+                    }
+                });
             }
         });
         ui.end_row();

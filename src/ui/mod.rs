@@ -155,7 +155,7 @@ impl Workspace {
             today,
             locations,
             workers,
-            enrollments: Vec::new(),
+            ..Default::default()
         };
     }
 
@@ -212,11 +212,19 @@ impl Workspace {
         }
     }
 
+    /// Shows a screen; the client list puts the cursor in its search box.
+    pub fn go(&mut self, screen: Screen) {
+        if screen == Screen::Clients && self.screen != Screen::Clients {
+            self.clients.focused_once = false;
+        }
+        self.screen = screen;
+    }
+
     /// Applies an action after the frame.
     pub fn apply(&mut self, action: Action) {
         match action {
             Action::None => {}
-            Action::Go(screen) => self.screen = screen,
+            Action::Go(screen) => self.go(screen),
             Action::OpenClient(id) => self.open_client(id, false),
             Action::LogContact(id) => self.open_client(id, true),
             Action::Write(write) => {

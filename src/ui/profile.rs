@@ -96,6 +96,7 @@ impl ProfileScreen {
             .map(|a| a.id());
         self.ctx = FormCtx {
             today,
+            subject: self.client.code.clone(),
             enrollments: self
                 .enrollments
                 .iter()
@@ -368,7 +369,7 @@ impl ProfileScreen {
                                     parts.push(c.hiv_test.label().to_owned());
                                 }
                                 for r in &c.referrals {
-                                    parts.push(format!("→ {}", r.label()));
+                                    parts.push(tf("referred to {x}", &[("x", &r.label())]));
                                 }
                                 ui.label(parts.join(", "));
                                 ui.weak(worker_name(c.worker_id));
@@ -395,7 +396,10 @@ impl ProfileScreen {
                             } => {
                                 ui.colored_label(RED, t("Detention"));
                                 let end = match (detention.end, detention.release_reason) {
-                                    (Some(e), Some(r)) => format!("→ {e} ({})", r.label()),
+                                    (Some(e), Some(r)) => tf(
+                                        "until {date} ({reason})",
+                                        &[("date", &e), ("reason", &r.label())],
+                                    ),
                                     _ => t("open").to_owned(),
                                 };
                                 ui.label(format!("{location} {end}"));

@@ -173,8 +173,11 @@ impl RaidScreen {
                                                 name,
                                             );
                                         }
-                                    });
-                                choice(ui, ui.make_persistent_id("raid_basis"), &mut self.basis);
+                                    })
+                                    .response
+                                    .labelled_by(id);
+                                let basis = ui.label(t("Basis")).id;
+                                choice(ui, basis, &mut self.basis);
                                 error_text(ui, errors.get("location"));
                             }
                         });

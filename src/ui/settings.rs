@@ -33,16 +33,11 @@ impl SettingsScreen {
             .num_columns(2)
             .spacing([12.0, 10.0])
             .show(ui, |ui| {
-                let id = field_label(ui, t("Language"));
+                field_label(ui, t("Language"));
                 ui.horizontal(|ui| {
                     let current = lang();
                     for (l, name) in [(Lang::En, "English"), (Lang::Km, "ខ្មែរ")] {
-                        if ui
-                            .selectable_label(current == l, name)
-                            .labelled_by(id)
-                            .clicked()
-                            && current != l
-                        {
+                        if ui.selectable_label(current == l, name).clicked() && current != l {
                             action = Action::Write(Write::Language(l));
                         }
                     }

@@ -129,12 +129,14 @@ impl TodayScreen {
             if at_risk.is_empty() {
                 ui.weak(t("No detained client is on methadone or ART at a place where it is not known to be available."));
             }
-            for d in &at_risk {
-                ui.horizontal(|ui| {
+            egui::Grid::new("at_risk").num_columns(5).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+                for d in &at_risk {
                     if ui.link(&d.code).clicked() {
                         action = Action::OpenClient(d.client_id);
                     }
                     ui.label(shown_name(d.nickname.as_deref(), env.hide_names));
+                    ui.label(&d.location);
+                    ui.label(tf("{n} days", &[("n", &d.days)]));
                     let mut missing = Vec::new();
                     if d.on_methadone && d.methadone_here != Availability::Yes {
                         missing.push(t("methadone"));
@@ -142,12 +144,10 @@ impl TodayScreen {
                     if d.on_art && d.art_here != Availability::Yes {
                         missing.push(t("ART"));
                     }
-                    ui.colored_label(
-                        RED,
-                        tf("{days} days at {place}, which has no known {what}", &[("days", &d.days), ("place", &d.location), ("what", &missing.join(" + "))]),
-                    );
-                });
-            }
+                    ui.colored_label(RED, tf("no known {what} there", &[("what", &missing.join(" + "))]));
+                    ui.end_row();
+                }
+            });
             ui.separator();
             ui.strong(tf("Follow-ups due this week and overdue ({n})", &[("n", &self.followups.len())]));
             if self.followups.is_empty() {

@@ -37,6 +37,8 @@ pub struct UnlockScreen {
     pub confirm: String,
     pub mode: Mode,
     pub error: Option<String>,
+    /// Put the cursor in the first empty field on the first frame.
+    focus_pending: bool,
     /// Shown once after a database is created.
     pub recovery_key: Option<String>,
 }
@@ -64,6 +66,7 @@ impl UnlockScreen {
             mode,
             error: None,
             recovery_key: None,
+            focus_pending: true,
         }
     }
 
@@ -144,8 +147,13 @@ impl UnlockScreen {
                 ui.end_row();
 
                 let label = ui.label(t("Username"));
-                ui.add(egui::TextEdit::singleline(&mut self.username))
+                let user = ui
+                    .add(egui::TextEdit::singleline(&mut self.username))
                     .labelled_by(label.id);
+                if self.focus_pending && self.username.is_empty() {
+                    user.request_focus();
+                    self.focus_pending = false;
+                }
                 ui.end_row();
 
                 if self.mode == Mode::Create {
@@ -159,6 +167,10 @@ impl UnlockScreen {
                 let pw = ui
                     .add(egui::TextEdit::singleline(&mut self.password).password(true))
                     .labelled_by(label.id);
+                if self.focus_pending && !self.username.is_empty() {
+                    pw.request_focus();
+                    self.focus_pending = false;
+                }
                 if pw.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                     submit = true;
                 }

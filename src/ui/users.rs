@@ -86,14 +86,13 @@ impl UsersScreen {
                 }
                 ui.end_row();
                 for (u, can_log_in) in &self.users {
-                    ui.label(&u.username);
+                    let name_id = ui.label(&u.username).id;
                     ui.label(&u.display_name);
                     let mut role = u.role;
                     if u.id() == me {
                         ui.label(role.label());
                     } else {
-                        let id = ui.make_persistent_id(("role", u.id()));
-                        super::widgets::choice(ui, id, &mut role);
+                        super::widgets::choice(ui, name_id, &mut role);
                         if role != u.role {
                             action = Action::Write(Write::UpdateUser(
                                 u.id(),
