@@ -3,50 +3,15 @@
 //! a contact. The database is generated once into `target/bench-data/` and
 //! reused; delete it to regenerate. `TETHER_BENCH_CLIENTS` changes the size.
 
-use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
-use tether::demo::{self, DemoConfig};
 use tether::domain::*;
 use tether::store::Store;
 
-const PASSWORD: &str = "bench password 1";
-
-fn bench_db() -> PathBuf {
-    let clients: usize = std::env::var("TETHER_BENCH_CLIENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("bench-data");
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    let path = dir.join(format!("demo-{clients}.db"));
-    if !path.exists() {
-        eprintln!(
-            "generating {clients} demo clients into {} ...",
-            path.display()
-        );
-        let started = std::time::Instant::now();
-        let mut store = Store::init(&path, "admin", "Admin", PASSWORD)
-            .expect("init")
-            .store;
-        let config = DemoConfig {
-            clients,
-            seed: 1,
-            today: NaiveDate::from_ymd_opt(2026, 11, 1).expect("date"),
-        };
-        let summary = demo::run(&mut store, &config, |_, _| {}).expect("demo");
-        store.close().expect("close");
-        eprintln!(
-            "generated {summary:?} in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-    }
-    path
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{PASSWORD, bench_db};
 
 fn benches(c: &mut Criterion) {
     let path = bench_db();

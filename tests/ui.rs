@@ -158,12 +158,30 @@ fn seeded() -> (TestDb, uuid::Uuid) {
     (db, c.id())
 }
 
+/// Waits for the client list's off-thread search to come back.
+fn settle(h: &mut Harness<'_, TetherApp>) {
+    let started = std::time::Instant::now();
+    loop {
+        h.run();
+        let busy = h
+            .state()
+            .workspace()
+            .is_some_and(|ws| ws.clients.searching());
+        if !busy {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 10, "search did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.run();
+}
+
 fn open_clients_and_search(h: &mut Harness<'_, TetherApp>, text: &str) {
     h.get_by_label("Clients").click();
-    h.run();
+    settle(h);
     h.get_by_label("Search by code, nickname or phone")
         .type_text(text);
-    h.run();
+    settle(h);
 }
 
 #[test]
@@ -185,7 +203,7 @@ fn search_a_client_by_code_and_open_the_profile() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.get_by_label("Search by code, nickname or phone")
         .type_text("ារ៉ា");
-    h.run();
+    settle(&mut h);
     let ws = h.state().workspace().unwrap();
     assert_eq!(ws.clients.rids.len(), 1);
     assert!(h.query_all_by_label("PP-000201").count() >= 1);
@@ -200,7 +218,7 @@ fn log_a_contact_by_keyboard_alone() {
     h.run();
     h.get_by_label("Search by code, nickname or phone")
         .type_text("PP-000201");
-    h.run();
+    settle(&mut h);
     h.key_press(egui::Key::Enter);
     h.run();
     // The contact form is open on the profile with the cursor in the first count.
@@ -265,7 +283,7 @@ fn record_an_arrest_and_a_detention_and_see_the_detained_badge() {
     h.get_by_label("Clients").click();
     h.run();
     h.get_by_label("Detained now").click();
-    h.run();
+    settle(&mut h);
     assert_eq!(h.state().workspace().unwrap().clients.rids.len(), 1);
 }
 
@@ -365,7 +383,7 @@ fn an_outreach_worker_does_not_see_the_users_screen() {
     let (db, mut store) = fresh();
     add_user(&mut store, "worker", tether::domain::Role::Outreach);
     store.close().unwrap();
-    let mut h = unlocked(db.path.clone(), "worker");
+    let h = unlocked(db.path.clone(), "worker");
     h.get_by_label("Clients");
     assert!(h.query_by_label("Users").is_none());
     drop(h);

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 /// Who was caught in a raid: a known client, or a new person with a minimal record.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per user action; size does not matter
 pub enum RaidPerson {
     Existing(Uuid),
     New(Client),

@@ -448,6 +448,32 @@ impl Store {
     }
 }
 
+/// A second connection to the same database for queries that run off the UI
+/// thread (the client list). It can only read.
+pub struct Reader {
+    conn: Connection,
+}
+
+impl Reader {
+    /// See [`Store::client_ids`].
+    pub fn client_ids(
+        &self,
+        filter: &ClientFilter,
+        day: NaiveDate,
+    ) -> Result<Vec<i64>, StoreError> {
+        queries::client_ids_on(&self.conn, filter, day)
+    }
+}
+
+impl Store {
+    /// Opens a read-only second connection with this session's key.
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        let conn = open_connection(&self.path, &self.key, false)?;
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+        Ok(Reader { conn })
+    }
+}
+
 /// What a write needs to know: who, where, when.
 pub(crate) struct WriteCtx {
     pub user_id: Uuid,

@@ -69,82 +69,14 @@ pub mod settings {
 impl Store {
     /// Row ids (`rid`) of the clients that match, in code order. Cheap to
     /// hold for 100,000 clients; rows are then fetched a page at a time with
-    /// [`Store::client_rows`].
+    /// [`Store::client_rows`]. [`Reader::client_ids`] runs the same query on
+    /// another thread.
     pub fn client_ids(
         &self,
         filter: &ClientFilter,
         day: NaiveDate,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut clauses = vec!["c.deleted = 0".to_owned()];
-        let mut values: Vec<Value> = Vec::new();
-        let mut push = |v: Value| {
-            values.push(v);
-            values.len()
-        };
-        let q = filter.text.trim();
-        if !q.is_empty() {
-            let code = normalize_code(q);
-            let mut end = code.clone();
-            end.push(char::MAX);
-            let a = push(Value::Text(code));
-            let b = push(Value::Text(end));
-            let mut alt = format!("(c.code >= ?{a} AND c.code < ?{b})");
-            if q.chars().count() >= 3 {
-                let m = push(Value::Text(format!("\"{}\"", q.replace('"', "\"\""))));
-                alt.push_str(&format!(
-                    " OR c.rid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?{m})"
-                ));
-            } else {
-                let mut nend = q.to_owned();
-                nend.push(char::MAX);
-                let x = push(Value::Text(q.to_owned()));
-                let y = push(Value::Text(nend));
-                alt.push_str(&format!(" OR (c.nickname >= ?{x} AND c.nickname < ?{y})"));
-            }
-            clauses.push(format!("({alt})"));
-        }
-        if let Some(status) = filter.status {
-            let n = push(Value::Text(status.as_str().into()));
-            clauses.push(format!("c.status = ?{n}"));
-        }
-        if let Some(province) = &filter.province {
-            let n = push(Value::Text(province.clone()));
-            clauses.push(format!("c.province = ?{n}"));
-        }
-        if let Some(worker) = filter.worker {
-            let n = push(Value::Blob(worker.as_bytes().to_vec()));
-            clauses.push(format!("c.assigned_worker = ?{n}"));
-        }
-        let d = if filter.detained_now || filter.on_methadone || filter.on_art {
-            push(Value::Text(day.to_string()))
-        } else {
-            0
-        };
-        if filter.detained_now {
-            clauses.push(format!(
-                "EXISTS (SELECT 1 FROM detentions x WHERE x.client_id = c.id AND x.deleted = 0 AND x.started_on <= ?{d} AND (x.ended_on IS NULL OR x.ended_on > ?{d}))"
-            ));
-        }
-        for (wanted, service) in [
-            (filter.on_methadone, Service::Methadone),
-            (filter.on_art, Service::Art),
-        ] {
-            if wanted {
-                let n = push(Value::Text(service.as_str().into()));
-                clauses.push(
-                    ACTIVE_ENROLLMENT
-                        .replace("{n}", &n.to_string())
-                        .replace("{d}", &d.to_string()),
-                );
-            }
-        }
-        let sql = format!(
-            "SELECT c.rid FROM clients c WHERE {} ORDER BY c.code",
-            clauses.join(" AND ")
-        );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(values.iter()), |r| r.get::<_, i64>(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        client_ids_on(self.conn(), filter, day)
     }
 
     /// The list rows for some row ids, in the order given.
@@ -309,3 +241,81 @@ impl Store {
 #[allow(non_upper_case_globals)]
 const FollowUp_COLUMNS_PREFIXED: &str =
     "f.client_id, f.worker_id, f.due, f.reason, f.rule, f.source_id, f.done_on, f.outcome";
+
+/// The client-list query, on any connection.
+pub(crate) fn client_ids_on(
+    conn: &rusqlite::Connection,
+    filter: &ClientFilter,
+    day: NaiveDate,
+) -> Result<Vec<i64>, StoreError> {
+    let mut clauses = vec!["c.deleted = 0".to_owned()];
+    let mut values: Vec<Value> = Vec::new();
+    let mut push = |v: Value| {
+        values.push(v);
+        values.len()
+    };
+    let q = filter.text.trim();
+    if !q.is_empty() {
+        let code = normalize_code(q);
+        let mut end = code.clone();
+        end.push(char::MAX);
+        let a = push(Value::Text(code));
+        let b = push(Value::Text(end));
+        let mut alt = format!("(c.code >= ?{a} AND c.code < ?{b})");
+        if q.chars().count() >= 3 {
+            let m = push(Value::Text(format!("\"{}\"", q.replace('"', "\"\""))));
+            alt.push_str(&format!(
+                " OR c.rid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?{m})"
+            ));
+        } else {
+            let mut nend = q.to_owned();
+            nend.push(char::MAX);
+            let x = push(Value::Text(q.to_owned()));
+            let y = push(Value::Text(nend));
+            alt.push_str(&format!(" OR (c.nickname >= ?{x} AND c.nickname < ?{y})"));
+        }
+        clauses.push(format!("({alt})"));
+    }
+    if let Some(status) = filter.status {
+        let n = push(Value::Text(status.as_str().into()));
+        clauses.push(format!("c.status = ?{n}"));
+    }
+    if let Some(province) = &filter.province {
+        let n = push(Value::Text(province.clone()));
+        clauses.push(format!("c.province = ?{n}"));
+    }
+    if let Some(worker) = filter.worker {
+        let n = push(Value::Blob(worker.as_bytes().to_vec()));
+        clauses.push(format!("c.assigned_worker = ?{n}"));
+    }
+    let d = if filter.detained_now || filter.on_methadone || filter.on_art {
+        push(Value::Text(day.to_string()))
+    } else {
+        0
+    };
+    if filter.detained_now {
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM detentions x WHERE x.client_id = c.id AND x.deleted = 0 AND x.started_on <= ?{d} AND (x.ended_on IS NULL OR x.ended_on > ?{d}))"
+        ));
+    }
+    for (wanted, service) in [
+        (filter.on_methadone, Service::Methadone),
+        (filter.on_art, Service::Art),
+    ] {
+        if wanted {
+            let n = push(Value::Text(service.as_str().into()));
+            clauses.push(
+                ACTIVE_ENROLLMENT
+                    .replace("{n}", &n.to_string())
+                    .replace("{d}", &d.to_string()),
+            );
+        }
+    }
+    let sql = format!(
+        "SELECT c.rid FROM clients c WHERE {} ORDER BY c.code",
+        clauses.join(" AND ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(values.iter()), |r| r.get::<_, i64>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

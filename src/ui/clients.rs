@@ -9,15 +9,54 @@ use super::widgets::*;
 use super::{Action, Env, Write};
 use crate::domain::*;
 use crate::store::{ClientFilter, ClientRow};
+use chrono::NaiveDate;
 use egui_extras::{Column, TableBuilder};
 use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender, channel};
 use uuid::Uuid;
+
+type Request = (u64, ClientFilter, NaiveDate);
+type Reply = (u64, Result<Vec<i64>, String>);
+
+/// Runs client-list queries on a thread of its own with a second,
+/// read-only connection, so typing never waits for the database.
+pub struct SearchWorker {
+    requests: Sender<Request>,
+    replies: Receiver<Reply>,
+}
+
+impl SearchWorker {
+    /// Starts the worker; it ends when the screen (and so the sender) is dropped.
+    pub fn start(reader: crate::store::Reader) -> Self {
+        let (requests, inbox) = channel::<Request>();
+        let (outbox, replies) = channel::<Reply>();
+        std::thread::spawn(move || {
+            while let Ok(mut request) = inbox.recv() {
+                // Only the newest request matters: skip the ones typed over.
+                while let Ok(newer) = inbox.try_recv() {
+                    request = newer;
+                }
+                let (seq, filter, day) = request;
+                let result = reader.client_ids(&filter, day).map_err(|e| e.to_string());
+                if outbox.send((seq, result)).is_err() {
+                    break;
+                }
+            }
+        });
+        SearchWorker { requests, replies }
+    }
+}
 
 /// Rows fetched per page.
 pub const PAGE: usize = 100;
 
 #[derive(Default)]
 pub struct ClientsScreen {
+    /// Off-thread queries; without one (no second connection) queries run inline.
+    worker: Option<SearchWorker>,
+    /// Sequence number of the newest request, and of the result shown.
+    sent: u64,
+    shown: u64,
     pub filter: ClientFilter,
     /// The filter the ids below were loaded for, and the data generation.
     loaded: Option<(ClientFilter, u64)>,
@@ -35,24 +74,69 @@ pub struct ClientsScreen {
 }
 
 impl ClientsScreen {
-    fn reload_if_needed(&mut self, env: &Env<'_>) {
-        let key = (self.filter.clone(), env.generation);
-        if self.loaded.as_ref() == Some(&key) {
-            return;
+    /// A screen whose searches run on a worker thread.
+    pub fn new(store: &crate::store::Store) -> Self {
+        ClientsScreen {
+            worker: store.reader().ok().map(SearchWorker::start),
+            ..Default::default()
         }
-        self.queries += 1;
-        match env.store.client_ids(&self.filter, env.today) {
+    }
+
+    /// Whether a search is still running.
+    pub fn searching(&self) -> bool {
+        self.shown < self.sent
+    }
+
+    fn show_result(&mut self, result: Result<Vec<i64>, String>) {
+        match result {
             Ok(rids) => {
                 self.rids = rids;
                 self.error = None;
             }
             Err(e) => {
                 self.rids.clear();
-                self.error = Some(e.to_string());
+                self.error = Some(e);
             }
         }
         self.pages.clear();
+    }
+
+    fn reload_if_needed(&mut self, env: &Env<'_>) {
+        if let Some(worker) = &self.worker {
+            let mut newest = None;
+            while let Ok(reply) = worker.replies.try_recv() {
+                newest = Some(reply);
+            }
+            if let Some((seq, result)) = newest
+                && seq >= self.shown
+            {
+                self.shown = seq;
+                self.show_result(result);
+            }
+        }
+        let key = (self.filter.clone(), env.generation);
+        if self.loaded.as_ref() == Some(&key) {
+            return;
+        }
+        self.queries += 1;
+        self.sent += 1;
         self.loaded = Some(key);
+        let sent = match &self.worker {
+            Some(worker) => worker
+                .requests
+                .send((self.sent, self.filter.clone(), env.today))
+                .is_ok(),
+            None => false,
+        };
+        if !sent {
+            self.worker = None;
+            let result = env
+                .store
+                .client_ids(&self.filter, env.today)
+                .map_err(|e| e.to_string());
+            self.shown = self.sent;
+            self.show_result(result);
+        }
     }
 
     /// The row at `index`, fetching its page when needed.
@@ -167,7 +251,14 @@ impl ClientsScreen {
         {
             action = Action::LogContact(first.id);
         }
-        ui.label(tf("{n} clients", &[("n", &self.rids.len())]));
+        ui.horizontal(|ui| {
+            ui.label(tf("{n} clients", &[("n", &self.rids.len())]));
+            if self.searching() {
+                ui.spinner();
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(30));
+            }
+        });
         error_text(ui, self.error.as_deref());
         ui.separator();
         if let Some(a) = self.table_ui(ui, env) {

@@ -76,7 +76,7 @@ pub fn show<F: Form>(
     let built = form.build(ctx);
     let errors = built.as_ref().err().cloned().unwrap_or_default();
     let mut outcome = Outcome::Editing;
-    let modal = egui::Modal::new(egui::Id::unique(("form", form.title()))).show(ui.ctx(), |ui| {
+    egui::Modal::new(egui::Id::unique(("form", form.title()))).show(ui.ctx(), |ui| {
         ui.set_min_width(520.0);
         ui.horizontal(|ui| {
             ui.heading(form.title());
@@ -119,7 +119,8 @@ pub fn show<F: Form>(
             i.key_pressed(egui::Key::Escape),
         )
     });
-    if escape || modal.should_close() && escape {
+    // Escape cancels; a click outside the form does not (it would lose typing).
+    if escape {
         return Outcome::Cancel;
     }
     match (outcome, built) {

@@ -72,6 +72,7 @@ pub enum Write {
 /// What a screen asks the workspace to do after the frame.
 #[must_use]
 #[derive(Debug, Clone, PartialEq, Default)]
+#[allow(clippy::large_enum_variant)] // one per user action; size does not matter
 pub enum Action {
     #[default]
     None,
@@ -118,7 +119,7 @@ impl Workspace {
         let mut ws = Workspace {
             screen: Screen::Today,
             today: today::TodayScreen::new(&store),
-            clients: clients::ClientsScreen::default(),
+            clients: clients::ClientsScreen::new(&store),
             profile: None,
             raid: raid::RaidScreen::new(crate::store::today()),
             locations: locations::LocationsScreen::default(),

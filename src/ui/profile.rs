@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 /// Which form is open over the profile.
+#[allow(clippy::large_enum_variant)] // one per user action; size does not matter
 pub enum OpenForm {
     Contact(ContactForm),
     Arrest(ArrestForm),
