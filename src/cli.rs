@@ -51,6 +51,17 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the continuity worklists for a day (JSON or CSV by extension).
+    Worklist {
+        /// The day (default today).
+        #[arg(long, value_parser = parse_day)]
+        day: Option<chrono::NaiveDate>,
+        /// Only this worker's clients (username).
+        #[arg(long)]
+        worker: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
@@ -215,6 +226,30 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                     shown.join("; ")
                 )))
             }
+        }
+        Command::Worklist { day, worker, out } => {
+            let db = need_db(&cli.db)?;
+            let store = open(db, &cli.user)?;
+            let day = day.unwrap_or_else(today);
+            let worker_id = match worker {
+                Some(name) => Some(
+                    store
+                        .user_by_name(name)?
+                        .ok_or_else(|| CliError(format!("--worker: no user named {name}")))?
+                        .id(),
+                ),
+                None => None,
+            };
+            let entries = store.worklist(day, worker_id)?;
+            crate::reports::worklist::write(out, day, &entries)
+                .map_err(|e| CliError(format!("{}: {e}", out.display())))?;
+            println!(
+                "{} entries for {day} written to {}",
+                entries.len(),
+                out.display()
+            );
+            store.close()?;
+            Ok(true)
         }
         Command::Backup { out } => {
             let db = need_db(&cli.db)?;

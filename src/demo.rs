@@ -1257,5 +1257,7 @@ pub fn run(
         done += n;
         progress(done, config.clients);
     }
+    // The follow-ups the continuity rules call for on the last day.
+    store.sync_rule_followups(config.today)?;
     Ok(summary)
 }

@@ -556,3 +556,34 @@ fn backup_writes_a_verified_encrypted_copy() {
         Some("Sokha")
     );
 }
+
+#[test]
+fn a_contact_brings_a_client_lost_to_follow_up_back_to_active() {
+    let (_db, mut store) = fresh();
+    let mut c = Client::with_code("PP-12");
+    c.status = CaseStatus::LostToFollowUp;
+    let c = store.create(c).unwrap();
+    store
+        .create(Contact::new(c.id(), day("2026-01-05"), ContactKind::Street))
+        .unwrap();
+    assert_eq!(
+        store.get::<Client>(c.id()).unwrap().status,
+        CaseStatus::Active
+    );
+    let log = store.audit_for_record(c.id()).unwrap();
+    assert_eq!(
+        (log[0].action, log[0].detail.as_str()),
+        (AuditAction::Update, "status")
+    );
+    // Other statuses (moved, deceased, exited) are left as they are.
+    let mut m = Client::with_code("PP-13");
+    m.status = CaseStatus::Moved;
+    let m = store.create(m).unwrap();
+    store
+        .create(Contact::new(m.id(), day("2026-01-05"), ContactKind::Phone))
+        .unwrap();
+    assert_eq!(
+        store.get::<Client>(m.id()).unwrap().status,
+        CaseStatus::Moved
+    );
+}

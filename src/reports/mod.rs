@@ -1,1 +1,3 @@
-//! Period indicators and exports (to come).
+//! Period indicators and exports; for now the worklist file.
+
+pub mod worklist;

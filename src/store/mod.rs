@@ -8,6 +8,7 @@
 mod actions;
 mod backup;
 mod bulk;
+pub mod continuity;
 mod error;
 pub mod keys;
 mod queries;
@@ -475,16 +476,16 @@ impl Store {
 }
 
 /// What a write needs to know: who, where, when.
-pub(crate) struct WriteCtx {
-    pub user_id: Uuid,
-    pub device_id: String,
-    pub now: i64,
-    pub today: NaiveDate,
+pub struct WriteCtx {
+    pub(crate) user_id: Uuid,
+    pub(crate) device_id: String,
+    pub(crate) now: i64,
+    pub(crate) today: NaiveDate,
 }
 
 impl WriteCtx {
     /// Appends an audit entry inside the current transaction.
-    pub fn audit(
+    pub(crate) fn audit(
         &self,
         tx: &Transaction<'_>,
         action: AuditAction,

@@ -199,18 +199,8 @@ impl Store {
     }
 
     /// A setting's value, or its default.
-    pub fn setting(&self, (key, default): (&str, i64)) -> i64 {
-        self.conn()
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [format!("setting.{key}")],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .ok()
-            .flatten()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
+    pub fn setting(&self, key: (&str, i64)) -> i64 {
+        setting_on(self.conn(), key)
     }
 
     /// Changes a setting (coordinators and admins); audited.
@@ -318,4 +308,18 @@ pub(crate) fn client_ids_on(
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(values.iter()), |r| r.get::<_, i64>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A setting's value on any connection, or its default.
+pub(crate) fn setting_on(conn: &rusqlite::Connection, (key, default): (&str, i64)) -> i64 {
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = ?1",
+        [format!("setting.{key}")],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .ok()
+    .flatten()
+    .and_then(|v| v.parse().ok())
+    .unwrap_or(default)
 }

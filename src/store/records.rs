@@ -38,6 +38,24 @@ pub trait Record: Validate + Clone + serde::Serialize + Sized {
     fn check(&self, _tx: &Transaction<'_>, _id: Option<Uuid>) -> Result<(), StoreError> {
         Ok(())
     }
+    /// What else changes, in the same transaction, when one is created.
+    fn after_create(
+        &self,
+        _tx: &Transaction<'_>,
+        _ctx: &WriteCtx,
+        _id: Uuid,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// What else changes, in the same transaction, when one is changed.
+    fn after_update(
+        &self,
+        _tx: &Transaction<'_>,
+        _ctx: &WriteCtx,
+        _id: Uuid,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<Meta> {
@@ -145,6 +163,7 @@ pub(crate) fn create_in_tx<R: Record>(
     data.check(tx, None)?;
     insert_in_tx(tx, ctx, id, data)?;
     ctx.audit(tx, AuditAction::Create, Some(R::KIND), Some(id), "")?;
+    data.after_create(tx, ctx, id)?;
     Ok(id)
 }
 
@@ -181,7 +200,8 @@ pub(crate) fn update_in_tx<R: Record>(
         Some(R::KIND),
         Some(id),
         &changed_fields(old, data),
-    )
+    )?;
+    data.after_update(tx, ctx, id)
 }
 
 impl Store {
@@ -470,6 +490,31 @@ impl Record for Contact {
         }
         Ok(())
     }
+    /// A client who was lost to follow-up and is met again is active again.
+    fn after_create(
+        &self,
+        tx: &Transaction<'_>,
+        ctx: &WriteCtx,
+        _id: Uuid,
+    ) -> Result<(), StoreError> {
+        super::continuity::contact_closes_followups(tx, ctx, self)?;
+        let n = tx
+            .prepare_cached(
+                "UPDATE clients SET status = 'active', updated_at = ?2, updated_by = ?3, device_id = ?4
+                 WHERE id = ?1 AND status = 'lost_to_follow_up' AND deleted = 0",
+            )?
+            .execute(params![self.client_id, ctx.now, ctx.user_id, ctx.device_id])?;
+        if n > 0 {
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("client"),
+                Some(self.client_id),
+                "status",
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Record for Arrest {
@@ -642,6 +687,24 @@ impl Record for Detention {
         check_no_overlap(self, &others)?;
         Ok(())
     }
+    fn after_create(
+        &self,
+        tx: &Transaction<'_>,
+        ctx: &WriteCtx,
+        id: Uuid,
+    ) -> Result<(), StoreError> {
+        let t = super::continuity::thresholds_on(tx);
+        super::continuity::detention_followups(tx, ctx, id, self, &t).map(|_| ())
+    }
+    fn after_update(
+        &self,
+        tx: &Transaction<'_>,
+        ctx: &WriteCtx,
+        id: Uuid,
+    ) -> Result<(), StoreError> {
+        let t = super::continuity::thresholds_on(tx);
+        super::continuity::detention_followups(tx, ctx, id, self, &t).map(|_| ())
+    }
 }
 
 impl Record for Enrollment {
@@ -740,6 +803,14 @@ impl Record for ServiceEvent {
             .query_row([self.enrollment_id], |r| Enrollment::from_row(r, META_LEN))?;
         check_event_in_enrollment(self, &enrollment)?;
         Ok(())
+    }
+    fn after_create(
+        &self,
+        tx: &Transaction<'_>,
+        ctx: &WriteCtx,
+        _id: Uuid,
+    ) -> Result<(), StoreError> {
+        super::continuity::event_closes_followups(tx, ctx, self)
     }
 }
 

@@ -43,3 +43,36 @@ labels!(ServiceEventKind { Dose => "Dose observed", Refill => "Refill dispensed"
 labels!(InterruptionCause { Detention => "Detention", StockOut => "Stock-out", ClinicClosed => "Clinic closed", ClientChoice => "Client's choice", Unknown => "Cause unknown" });
 labels!(KeyPopulation { Pwid => "Injects drugs", Pwud => "Uses drugs (not injecting)", SexWorker => "Sex worker", Msm => "MSM", Transgender => "Transgender" });
 labels!(Substance { Heroin => "Heroin", Methamphetamine => "Methamphetamine (ice)", Yama => "Yama pills", Cannabis => "Cannabis", Inhalants => "Inhalants", Other => "Other substance" });
+
+/// Every label of every closed list, in the current language (for the
+/// translation-completeness test).
+pub fn all_labels() -> Vec<&'static str> {
+    fn of<T: Labelled>(out: &mut Vec<&'static str>) {
+        out.extend(T::all().iter().map(|v| v.label()));
+    }
+    let mut out = Vec::new();
+    of::<Role>(&mut out);
+    of::<Sex>(&mut out);
+    of::<HivStatus>(&mut out);
+    of::<CaseStatus>(&mut out);
+    of::<ContactKind>(&mut out);
+    of::<HivTest>(&mut out);
+    of::<HivResult>(&mut out);
+    of::<Referral>(&mut out);
+    of::<Authority>(&mut out);
+    of::<ArrestReason>(&mut out);
+    of::<Abuse>(&mut out);
+    of::<ArrestOutcome>(&mut out);
+    of::<LocationKind>(&mut out);
+    of::<Availability>(&mut out);
+    of::<NgoAccess>(&mut out);
+    of::<DetentionBasis>(&mut out);
+    of::<ReleaseReason>(&mut out);
+    of::<Service>(&mut out);
+    of::<EnrollmentStatus>(&mut out);
+    of::<ServiceEventKind>(&mut out);
+    of::<InterruptionCause>(&mut out);
+    of::<KeyPopulation>(&mut out);
+    of::<Substance>(&mut out);
+    out
+}

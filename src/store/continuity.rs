@@ -1,0 +1,545 @@
+//! The facts the continuity rules need, gathered with queries that touch
+//! only the clients that can have an entry, and the follow-ups the rules
+//! create and close. The decisions are `crate::continuity`'s pure functions.
+
+use super::records::{saved_from_row, select_sql};
+use super::{Store, StoreError, WriteCtx};
+use crate::continuity::{self as rules, Entry, History, Stay, Thresholds};
+use crate::domain::*;
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// Setting keys of the thresholds, with their defaults.
+const KEYS: [(&str, fn(&Thresholds) -> i64); 7] = [
+    ("art_interruption_days", |t| t.art_interruption_days),
+    ("methadone_review_days", |t| t.methadone_review_days),
+    ("methadone_reinduction_days", |t| {
+        t.methadone_reinduction_days
+    }),
+    ("release_window_days", |t| t.release_window_days),
+    ("relink_days", |t| t.relink_days),
+    ("lost_after_days", |t| t.lost_after_days),
+    ("default_refill_days", |t| t.default_refill_days),
+];
+
+/// Rule names of the follow-ups the rules create.
+pub const RULE_DETENTION_VISIT: &str = "detention_visit";
+pub const RULE_RELINK: &str = "relink";
+
+fn stays_sql() -> &'static str {
+    "SELECT d.client_id, d.location_id, d.started_on, d.ended_on, d.basis, d.arrest_id, d.release_reason, d.notes,
+            l.name, l.methadone, l.art
+     FROM detentions d JOIN locations l ON l.id = d.location_id
+     WHERE d.client_id = ?1 AND d.deleted = 0 ORDER BY d.started_on"
+}
+
+fn stay_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stay> {
+    Ok(Stay {
+        detention: Detention {
+            client_id: r.get(0)?,
+            location_id: r.get(1)?,
+            start: r.get(2)?,
+            end: r.get(3)?,
+            basis: r.get(4)?,
+            arrest_id: r.get(5)?,
+            release_reason: r.get(6)?,
+            notes: r.get(7)?,
+        },
+        location: r.get(8)?,
+        methadone: r.get(9)?,
+        art: r.get(10)?,
+    })
+}
+
+/// The thresholds as stored, read on any connection.
+pub(crate) fn thresholds_on(conn: &rusqlite::Connection) -> Thresholds {
+    let d = Thresholds::default();
+    let get = |i: usize| super::queries::setting_on(conn, (KEYS[i].0, KEYS[i].1(&d)));
+    Thresholds {
+        art_interruption_days: get(0),
+        methadone_review_days: get(1),
+        methadone_reinduction_days: get(2),
+        release_window_days: get(3),
+        relink_days: get(4),
+        lost_after_days: get(5),
+        default_refill_days: get(6),
+    }
+}
+
+impl Store {
+    /// The continuity thresholds (settings, with the defaults of DESIGN.md).
+    pub fn thresholds(&self) -> Thresholds {
+        thresholds_on(self.conn())
+    }
+
+    /// Changes the thresholds (coordinators and admins); audited.
+    pub fn set_thresholds(&mut self, t: &Thresholds) -> Result<(), StoreError> {
+        self.require(Permission::ManageRegistry)?;
+        let values: Vec<(&str, i64)> = KEYS.iter().map(|(k, f)| (*k, f(t))).collect();
+        if let Some((k, v)) = values.iter().find(|(_, v)| *v < 1 || *v > 3650) {
+            return Err(ValidationError::OutOfRange {
+                field: "thresholds",
+                reason: format!("{k}: {v} is not between 1 and 3650 days"),
+            }
+            .into());
+        }
+        if t.methadone_reinduction_days < t.methadone_review_days {
+            return Err(ValidationError::Inconsistent {
+                field: "methadone_reinduction_days",
+                reason: "re-induction cannot come before dose review".into(),
+            }
+            .into());
+        }
+        self.write(|tx, ctx| {
+            for (k, v) in &values {
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![format!("setting.{k}"), v.to_string()],
+                )?;
+            }
+            let detail: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            ctx.audit(tx, AuditAction::Update, Some("setting"), None, &detail.join(","))
+        })
+    }
+
+    /// Everything the rules look at for one client.
+    pub fn history(&self, client_id: Uuid) -> Result<History, StoreError> {
+        let client: Saved<Client> = self.get(client_id)?;
+        let mut h = self.service_history(client_id)?;
+        let mut stmt = self.conn().prepare_cached(stays_sql())?;
+        h.stays = stmt
+            .query_map([client_id], stay_from_row)?
+            .collect::<Result<_, _>>()?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT date FROM contacts WHERE client_id = ?1 AND deleted = 0")?;
+        h.contacts = stmt
+            .query_map([client_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        h.registered_on = client.registered_on;
+        h.status = Some(client.status);
+        Ok(h)
+    }
+
+    fn service_history(&self, client_id: Uuid) -> Result<History, StoreError> {
+        let enrollments = self
+            .list_for_client::<Enrollment>(client_id)?
+            .into_iter()
+            .map(|e| (e.id(), e.data))
+            .collect();
+        let sql = format!(
+            "{} WHERE client_id = ?1 AND deleted = 0 AND kind IN ('dose', 'refill')",
+            select_sql::<ServiceEvent>()
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let events = stmt
+            .query_map([client_id], saved_from_row::<ServiceEvent>)?
+            .map(|r| r.map(|s| s.data))
+            .collect::<Result<_, _>>()?;
+        Ok(History {
+            enrollments,
+            events,
+            ..Default::default()
+        })
+    }
+
+    /// A client's continuity on a day.
+    pub fn continuity(
+        &self,
+        client_id: Uuid,
+        day: NaiveDate,
+    ) -> Result<rules::ContinuityState, StoreError> {
+        Ok(rules::assess(
+            &self.history(client_id)?,
+            day,
+            &self.thresholds(),
+        ))
+    }
+
+    /// Every worklist entry for `day`, for one worker's clients or everyone's.
+    /// Only clients that can have an entry are looked at closely: those
+    /// detained with methadone or ART, released in the window, with ART past
+    /// its cover, with methadone missed, or without a recent contact.
+    pub fn worklist(&self, day: NaiveDate, worker: Option<Uuid>) -> Result<Vec<Entry>, StoreError> {
+        let t = self.thresholds();
+        let conn = self.conn();
+        // Clients that need the full history (detention or release involved).
+        let mut full: BTreeMap<Uuid, String> = BTreeMap::new();
+        // Clients that need their services only.
+        let mut services: BTreeMap<Uuid, String> = BTreeMap::new();
+        let window_start = day - chrono::Duration::days(t.release_window_days);
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT c.id, c.code FROM detentions d JOIN clients c ON c.id = d.client_id AND c.deleted = 0
+             WHERE d.deleted = 0 AND (?3 IS NULL OR c.assigned_worker = ?3)
+               AND ((d.started_on <= ?1 AND (d.ended_on IS NULL OR d.ended_on > ?1))
+                    OR (d.ended_on >= ?2 AND d.ended_on <= ?1))
+               AND EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0
+                           AND e.service IN ('methadone', 'art'))",
+        )?;
+        for row in stmt.query_map(params![day, window_start, worker], |r| {
+            Ok((r.get::<_, Uuid>(0)?, r.get::<_, String>(1)?))
+        })? {
+            let (id, code) = row?;
+            full.insert(id, code);
+        }
+        // Active methadone and ART enrollments with their latest dose and refill.
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.id, c.code, e.service,
+                (SELECT max(x.date) FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'dose' AND x.date <= ?1),
+                (SELECT x.date FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'refill' AND x.date <= ?1 ORDER BY x.date DESC LIMIT 1),
+                (SELECT x.days_supplied FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'refill' AND x.date <= ?1 ORDER BY x.date DESC LIMIT 1)
+             FROM enrollments e JOIN clients c ON c.id = e.client_id AND c.deleted = 0
+             WHERE e.deleted = 0 AND e.service IN ('methadone', 'art') AND e.started_on <= ?1
+               AND (e.ended_on IS NULL OR e.ended_on >= ?1) AND (?2 IS NULL OR c.assigned_worker = ?2)",
+        )?;
+        let rows = stmt.query_map(params![day, worker], |r| {
+            Ok((
+                r.get::<_, Uuid>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Service>(2)?,
+                r.get::<_, Option<NaiveDate>>(3)?,
+                r.get::<_, Option<NaiveDate>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, code, service, dose, refill_date, refill_days) = row?;
+            let refill = refill_date.map(|d| (d, refill_days));
+            let flagged = match service {
+                Service::Art => matches!(
+                    rules::art_status(refill, day, &t),
+                    rules::ArtStatus::Overdue { .. } | rules::ArtStatus::Interrupted { .. }
+                ),
+                _ => !matches!(
+                    rules::methadone_action(
+                        rules::methadone_missed_days(dose, refill, day, &t),
+                        &t
+                    ),
+                    rules::MethadoneAction::OnTrack | rules::MethadoneAction::Missed { .. }
+                ),
+            };
+            if flagged && !full.contains_key(&id) {
+                services.insert(id, code);
+            }
+        }
+        // Last contact of every client whose case is open.
+        let mut last_contact: HashMap<Uuid, (String, History)> = HashMap::new();
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.id, c.code, c.status, c.registered_on,
+                (SELECT max(x.date) FROM contacts x WHERE x.client_id = c.id AND x.deleted = 0 AND x.date <= ?1)
+             FROM clients c
+             WHERE c.deleted = 0 AND c.status NOT IN ('moved', 'deceased', 'exited') AND (?2 IS NULL OR c.assigned_worker = ?2)",
+        )?;
+        let rows = stmt.query_map(params![day, worker], |r| {
+            Ok((
+                r.get::<_, Uuid>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, CaseStatus>(2)?,
+                r.get::<_, Option<NaiveDate>>(3)?,
+                r.get::<_, Option<NaiveDate>>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, code, status, registered_on, last) = row?;
+            let h = History {
+                contacts: last.into_iter().collect(),
+                registered_on,
+                status: Some(status),
+                ..Default::default()
+            };
+            if rules::lost_to_follow_up(&h, day, &t).is_some()
+                || full.contains_key(&id)
+                || services.contains_key(&id)
+            {
+                last_contact.insert(id, (code, h));
+            }
+        }
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (id, code) in full.iter().chain(services.iter()) {
+            if !seen.insert(*id) {
+                continue;
+            }
+            let mut h = if full.contains_key(id) {
+                let mut h = self.service_history(*id)?;
+                let mut stmt = conn.prepare_cached(stays_sql())?;
+                h.stays = stmt
+                    .query_map([id], stay_from_row)?
+                    .collect::<Result<_, _>>()?;
+                h
+            } else {
+                self.service_history(*id)?
+            };
+            match last_contact.remove(id) {
+                Some((_, c)) => {
+                    h.contacts = c.contacts;
+                    h.registered_on = c.registered_on;
+                    h.status = c.status;
+                }
+                None => h.status = Some(CaseStatus::Moved), // closed case: no lost-to-follow-up entry
+            }
+            out.extend(rules::entries(*id, code, &rules::assess(&h, day, &t)));
+        }
+        for (id, (code, h)) in last_contact {
+            out.extend(rules::entries(id, &code, &rules::assess(&h, day, &t)));
+        }
+        out.sort_by(|a, b| {
+            a.kind
+                .cmp(&b.kind)
+                .then(b.days.cmp(&a.days))
+                .then(a.client_code.cmp(&b.client_code))
+        });
+        Ok(out)
+    }
+
+    /// Creates the follow-ups the rules call for that do not exist yet: a
+    /// detention visit for everyone detained on `day` with methadone or ART,
+    /// and re-linkage for releases in the window. Returns how many were made.
+    pub fn sync_rule_followups(&mut self, day: NaiveDate) -> Result<usize, StoreError> {
+        self.require(Permission::EditRecords)?;
+        let t = self.thresholds();
+        let window_start = day - chrono::Duration::days(t.release_window_days);
+        let sql = format!(
+            "{} WHERE deleted = 0 AND ((started_on <= ?1 AND (ended_on IS NULL OR ended_on > ?1)) OR (ended_on >= ?2 AND ended_on <= ?1))",
+            select_sql::<Detention>()
+        );
+        let stays: Vec<Saved<Detention>> = {
+            let mut stmt = self.conn().prepare(&sql)?;
+            stmt.query_map(params![day, window_start], saved_from_row::<Detention>)?
+                .collect::<Result<_, _>>()?
+        };
+        self.write(|tx, ctx| {
+            let mut made = 0;
+            for s in &stays {
+                made += detention_followups(tx, ctx, s.id(), &s.data, &t)?;
+            }
+            Ok(made)
+        })
+    }
+}
+
+fn active_treatment_on(
+    tx: &Transaction<'_>,
+    client_id: Uuid,
+    day: NaiveDate,
+) -> Result<bool, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT 1 FROM enrollments WHERE client_id = ?1 AND deleted = 0 AND service IN ('methadone', 'art')
+             AND started_on <= ?2 AND (ended_on IS NULL OR ended_on >= ?2) LIMIT 1",
+        )?
+        .query_row(params![client_id, day], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn rule_followup_exists(
+    tx: &Transaction<'_>,
+    rule: &str,
+    source: Uuid,
+) -> Result<bool, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT 1 FROM followups WHERE rule = ?1 AND source_id = ?2 AND deleted = 0",
+        )?
+        .query_row(params![rule, source], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn add_rule_followup(
+    tx: &Transaction<'_>,
+    ctx: &WriteCtx,
+    client_id: Uuid,
+    rule: &str,
+    source: Uuid,
+    due: NaiveDate,
+    reason: String,
+) -> Result<usize, StoreError> {
+    if rule_followup_exists(tx, rule, source)? {
+        return Ok(0);
+    }
+    let worker: Option<Uuid> = tx
+        .prepare_cached("SELECT assigned_worker FROM clients WHERE id = ?1")?
+        .query_row([client_id], |r| r.get(0))?;
+    let f = FollowUp {
+        client_id,
+        worker_id: worker,
+        due,
+        reason,
+        rule: Some(rule.to_owned()),
+        source_id: Some(source),
+        done_on: None,
+        outcome: None,
+    };
+    let id = Uuid::now_v7();
+    super::records::insert_in_tx(tx, ctx, id, &f)?;
+    ctx.audit(tx, AuditAction::Create, Some("followup"), Some(id), rule)?;
+    Ok(1)
+}
+
+fn location_name(tx: &Transaction<'_>, id: Uuid) -> Result<String, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT name FROM locations WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?)
+}
+
+/// Closes the open rule follow-ups of a client for `rule` whose source
+/// matches, with an outcome.
+fn close_rule_followups(
+    tx: &Transaction<'_>,
+    ctx: &WriteCtx,
+    client_id: Uuid,
+    rule: &str,
+    source: Option<Uuid>,
+    done_on: NaiveDate,
+    outcome: &str,
+) -> Result<(), StoreError> {
+    let ids: Vec<Uuid> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT id FROM followups WHERE client_id = ?1 AND rule = ?2 AND (?3 IS NULL OR source_id = ?3)
+             AND done_on IS NULL AND deleted = 0",
+        )?;
+        stmt.query_map(params![client_id, rule, source], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    for id in ids {
+        tx.prepare_cached(
+            "UPDATE followups SET done_on = ?2, outcome = ?3, updated_at = ?4, updated_by = ?5, device_id = ?6 WHERE id = ?1",
+        )?
+        .execute(params![id, done_on, outcome, ctx.now, ctx.user_id, ctx.device_id])?;
+        ctx.audit(
+            tx,
+            AuditAction::Update,
+            Some("followup"),
+            Some(id),
+            "done_on,outcome",
+        )?;
+    }
+    Ok(())
+}
+
+/// The follow-ups a stay calls for: a visit while detained with methadone
+/// or ART, and re-linkage after a release. Idempotent.
+pub(crate) fn detention_followups(
+    tx: &Transaction<'_>,
+    ctx: &WriteCtx,
+    id: Uuid,
+    d: &Detention,
+    t: &Thresholds,
+) -> Result<usize, StoreError> {
+    let mut made = 0;
+    if active_treatment_on(tx, d.client_id, d.start)? {
+        let place = location_name(tx, d.location_id)?;
+        made += add_rule_followup(
+            tx,
+            ctx,
+            d.client_id,
+            RULE_DETENTION_VISIT,
+            id,
+            d.start,
+            format!("Visit in detention at {place}; negotiate access to methadone / ART"),
+        )?;
+    }
+    if let (Some(end), Some(reason)) = (d.end, d.release_reason) {
+        close_rule_followups(
+            tx,
+            ctx,
+            d.client_id,
+            RULE_DETENTION_VISIT,
+            Some(id),
+            end,
+            "stay ended",
+        )?;
+        if reason.is_release() && active_treatment_on(tx, d.client_id, end)? {
+            made += add_rule_followup(
+                tx,
+                ctx,
+                d.client_id,
+                RULE_RELINK,
+                id,
+                end + chrono::Duration::days(t.relink_days),
+                format!(
+                    "Re-link to methadone / ART within {} days of release",
+                    t.relink_days
+                ),
+            )?;
+        }
+    }
+    Ok(made)
+}
+
+/// A dose or refill closes the re-linkage follow-ups of releases on or
+/// before its date, and the detention-visit follow-ups of stays that started
+/// on or before it (the service reached the client).
+pub(crate) fn event_closes_followups(
+    tx: &Transaction<'_>,
+    ctx: &WriteCtx,
+    e: &ServiceEvent,
+) -> Result<(), StoreError> {
+    if !matches!(e.kind, ServiceEventKind::Dose | ServiceEventKind::Refill) {
+        return Ok(());
+    }
+    let service: Service = tx
+        .prepare_cached("SELECT service FROM enrollments WHERE id = ?1")?
+        .query_row([e.enrollment_id], |r| r.get(0))?;
+    if !matches!(service, Service::Methadone | Service::Art) {
+        return Ok(());
+    }
+    let sources: Vec<(Uuid, String, NaiveDate, Option<NaiveDate>)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT f.source_id, f.rule, d.started_on, d.ended_on FROM followups f JOIN detentions d ON d.id = f.source_id
+             WHERE f.client_id = ?1 AND f.rule IS NOT NULL AND f.done_on IS NULL AND f.deleted = 0",
+        )?;
+        stmt.query_map([e.client_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?
+    };
+    let what = format!("{} {} recorded", service.as_str(), e.kind.as_str());
+    for (source, rule, start, end) in sources {
+        let satisfied = match rule.as_str() {
+            RULE_RELINK => end.is_some_and(|end| e.date >= end),
+            RULE_DETENTION_VISIT => e.date >= start,
+            _ => false,
+        };
+        if satisfied {
+            close_rule_followups(tx, ctx, e.client_id, &rule, Some(source), e.date, &what)?;
+        }
+    }
+    Ok(())
+}
+
+/// A detention-visit contact closes the visit follow-ups of the stay it falls in.
+pub(crate) fn contact_closes_followups(
+    tx: &Transaction<'_>,
+    ctx: &WriteCtx,
+    c: &Contact,
+) -> Result<(), StoreError> {
+    if c.kind != ContactKind::DetentionVisit {
+        return Ok(());
+    }
+    let sources: Vec<Uuid> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT f.source_id FROM followups f JOIN detentions d ON d.id = f.source_id
+             WHERE f.client_id = ?1 AND f.rule = 'detention_visit' AND f.done_on IS NULL AND f.deleted = 0
+               AND d.started_on <= ?2",
+        )?;
+        stmt.query_map(params![c.client_id, c.date], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    for source in sources {
+        close_rule_followups(
+            tx,
+            ctx,
+            c.client_id,
+            RULE_DETENTION_VISIT,
+            Some(source),
+            c.date,
+            "visited in detention",
+        )?;
+    }
+    Ok(())
+}
