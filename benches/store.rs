@@ -73,6 +73,26 @@ fn benches(c: &mut Criterion) {
             black_box(store.create(contact).expect("insert"))
         })
     });
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
+    let mut group = c.benchmark_group("continuity");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("worklist_all_clients_one_day", |b| {
+        b.iter(|| black_box(store.worklist(day, None).expect("worklist").len()))
+    });
+    let worker = store
+        .user_by_name("sokha.ou")
+        .expect("user")
+        .map(|u| u.id());
+    group.bench_function("worklist_one_worker_one_day", |b| {
+        b.iter(|| black_box(store.worklist(day, worker).expect("worklist").len()))
+    });
+    group.finish();
+    eprintln!(
+        "worklist entries on {day}: {}",
+        store.worklist(day, None).expect("worklist").len()
+    );
     store.close().expect("close");
 }
 

@@ -482,3 +482,132 @@ fn demo_data_looks_like_the_field() {
         assert_eq!(same.nickname, row.nickname);
     }
 }
+
+#[test]
+fn worklist_command_writes_json_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let db_s = db.to_str().unwrap();
+    let o = tether(
+        &[
+            "demo",
+            "--db",
+            db_s,
+            "--user",
+            "admin",
+            "--clients",
+            "800",
+            "--seed",
+            "4",
+            "--today",
+            "2026-11-01",
+        ],
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = dir.path().join("w.json");
+    let o = tether(
+        &[
+            "worklist",
+            "--db",
+            db_s,
+            "--user",
+            "admin",
+            "--day",
+            "2026-11-01",
+            "--out",
+            json.to_str().unwrap(),
+        ],
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["day"], "2026-11-01");
+    let entries = v["entries"].as_array().unwrap();
+    assert!(!entries.is_empty());
+    let kinds = [
+        "at_risk_detained",
+        "release_relinkage",
+        "art_overdue",
+        "art_interrupted",
+        "methadone_missed",
+        "lost_to_follow_up",
+    ];
+    for e in entries {
+        assert!(kinds.contains(&e["kind"].as_str().unwrap()), "{e}");
+        assert!(!e["reason"].as_str().unwrap().is_empty());
+        assert!(e["client_code"].as_str().unwrap().contains('-'));
+    }
+    // The same entries as the store computes.
+    let store = Store::open(&db, "admin", PASSWORD).unwrap();
+    assert_eq!(
+        entries.len(),
+        store.worklist(day("2026-11-01"), None).unwrap().len()
+    );
+    drop(store);
+    // CSV for one worker, parsed back with the csv crate.
+    let csv_path = dir.path().join("w.csv");
+    let o = tether(
+        &[
+            "worklist",
+            "--db",
+            db_s,
+            "--user",
+            "admin",
+            "--day",
+            "2026-11-01",
+            "--worker",
+            "sokha.ou",
+            "--out",
+            csv_path.to_str().unwrap(),
+        ],
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "day",
+            "client_code",
+            "kind",
+            "reason",
+            "days",
+            "service",
+            "location"
+        ]
+    );
+    let rows = reader.records().count();
+    assert!(
+        rows > 0 && rows < entries.len(),
+        "one worker's part: {rows} of {}",
+        entries.len()
+    );
+    // Refusals: unknown worker, unknown format.
+    assert_refused(
+        &tether(
+            &[
+                "worklist", "--db", db_s, "--user", "admin", "--worker", "nobody", "--out",
+                "x.json",
+            ],
+            PASSWORD,
+        ),
+        "no user named nobody",
+    );
+    assert_refused(
+        &tether(
+            &[
+                "worklist",
+                "--db",
+                db_s,
+                "--user",
+                "admin",
+                "--out",
+                dir.path().join("w.txt").to_str().unwrap(),
+            ],
+            PASSWORD,
+        ),
+        ".json or .csv",
+    );
+}

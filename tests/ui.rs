@@ -496,3 +496,96 @@ fn every_ui_string_has_a_khmer_translation() {
         missing.join("\n")
     );
 }
+
+#[test]
+fn detention_without_art_puts_the_client_on_todays_at_risk_list_until_release_and_refill() {
+    let (db, id) = seeded();
+    {
+        let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+        store
+            .create(tether::domain::Enrollment {
+                client_id: id,
+                service: tether::domain::Service::Art,
+                provider: None,
+                number: None,
+                start: day("2025-01-01"),
+                end: None,
+                status: tether::domain::EnrollmentStatus::Active,
+                dose_mg: None,
+                regimen: None,
+            })
+            .unwrap();
+        store.close().unwrap();
+    }
+    let at_risk = |h: &Harness<'_, TetherApp>| {
+        h.state()
+            .workspace()
+            .unwrap()
+            .today
+            .worklist
+            .iter()
+            .any(|e| e.client_id == id && e.kind == tether::continuity::EntryKind::AtRiskDetained)
+    };
+    let mut h = unlocked(db.path.clone(), "admin");
+    assert!(!at_risk(&h));
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Start detention").click();
+    h.run();
+    h.get_by_label("Location").click();
+    h.run();
+    h.get_by_label("Daun Penh police station").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    // The profile's continuity panel says so too.
+    h.get_by_label("Detained where it is not known to be available: visit and negotiate access");
+    h.get_by_label("Today").click();
+    h.run();
+    assert!(at_risk(&h), "on the at-risk list");
+    h.get_by_label_contains("Daun Penh police station, which has no known ART");
+    // A follow-up to visit was created for the assigned worker.
+    h.get_by_label_contains("Visit in detention at Daun Penh police station");
+    // Release, then a refill: off the list, and the re-linkage is done.
+    h.get_all_by_label("PP-000201").next().unwrap().click();
+    h.run();
+    h.get_by_label("End detention").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Today").click();
+    h.run();
+    assert!(!at_risk(&h), "released: no longer at risk");
+    let relink = |h: &Harness<'_, TetherApp>| {
+        h.state()
+            .workspace()
+            .unwrap()
+            .today
+            .worklist
+            .iter()
+            .any(|e| e.client_id == id && e.kind == tether::continuity::EntryKind::ReleaseRelinkage)
+    };
+    assert!(
+        relink(&h),
+        "released today with ART and no refill since: re-link"
+    );
+    h.get_all_by_label("PP-000201").next().unwrap().click();
+    h.run();
+    h.get_by_label("Record service event").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Today").click();
+    h.run();
+    assert!(!relink(&h) && !at_risk(&h), "re-linked: off every list");
+    let ws = h.state().workspace().unwrap();
+    let open: Vec<_> = ws
+        .store
+        .list_for_client::<tether::domain::FollowUp>(id)
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.done_on.is_none())
+        .collect();
+    assert!(open.is_empty(), "rule follow-ups closed: {open:?}");
+}

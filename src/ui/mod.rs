@@ -66,6 +66,7 @@ pub enum Write {
     Password(Uuid, String),
     Raid(Raid),
     AutoLockMinutes(i64),
+    Thresholds(crate::continuity::Thresholds),
     Language(Lang),
 }
 
@@ -356,6 +357,10 @@ impl Workspace {
             Write::AutoLockMinutes(m) => {
                 s.set_setting(keys::AUTO_LOCK_MINUTES, m)?;
                 self.auto_lock = Duration::from_secs(60 * m.clamp(1, 240) as u64);
+                t("Settings saved").to_owned()
+            }
+            Write::Thresholds(th) => {
+                s.set_thresholds(&th)?;
                 t("Settings saved").to_owned()
             }
             Write::Language(lang) => {

@@ -41,6 +41,8 @@ pub struct ProfileScreen {
     pub enrollments: Vec<Saved<Enrollment>>,
     pub followups: Vec<Saved<FollowUp>>,
     pub latest_arrest: Option<Uuid>,
+    /// The continuity rules' verdict today (the same functions as the worklists).
+    pub continuity: Option<crate::continuity::ContinuityState>,
     pub form: Option<OpenForm>,
     pub form_error: Option<String>,
     pub tab: Tab,
@@ -62,6 +64,7 @@ impl ProfileScreen {
             enrollments: Vec::new(),
             followups: Vec::new(),
             latest_arrest: None,
+            continuity: None,
             form: None,
             form_error: None,
             tab: Tab::Timeline,
@@ -90,6 +93,7 @@ impl ProfileScreen {
         };
         self.enrollments = store.list_for_client::<Enrollment>(id)?;
         self.followups = store.list_for_client::<FollowUp>(id)?;
+        self.continuity = Some(store.continuity(id, today)?);
         self.latest_arrest = store
             .list_for_client::<Arrest>(id)?
             .into_iter()
@@ -192,6 +196,63 @@ impl ProfileScreen {
         });
     }
 
+    /// Per service: status, last dose or refill, days overdue, what to do next.
+    fn continuity_ui(&self, ui: &mut egui::Ui) {
+        use crate::continuity::{ArtStatus, MethadoneAction};
+        let Some(c) = &self.continuity else { return };
+        if c.services.is_empty() && c.needs_relinkage.is_none() && c.lost_to_follow_up.is_none() {
+            return;
+        }
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.strong(t("Continuity of treatment"));
+            for s in &c.services {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(egui::RichText::new(s.service.label()).strong());
+                    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
+                    let (status, next, color) = match (s.art, s.methadone) {
+                        (Some(ArtStatus::Covered { covered_until }), _) => {
+                            (tf("covered until {date}", &[("date", &covered_until)]), String::new(), GREEN)
+                        }
+                        (Some(ArtStatus::Overdue { days }), _) => {
+                            (tf("refill overdue by {n} days", &[("n", &days)]), t("Trace and bring to the clinic for a refill").to_owned(), ORANGE)
+                        }
+                        (Some(ArtStatus::Interrupted { days }), _) => {
+                            (tf("interrupted: {n} days past the supply", &[("n", &days)]), t("Trace, counsel and re-start ART").to_owned(), RED)
+                        }
+                        (Some(ArtStatus::NoRefill), _) => (t("no refill recorded yet").to_owned(), String::new(), BLUE),
+                        (None, Some(MethadoneAction::OnTrack)) => (t("on track").to_owned(), String::new(), GREEN),
+                        (None, Some(MethadoneAction::Missed { days })) => {
+                            (tf("missed {n} days in a row", &[("n", &days)]), String::new(), ORANGE)
+                        }
+                        (None, Some(MethadoneAction::DoseReview { days })) => (
+                            tf("missed {n} days in a row", &[("n", &days)]),
+                            t("Dose review before the next dose").to_owned(),
+                            ORANGE,
+                        ),
+                        (None, Some(MethadoneAction::Reinduction { days })) => {
+                            (tf("missed {n} days in a row", &[("n", &days)]), t("Re-induction needed").to_owned(), RED)
+                        }
+                        (None, None) => (String::new(), String::new(), BLUE),
+                    };
+                    ui.colored_label(color, status);
+                    ui.weak(tf("last dose {a} · last refill {b}", &[("a", &date(s.last_dose)), ("b", &date(s.last_refill))]));
+                    if s.at_risk_in_detention {
+                        ui.colored_label(RED, t("Detained where it is not known to be available: visit and negotiate access"));
+                    }
+                    if !next.is_empty() {
+                        ui.label(egui::RichText::new(next).strong());
+                    }
+                });
+            }
+            if let Some(r) = &c.needs_relinkage {
+                ui.colored_label(RED, tf("Released {n} days ago from {place}; no dose or refill since", &[("n", &r.days_since), ("place", &r.location)]));
+            }
+            if let Some(days) = c.lost_to_follow_up {
+                ui.colored_label(BLUE, tf("No contact for {n} days", &[("n", &days)]));
+            }
+        });
+    }
+
     fn buttons_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) {
         let id = self.client.id();
         let today = env.today;
@@ -277,6 +338,7 @@ impl ProfileScreen {
             self.generation = env.generation;
         }
         self.header_ui(ui, env);
+        self.continuity_ui(ui);
         ui.add_space(4.0);
         self.buttons_ui(ui, env);
         ui.separator();

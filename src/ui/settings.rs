@@ -10,6 +10,7 @@ use std::time::Duration;
 #[derive(Default)]
 pub struct SettingsScreen {
     auto_lock_minutes: Option<i64>,
+    thresholds: Option<crate::continuity::Thresholds>,
     password: Option<PasswordForm>,
     form_error: Option<String>,
 }
@@ -82,6 +83,66 @@ impl SettingsScreen {
                 }
                 ui.end_row();
             });
+        ui.add_space(12.0);
+        ui.heading(t("Continuity rules"));
+        let stored = env.store.thresholds();
+        let th = self.thresholds.get_or_insert(stored);
+        let editable = env.store.user().role.can(Permission::ManageRegistry);
+        ui.add_enabled_ui(editable, |ui| {
+            egui::Grid::new("thresholds")
+                .num_columns(2)
+                .spacing([12.0, 6.0])
+                .show(ui, |ui| {
+                    for (label, value) in [
+                        (
+                            t("ART interrupted after days past the supply"),
+                            &mut th.art_interruption_days,
+                        ),
+                        (
+                            t("Methadone: dose review after missed days"),
+                            &mut th.methadone_review_days,
+                        ),
+                        (
+                            t("Methadone: re-induction after missed days"),
+                            &mut th.methadone_reinduction_days,
+                        ),
+                        (
+                            t("Releases checked for re-linkage (days)"),
+                            &mut th.release_window_days,
+                        ),
+                        (t("Re-link within days of release"), &mut th.relink_days),
+                        (
+                            t("Lost to follow-up after days without contact"),
+                            &mut th.lost_after_days,
+                        ),
+                        (
+                            t("A refill without days supplied covers (days)"),
+                            &mut th.default_refill_days,
+                        ),
+                    ] {
+                        let id = field_label(ui, label);
+                        ui.add(egui::DragValue::new(value).range(1..=3650))
+                            .labelled_by(id);
+                        ui.end_row();
+                    }
+                });
+        });
+        let edited = *th;
+        if editable && edited != stored {
+            let mut reset = false;
+            ui.horizontal(|ui| {
+                if ui.button(t("Save rules")).clicked() {
+                    action = Action::Write(Write::Thresholds(edited));
+                }
+                reset = ui.button(t("Cancel")).clicked();
+            });
+            if reset {
+                self.thresholds = Some(stored);
+            }
+        }
+        if !editable {
+            ui.weak(t("Only coordinators and admins change the rules."));
+        }
         ui.add_space(12.0);
         ui.weak(t("Ctrl+L locks the window at once. \"Hide names\" in the top bar shows codes only, for work in public places."));
         if let Some(f) = &mut self.password {

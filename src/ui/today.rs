@@ -1,10 +1,13 @@
-//! Today: the worker's follow-ups due and overdue, clients detained now, and
-//! detained clients at risk of losing methadone or ART.
+//! Today: the continuity worklists (at risk in detention, re-linkage after
+//! release, ART overdue and interrupted, missed methadone, lost to
+//! follow-up), follow-ups due, and who is detained now — for the logged-in
+//! worker, or (coordinators and managers) any worker or everyone.
 
 use super::forms::{self, CloseFollowUpForm, Outcome};
 use super::i18n::{t, tf};
 use super::widgets::*;
 use super::{Action, Env, Write};
+use crate::continuity::{Entry, EntryKind};
 use crate::domain::*;
 use crate::store::{DetainedRow, FollowUpRow, Store};
 use uuid::Uuid;
@@ -20,12 +23,70 @@ pub enum Scope {
 pub struct TodayScreen {
     pub scope: Scope,
     loaded: Option<(Scope, u64)>,
+    pub worklist: Vec<Entry>,
     pub followups: Vec<FollowUpRow>,
     pub detained: Vec<DetainedRow>,
     pub error: Option<String>,
     form: Option<CloseFollowUpForm>,
     form_error: Option<String>,
+    reinduction_days: i64,
 }
+
+/// Words for one worklist entry, in the UI language.
+pub fn entry_text(e: &Entry, reinduction_days: i64) -> String {
+    let place = e.location.clone().unwrap_or_default();
+    match e.kind {
+        EntryKind::AtRiskDetained => {
+            let what = match e.service {
+                Some(Service::Methadone) => t("methadone"),
+                _ => t("ART"),
+            };
+            tf(
+                "{days} days at {place}, which has no known {what}",
+                &[("days", &e.days), ("place", &place), ("what", &what)],
+            )
+        }
+        EntryKind::ReleaseRelinkage => tf(
+            "Released {n} days ago from {place}; no dose or refill since",
+            &[("n", &e.days), ("place", &place)],
+        ),
+        EntryKind::ArtInterrupted => tf(
+            "ART interrupted: {n} days past the refill's supply",
+            &[("n", &e.days)],
+        ),
+        EntryKind::ArtOverdue => tf("ART refill overdue by {n} days", &[("n", &e.days)]),
+        EntryKind::MethadoneMissed if e.days >= reinduction_days => tf(
+            "Missed methadone {n} days in a row: re-induction",
+            &[("n", &e.days)],
+        ),
+        EntryKind::MethadoneMissed => tf(
+            "Missed methadone {n} days in a row: dose review",
+            &[("n", &e.days)],
+        ),
+        EntryKind::LostToFollowUp => tf("No contact for {n} days", &[("n", &e.days)]),
+    }
+}
+
+/// The heading of a worklist section.
+pub fn kind_title(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::AtRiskDetained => t("At risk of losing methadone or ART in detention"),
+        EntryKind::ReleaseRelinkage => t("Released, not yet re-linked"),
+        EntryKind::ArtInterrupted => t("ART interrupted"),
+        EntryKind::ArtOverdue => t("ART refill overdue"),
+        EntryKind::MethadoneMissed => t("Missed methadone"),
+        EntryKind::LostToFollowUp => t("Lost to follow-up"),
+    }
+}
+
+const KINDS: [EntryKind; 6] = [
+    EntryKind::AtRiskDetained,
+    EntryKind::ReleaseRelinkage,
+    EntryKind::ArtInterrupted,
+    EntryKind::MethadoneMissed,
+    EntryKind::ArtOverdue,
+    EntryKind::LostToFollowUp,
+];
 
 impl TodayScreen {
     pub fn new(store: &Store) -> Self {
@@ -38,11 +99,13 @@ impl TodayScreen {
         TodayScreen {
             scope,
             loaded: None,
+            worklist: Vec::new(),
             followups: Vec::new(),
             detained: Vec::new(),
             error: None,
             form: None,
             form_error: None,
+            reinduction_days: store.thresholds().methadone_reinduction_days,
         }
     }
 
@@ -60,22 +123,23 @@ impl TodayScreen {
             return;
         }
         let worker = self.worker(env);
-        let result = env
-            .store
-            .followups_due(env.today + chrono::Duration::days(7), worker)
-            .and_then(|f| {
-                env.store
-                    .detained_on(env.today, worker, None)
-                    .map(|d| (f, d))
-            });
+        let result = env.store.worklist(env.today, worker).and_then(|w| {
+            let f = env
+                .store
+                .followups_due(env.today + chrono::Duration::days(7), worker)?;
+            let d = env.store.detained_on(env.today, worker, None)?;
+            Ok((w, f, d))
+        });
         match result {
-            Ok((f, d)) => {
+            Ok((w, f, d)) => {
+                self.worklist = w;
                 self.followups = f;
                 self.detained = d;
                 self.error = None;
             }
             Err(e) => self.error = Some(e.to_string()),
         }
+        self.reinduction_days = env.store.thresholds().methadone_reinduction_days;
         self.loaded = Some(key);
     }
 
@@ -89,116 +153,168 @@ impl TodayScreen {
         }
     }
 
+    fn scope_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) {
+        if env.store.user().role == Role::Outreach {
+            return;
+        }
+        let id = ui.label(t("Show work of")).id;
+        let current = match self.scope {
+            Scope::Mine => t("Me").to_owned(),
+            Scope::Everyone => t("Everyone").to_owned(),
+            Scope::Worker(w) => env
+                .forms
+                .workers
+                .iter()
+                .find(|x| x.0 == w)
+                .map(|x| x.1.clone())
+                .unwrap_or_default(),
+        };
+        egui::ComboBox::from_id_salt("today_scope")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut self.scope, Scope::Mine, t("Me"));
+                ui.selectable_value(&mut self.scope, Scope::Everyone, t("Everyone"));
+                for (wid, name) in &env.forms.workers {
+                    ui.selectable_value(&mut self.scope, Scope::Worker(*wid), name);
+                }
+            })
+            .response
+            .labelled_by(id);
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
         let mut action = Action::None;
         ui.horizontal(|ui| {
             ui.heading(t("Today"));
             ui.label(env.today.format("%Y-%m-%d").to_string());
-            if env.store.user().role != Role::Outreach {
-                let id = ui.label(t("Show work of")).id;
-                let current = match self.scope {
-                    Scope::Mine => t("Me").to_owned(),
-                    Scope::Everyone => t("Everyone").to_owned(),
-                    Scope::Worker(w) => env
-                        .forms
-                        .workers
-                        .iter()
-                        .find(|x| x.0 == w)
-                        .map(|x| x.1.clone())
-                        .unwrap_or_default(),
-                };
-                egui::ComboBox::from_id_salt("today_scope")
-                    .selected_text(current)
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut self.scope, Scope::Mine, t("Me"));
-                        ui.selectable_value(&mut self.scope, Scope::Everyone, t("Everyone"));
-                        for (wid, name) in &env.forms.workers {
-                            ui.selectable_value(&mut self.scope, Scope::Worker(*wid), name);
-                        }
-                    })
-                    .response
-                    .labelled_by(id);
-            }
+            self.scope_ui(ui, env);
         });
         self.reload(env);
         error_text(ui, self.error.as_deref());
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            let at_risk: Vec<&DetainedRow> = self.detained.iter().filter(|d| d.at_risk()).collect();
-            ui.add_space(6.0);
-            ui.strong(tf("At risk of losing methadone or ART in detention ({n})", &[("n", &at_risk.len())]));
-            if at_risk.is_empty() {
-                ui.weak(t("No detained client is on methadone or ART at a place where it is not known to be available."));
-            }
-            egui::Grid::new("at_risk").num_columns(5).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-                for d in &at_risk {
-                    if ui.link(&d.code).clicked() {
-                        action = Action::OpenClient(d.client_id);
-                    }
-                    ui.label(shown_name(d.nickname.as_deref(), env.hide_names));
-                    ui.label(&d.location);
-                    ui.label(tf("{n} days", &[("n", &d.days)]));
-                    let mut missing = Vec::new();
-                    if d.on_methadone && d.methadone_here != Availability::Yes {
-                        missing.push(t("methadone"));
-                    }
-                    if d.on_art && d.art_here != Availability::Yes {
-                        missing.push(t("ART"));
-                    }
-                    ui.colored_label(RED, tf("no known {what} there", &[("what", &missing.join(" + "))]));
-                    ui.end_row();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                for kind in KINDS {
+                    let rows: Vec<&Entry> =
+                        self.worklist.iter().filter(|e| e.kind == kind).collect();
+                    let color = match kind {
+                        EntryKind::AtRiskDetained
+                        | EntryKind::ArtInterrupted
+                        | EntryKind::ReleaseRelinkage => RED,
+                        EntryKind::LostToFollowUp => BLUE,
+                        _ => ORANGE,
+                    };
+                    let title =
+                        egui::RichText::new(format!("{} ({})", kind_title(kind), rows.len()))
+                            .strong()
+                            .color(color);
+                    egui::CollapsingHeader::new(title)
+                        .id_salt(kind.as_str())
+                        .default_open(kind != EntryKind::LostToFollowUp)
+                        .show(ui, |ui| {
+                            if rows.is_empty() {
+                                ui.weak(t("Nobody today."));
+                                return;
+                            }
+                            egui::ScrollArea::vertical()
+                                .id_salt(kind.as_str())
+                                .max_height(260.0)
+                                .show_rows(ui, 20.0, rows.len(), |ui, range| {
+                                    for e in &rows[range] {
+                                        ui.horizontal(|ui| {
+                                            if ui.link(&e.client_code).clicked() {
+                                                action = Action::OpenClient(e.client_id);
+                                            }
+                                            ui.label(entry_text(e, self.reinduction_days));
+                                        });
+                                    }
+                                });
+                        });
                 }
-            });
-            ui.separator();
-            ui.strong(tf("Follow-ups due this week and overdue ({n})", &[("n", &self.followups.len())]));
-            if self.followups.is_empty() {
-                ui.weak(t("Nothing due. Follow-ups you add on a client's profile appear here; re-linkage and detention visits will be added automatically by the continuity rules."));
-            }
-            let mut close = None;
-            for f in &self.followups {
-                ui.horizontal(|ui| {
-                    ui.monospace(f.followup.due.to_string());
-                    if f.followup.due < env.today {
-                        ui.colored_label(ORANGE, t("Overdue"));
-                    }
-                    if ui.link(&f.code).clicked() {
-                        action = Action::OpenClient(f.followup.client_id);
-                    }
-                    ui.label(shown_name(f.nickname.as_deref(), env.hide_names));
-                    ui.label(&f.followup.reason);
-                    if ui.small_button(t("Close")).clicked() {
-                        close = Some(f.followup.clone());
-                    }
-                });
-            }
-            if let Some(f) = close {
-                self.form = Some(CloseFollowUpForm { id: f.id(), followup: f.data, done_on: env.today.to_string(), outcome: String::new() });
-                self.form_error = None;
-            }
-            ui.separator();
-            ui.strong(tf("Detained now ({n})", &[("n", &self.detained.len())]));
-            if self.detained.is_empty() {
-                ui.weak(t("No client is in an open detention."));
-            }
-            egui::Grid::new("detained_now").num_columns(5).striped(true).show(ui, |ui| {
-                for d in &self.detained {
-                    if ui.link(&d.code).clicked() {
-                        action = Action::OpenClient(d.client_id);
-                    }
-                    ui.label(shown_name(d.nickname.as_deref(), env.hide_names));
-                    ui.label(&d.location);
-                    ui.label(tf("{n} days", &[("n", &d.days)]));
-                    let mut on = Vec::new();
-                    if d.on_methadone {
-                        on.push(t("methadone"));
-                    }
-                    if d.on_art {
-                        on.push(t("ART"));
-                    }
-                    ui.label(on.join(", "));
-                    ui.end_row();
+                ui.separator();
+                let title = tf(
+                    "Follow-ups due this week and overdue ({n})",
+                    &[("n", &self.followups.len())],
+                );
+                let mut close = None;
+                egui::CollapsingHeader::new(egui::RichText::new(title).strong())
+                    .id_salt("followups")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        if self.followups.is_empty() {
+                            ui.weak(t("Nothing due."));
+                        }
+                        egui::ScrollArea::vertical()
+                            .id_salt("followups_rows")
+                            .max_height(260.0)
+                            .show(ui, |ui| {
+                                for f in &self.followups {
+                                    ui.horizontal(|ui| {
+                                        ui.monospace(f.followup.due.to_string());
+                                        if f.followup.due < env.today {
+                                            ui.colored_label(ORANGE, t("Overdue"));
+                                        }
+                                        if ui.link(&f.code).clicked() {
+                                            action = Action::OpenClient(f.followup.client_id);
+                                        }
+                                        ui.label(shown_name(f.nickname.as_deref(), env.hide_names));
+                                        ui.label(&f.followup.reason);
+                                        if ui.small_button(t("Close")).clicked() {
+                                            close = Some(f.followup.clone());
+                                        }
+                                    });
+                                }
+                            });
+                    });
+                if let Some(f) = close {
+                    self.form = Some(CloseFollowUpForm {
+                        id: f.id(),
+                        followup: f.data,
+                        done_on: env.today.to_string(),
+                        outcome: String::new(),
+                    });
+                    self.form_error = None;
                 }
+                let title = tf("Detained now ({n})", &[("n", &self.detained.len())]);
+                egui::CollapsingHeader::new(egui::RichText::new(title).strong())
+                    .id_salt("detained")
+                    .default_open(false)
+                    .show(ui, |ui| {
+                        if self.detained.is_empty() {
+                            ui.weak(t("No client is in an open detention."));
+                        }
+                        egui::ScrollArea::vertical()
+                            .id_salt("detained_rows")
+                            .max_height(300.0)
+                            .show(ui, |ui| {
+                                egui::Grid::new("detained_now")
+                                    .num_columns(5)
+                                    .striped(true)
+                                    .show(ui, |ui| {
+                                        for d in &self.detained {
+                                            if ui.link(&d.code).clicked() {
+                                                action = Action::OpenClient(d.client_id);
+                                            }
+                                            ui.label(shown_name(
+                                                d.nickname.as_deref(),
+                                                env.hide_names,
+                                            ));
+                                            ui.label(&d.location);
+                                            ui.label(tf("{n} days", &[("n", &d.days)]));
+                                            let mut on = Vec::new();
+                                            if d.on_methadone {
+                                                on.push(t("methadone"));
+                                            }
+                                            if d.on_art {
+                                                on.push(t("ART"));
+                                            }
+                                            ui.label(on.join(", "));
+                                            ui.end_row();
+                                        }
+                                    });
+                            });
+                    });
             });
-        });
         if let Some(form) = &mut self.form {
             match forms::show(ui, form, env.forms, self.form_error.as_deref()) {
                 Outcome::Editing => {}
