@@ -12,7 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 /// Setting keys of the thresholds, with their defaults.
-const KEYS: [(&str, fn(&Thresholds) -> i64); 7] = [
+/// Reads one threshold.
+type Getter = fn(&Thresholds) -> i64;
+
+const KEYS: [(&str, Getter); 7] = [
     ("art_interruption_days", |t| t.art_interruption_days),
     ("methadone_review_days", |t| t.methadone_review_days),
     ("methadone_reinduction_days", |t| {
