@@ -570,3 +570,37 @@ fn the_worklist_agrees_with_the_rules_for_every_client() {
         );
     }
 }
+
+#[test]
+fn lost_to_follow_up_follows_contacts_as_they_are_added_moved_and_deleted() {
+    let (_db, mut store) = fresh();
+    let mut c = Client::with_code("PP-40");
+    c.registered_on = Some(d("2025-01-01"));
+    let c = store.create(c).unwrap();
+    let lost = |store: &Store, day: NaiveDate| {
+        store
+            .worklist(day, None)
+            .unwrap()
+            .iter()
+            .any(|e| e.client_id == c.id() && e.kind == EntryKind::LostToFollowUp)
+    };
+    let today = d("2026-06-01");
+    assert!(lost(&store, today), "registered long ago, never met");
+    let recent = store
+        .create(Contact::new(c.id(), d("2026-05-20"), ContactKind::Street))
+        .unwrap();
+    assert!(!lost(&store, today));
+    // Looking back to a day before that contact: lost then.
+    assert!(lost(&store, d("2026-05-01")));
+    // Moving the contact's date back, or deleting it, counts again.
+    let mut moved = recent.data.clone();
+    moved.date = d("2026-01-01");
+    store.update(recent.id(), moved).unwrap();
+    assert!(lost(&store, today));
+    let other = store
+        .create(Contact::new(c.id(), d("2026-05-25"), ContactKind::Phone))
+        .unwrap();
+    assert!(!lost(&store, today));
+    store.delete::<Contact>(other.id()).unwrap();
+    assert!(lost(&store, today));
+}

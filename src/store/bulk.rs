@@ -96,6 +96,7 @@ impl Store {
             validate_all(&batch.enrollments, ctx.today)?;
             validate_all(&batch.service_events, ctx.today)?;
             validate_all(&batch.followups, ctx.today)?;
+            tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('bulk_write', '1')", [])?;
             insert_all(tx, ctx, &batch.users)?;
             insert_all(tx, ctx, &batch.locations)?;
             insert_all(tx, ctx, &batch.clients)?;
@@ -105,6 +106,21 @@ impl Store {
             insert_all(tx, ctx, &batch.enrollments)?;
             insert_all(tx, ctx, &batch.service_events)?;
             insert_all(tx, ctx, &batch.followups)?;
+            // Each client's latest contact, once per client.
+            let mut latest: std::collections::HashMap<Uuid, chrono::NaiveDate> = std::collections::HashMap::new();
+            for (_, c) in &batch.contacts {
+                let e = latest.entry(c.client_id).or_insert(c.date);
+                if c.date > *e {
+                    *e = c.date;
+                }
+            }
+            let mut update = tx.prepare_cached(
+                "UPDATE client_activity SET last_contact = ?2 WHERE client_id = ?1 AND (last_contact IS NULL OR last_contact < ?2)",
+            )?;
+            for (client, date) in latest {
+                update.execute(rusqlite::params![client, date])?;
+            }
+            tx.execute("DELETE FROM meta WHERE key = 'bulk_write'", [])?;
             ctx.audit(
                 tx,
                 AuditAction::Import,

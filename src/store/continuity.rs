@@ -173,11 +173,14 @@ impl Store {
         // Clients that need their services only.
         let mut services: BTreeMap<Uuid, String> = BTreeMap::new();
         let window_start = day - chrono::Duration::days(t.release_window_days);
+        // Stays that hold someone on `day` or ended in the window: both read
+        // from the (ended_on, started_on) index.
         let mut stmt = conn.prepare_cached(
             "SELECT DISTINCT c.id, c.code FROM detentions d JOIN clients c ON c.id = d.client_id AND c.deleted = 0
-             WHERE d.deleted = 0 AND (?3 IS NULL OR c.assigned_worker = ?3)
-               AND ((d.started_on <= ?1 AND (d.ended_on IS NULL OR d.ended_on > ?1))
-                    OR (d.ended_on >= ?2 AND d.ended_on <= ?1))
+             WHERE d.deleted = 0 AND d.started_on <= ?1 AND (?3 IS NULL OR c.assigned_worker = ?3)
+               AND d.id IN (SELECT id FROM detentions WHERE ended_on IS NULL AND started_on <= ?1
+                            UNION ALL
+                            SELECT id FROM detentions WHERE ended_on >= ?2 AND started_on <= ?1)
                AND EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0
                            AND e.service IN ('methadone', 'art'))",
         )?;
@@ -187,30 +190,44 @@ impl Store {
             let (id, code) = row?;
             full.insert(id, code);
         }
-        // Active methadone and ART enrollments with their latest dose and refill.
-        let mut stmt = conn.prepare_cached(
-            "SELECT c.id, c.code, e.service,
+        // Active methadone and ART enrollments with their latest dose and
+        // refill on or before `day`: all the rules read of them, so the
+        // clients flagged here need no further query.
+        let sql = format!(
+            "SELECT e.id, {cols}, c.code,
                 (SELECT max(x.date) FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'dose' AND x.date <= ?1),
-                (SELECT x.date FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'refill' AND x.date <= ?1 ORDER BY x.date DESC LIMIT 1),
-                (SELECT x.days_supplied FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'refill' AND x.date <= ?1 ORDER BY x.date DESC LIMIT 1)
+                (SELECT max(x.date) FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'refill' AND x.date <= ?1)
              FROM enrollments e JOIN clients c ON c.id = e.client_id AND c.deleted = 0
              WHERE e.deleted = 0 AND e.service IN ('methadone', 'art') AND e.started_on <= ?1
                AND (e.ended_on IS NULL OR e.ended_on >= ?1) AND (?2 IS NULL OR c.assigned_worker = ?2)",
-        )?;
+            cols = <Enrollment as super::Record>::COLUMNS.iter().map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let n = <Enrollment as super::Record>::COLUMNS.len();
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![day, worker], |r| {
             Ok((
                 r.get::<_, Uuid>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Service>(2)?,
-                r.get::<_, Option<NaiveDate>>(3)?,
-                r.get::<_, Option<NaiveDate>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
+                <Enrollment as super::Record>::from_row(r, 1)?,
+                r.get::<_, String>(n + 1)?,
+                r.get::<_, Option<NaiveDate>>(n + 2)?,
+                r.get::<_, Option<NaiveDate>>(n + 3)?,
             ))
         })?;
+        let mut refill_days = conn.prepare_cached(
+            "SELECT days_supplied FROM service_events WHERE enrollment_id = ?1 AND deleted = 0 AND kind = 'refill' AND date = ?2
+             ORDER BY rowid DESC LIMIT 1",
+        )?;
+        let mut facts: HashMap<Uuid, History> = HashMap::new();
         for row in rows {
-            let (id, code, service, dose, refill_date, refill_days) = row?;
-            let refill = refill_date.map(|d| (d, refill_days));
-            let flagged = match service {
+            let (eid, e, code, dose, refill_date) = row?;
+            let refill = match refill_date {
+                Some(d) => Some((
+                    d,
+                    refill_days.query_row(params![eid, d], |r| r.get::<_, Option<i64>>(0))?,
+                )),
+                None => None,
+            };
+            let flagged = match e.service {
                 Service::Art => matches!(
                     rules::art_status(refill, day, &t),
                     rules::ArtStatus::Overdue { .. } | rules::ArtStatus::Interrupted { .. }
@@ -223,19 +240,41 @@ impl Store {
                     rules::MethadoneAction::OnTrack | rules::MethadoneAction::Missed { .. }
                 ),
             };
-            if flagged && !full.contains_key(&id) {
-                services.insert(id, code);
+            let client_id = e.client_id;
+            let h = facts.entry(client_id).or_default();
+            let event = |date: NaiveDate, kind, days| ServiceEvent {
+                enrollment_id: eid,
+                client_id,
+                date,
+                kind,
+                days_supplied: days,
+                dose_mg: None,
+                cause: None,
+                notes: None,
+            };
+            if let Some(d) = dose {
+                h.events.push(event(d, ServiceEventKind::Dose, None));
+            }
+            if let Some((d, days)) = refill {
+                h.events.push(event(d, ServiceEventKind::Refill, days));
+            }
+            h.enrollments.push((eid, e));
+            if flagged && !full.contains_key(&client_id) {
+                services.insert(client_id, code);
             }
         }
-        // Last contact of every client whose case is open.
+        // Clients whose last contact is old enough to be lost to follow-up
+        // (or after `day`, when looking back), from the activity index.
+        let cutoff = day - chrono::Duration::days(t.lost_after_days);
         let mut last_contact: HashMap<Uuid, (String, History)> = HashMap::new();
         let mut stmt = conn.prepare_cached(
-            "SELECT c.id, c.code, c.status, c.registered_on,
-                (SELECT max(x.date) FROM contacts x WHERE x.client_id = c.id AND x.deleted = 0 AND x.date <= ?1)
-             FROM clients c
-             WHERE c.deleted = 0 AND c.status NOT IN ('moved', 'deceased', 'exited') AND (?2 IS NULL OR c.assigned_worker = ?2)",
+            "SELECT c.id, c.code, c.status, c.registered_on, a.last_contact
+             FROM client_activity a JOIN clients c ON c.id = a.client_id
+             WHERE (a.last_contact IS NULL OR a.last_contact < ?1 OR a.last_contact > ?2)
+               AND c.deleted = 0 AND c.status NOT IN ('moved', 'deceased', 'exited')
+               AND (?3 IS NULL OR c.assigned_worker = ?3)",
         )?;
-        let rows = stmt.query_map(params![day, worker], |r| {
+        let rows = stmt.query_map(params![cutoff, day, worker], |r| {
             Ok((
                 r.get::<_, Uuid>(0)?,
                 r.get::<_, String>(1)?,
@@ -244,20 +283,40 @@ impl Store {
                 r.get::<_, Option<NaiveDate>>(4)?,
             ))
         })?;
+        let mut before_day = conn.prepare_cached(
+            "SELECT max(date) FROM contacts WHERE client_id = ?1 AND deleted = 0 AND date <= ?2",
+        )?;
         for row in rows {
-            let (id, code, status, registered_on, last) = row?;
+            let (id, code, status, registered_on, mut last) = row?;
+            if last.is_some_and(|l| l > day) {
+                last = before_day.query_row(params![id, day], |r| r.get(0))?;
+            }
             let h = History {
                 contacts: last.into_iter().collect(),
                 registered_on,
                 status: Some(status),
                 ..Default::default()
             };
-            if rules::lost_to_follow_up(&h, day, &t).is_some()
-                || full.contains_key(&id)
-                || services.contains_key(&id)
-            {
+            if rules::lost_to_follow_up(&h, day, &t).is_some() {
                 last_contact.insert(id, (code, h));
             }
+        }
+        // Candidates for the other lists need their last contact too.
+        for id in full.keys().chain(services.keys()) {
+            if last_contact.contains_key(id) {
+                continue;
+            }
+            let (code, status, registered_on): (String, CaseStatus, Option<NaiveDate>) = conn
+                .prepare_cached("SELECT code, status, registered_on FROM clients WHERE id = ?1")?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let last: Option<NaiveDate> = before_day.query_row(params![id, day], |r| r.get(0))?;
+            let h = History {
+                contacts: last.into_iter().collect(),
+                registered_on,
+                status: Some(status),
+                ..Default::default()
+            };
+            last_contact.insert(*id, (code, h));
         }
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();

@@ -6,7 +6,47 @@ use rusqlite_migration::{M, Migrations};
 pub static MIGRATIONS: std::sync::LazyLock<Migrations<'static>> =
     std::sync::LazyLock::new(|| Migrations::from_slice(MIGRATION_LIST));
 
-const MIGRATION_LIST: &[M<'static>] = &[M::up(INITIAL).foreign_key_check()];
+const MIGRATION_LIST: &[M<'static>] = &[M::up(INITIAL).foreign_key_check(), M::up(LIVE_INDEXES)];
+
+/// Indexes over live rows only, so that "latest contact of each client" and
+/// "latest dose or refill of each enrollment" are answered from the index
+/// alone (the worklists ask them for every client). Records are never
+/// hard-deleted, so foreign keys never need the full index.
+const LIVE_INDEXES: &str = r#"
+DROP INDEX contacts_client;
+CREATE INDEX contacts_client ON contacts(client_id, date) WHERE deleted = 0;
+DROP INDEX service_events_enrollment;
+CREATE INDEX service_events_enrollment ON service_events(enrollment_id, kind, date) WHERE deleted = 0;
+
+-- Each client's latest live contact, kept by triggers: "no contact for 90
+-- days" then reads a range of one small index instead of every client's
+-- contacts. Local to this database (derived, never synced).
+CREATE TABLE client_activity (
+    client_id BLOB PRIMARY KEY NOT NULL REFERENCES clients(id),
+    last_contact TEXT
+) STRICT, WITHOUT ROWID;
+CREATE INDEX client_activity_last ON client_activity(last_contact);
+INSERT INTO client_activity(client_id, last_contact)
+    SELECT c.id, (SELECT max(x.date) FROM contacts x WHERE x.client_id = c.id AND x.deleted = 0) FROM clients c;
+CREATE TRIGGER client_activity_new_client AFTER INSERT ON clients BEGIN
+    INSERT OR IGNORE INTO client_activity(client_id, last_contact) VALUES (new.id, NULL);
+END;
+-- Bulk writes (demo, import) mark themselves in meta and update the
+-- activity once per client instead of once per contact.
+CREATE TRIGGER client_activity_new_contact AFTER INSERT ON contacts
+WHEN new.deleted = 0 AND (SELECT value FROM meta WHERE key = 'bulk_write') IS NULL BEGIN
+    UPDATE client_activity SET last_contact = new.date
+    WHERE client_id = new.client_id AND (last_contact IS NULL OR last_contact < new.date);
+END;
+CREATE TRIGGER client_activity_changed_contact AFTER UPDATE OF date, deleted, client_id ON contacts BEGIN
+    UPDATE client_activity SET last_contact =
+        (SELECT max(x.date) FROM contacts x WHERE x.client_id = old.client_id AND x.deleted = 0)
+    WHERE client_id = old.client_id;
+    UPDATE client_activity SET last_contact =
+        (SELECT max(x.date) FROM contacts x WHERE x.client_id = new.client_id AND x.deleted = 0)
+    WHERE client_id = new.client_id;
+END;
+"#;
 
 /// Columns every record table starts with (see `store::records`).
 /// id, created_at (unix ms), updated_at (unix ms), updated_by, device_id, deleted.
