@@ -532,6 +532,7 @@ fn detention_without_art_puts_the_client_on_todays_at_risk_list_until_release_an
             .any(|e| e.client_id == id && e.kind == tether::continuity::EntryKind::AtRiskDetained)
     };
     let mut h = unlocked(db.path.clone(), "admin");
+    settle(&mut h);
     assert!(!at_risk(&h));
     open_clients_and_search(&mut h, "PP-000201");
     h.get_by_label("PP-000201").click();
@@ -547,7 +548,7 @@ fn detention_without_art_puts_the_client_on_todays_at_risk_list_until_release_an
     // The profile's continuity panel says so too.
     h.get_by_label("Detained where it is not known to be available: visit and negotiate access");
     h.get_by_label("Today").click();
-    h.run();
+    settle(&mut h);
     assert!(at_risk(&h), "on the at-risk list");
     h.get_by_label_contains("Daun Penh police station, which has no known ART");
     // A follow-up to visit was created for the assigned worker.
@@ -560,7 +561,7 @@ fn detention_without_art_puts_the_client_on_todays_at_risk_list_until_release_an
     h.get_by_label("Save").click();
     h.run();
     h.get_by_label("Today").click();
-    h.run();
+    settle(&mut h);
     assert!(!at_risk(&h), "released: no longer at risk");
     let relink = |h: &Harness<'_, TetherApp>| {
         h.state()
@@ -582,7 +583,7 @@ fn detention_without_art_puts_the_client_on_todays_at_risk_list_until_release_an
     h.get_by_label("Save").click();
     h.run();
     h.get_by_label("Today").click();
-    h.run();
+    settle(&mut h);
     assert!(!relink(&h) && !at_risk(&h), "re-linked: off every list");
     let ws = h.state().workspace().unwrap();
     let open: Vec<_> = ws

@@ -110,7 +110,7 @@ impl Store {
     /// Everything the rules look at for one client.
     pub fn history(&self, client_id: Uuid) -> Result<History, StoreError> {
         let client: Saved<Client> = self.get(client_id)?;
-        let mut h = self.service_history(client_id)?;
+        let mut h = service_history_on(self.conn(), client_id)?;
         let mut stmt = self.conn().prepare_cached(stays_sql())?;
         h.stays = stmt
             .query_map([client_id], stay_from_row)?
@@ -124,28 +124,6 @@ impl Store {
         h.registered_on = client.registered_on;
         h.status = Some(client.status);
         Ok(h)
-    }
-
-    fn service_history(&self, client_id: Uuid) -> Result<History, StoreError> {
-        let enrollments = self
-            .list_for_client::<Enrollment>(client_id)?
-            .into_iter()
-            .map(|e| (e.id(), e.data))
-            .collect();
-        let sql = format!(
-            "{} WHERE client_id = ?1 AND deleted = 0 AND kind IN ('dose', 'refill')",
-            select_sql::<ServiceEvent>()
-        );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let events = stmt
-            .query_map([client_id], saved_from_row::<ServiceEvent>)?
-            .map(|r| r.map(|s| s.data))
-            .collect::<Result<_, _>>()?;
-        Ok(History {
-            enrollments,
-            events,
-            ..Default::default()
-        })
     }
 
     /// A client's continuity on a day.
@@ -166,194 +144,7 @@ impl Store {
     /// detained with methadone or ART, released in the window, with ART past
     /// its cover, with methadone missed, or without a recent contact.
     pub fn worklist(&self, day: NaiveDate, worker: Option<Uuid>) -> Result<Vec<Entry>, StoreError> {
-        let t = self.thresholds();
-        let conn = self.conn();
-        // Clients that need the full history (detention or release involved).
-        let mut full: BTreeMap<Uuid, String> = BTreeMap::new();
-        // Clients that need their services only.
-        let mut services: BTreeMap<Uuid, String> = BTreeMap::new();
-        let window_start = day - chrono::Duration::days(t.release_window_days);
-        // Stays that hold someone on `day` or ended in the window: both read
-        // from the (ended_on, started_on) index.
-        let mut stmt = conn.prepare_cached(
-            "SELECT DISTINCT c.id, c.code FROM detentions d JOIN clients c ON c.id = d.client_id AND c.deleted = 0
-             WHERE d.deleted = 0 AND d.started_on <= ?1 AND (?3 IS NULL OR c.assigned_worker = ?3)
-               AND d.id IN (SELECT id FROM detentions WHERE ended_on IS NULL AND started_on <= ?1
-                            UNION ALL
-                            SELECT id FROM detentions WHERE ended_on >= ?2 AND started_on <= ?1)
-               AND EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0
-                           AND e.service IN ('methadone', 'art'))",
-        )?;
-        for row in stmt.query_map(params![day, window_start, worker], |r| {
-            Ok((r.get::<_, Uuid>(0)?, r.get::<_, String>(1)?))
-        })? {
-            let (id, code) = row?;
-            full.insert(id, code);
-        }
-        // Active methadone and ART enrollments with their latest dose and
-        // refill on or before `day`: all the rules read of them, so the
-        // clients flagged here need no further query.
-        let sql = format!(
-            "SELECT e.id, {cols}, c.code,
-                (SELECT max(x.date) FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'dose' AND x.date <= ?1),
-                (SELECT max(x.date) FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'refill' AND x.date <= ?1)
-             FROM enrollments e JOIN clients c ON c.id = e.client_id AND c.deleted = 0
-             WHERE e.deleted = 0 AND e.service IN ('methadone', 'art') AND e.started_on <= ?1
-               AND (e.ended_on IS NULL OR e.ended_on >= ?1) AND (?2 IS NULL OR c.assigned_worker = ?2)",
-            cols = <Enrollment as super::Record>::COLUMNS.iter().map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
-        );
-        let n = <Enrollment as super::Record>::COLUMNS.len();
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![day, worker], |r| {
-            Ok((
-                r.get::<_, Uuid>(0)?,
-                <Enrollment as super::Record>::from_row(r, 1)?,
-                r.get::<_, String>(n + 1)?,
-                r.get::<_, Option<NaiveDate>>(n + 2)?,
-                r.get::<_, Option<NaiveDate>>(n + 3)?,
-            ))
-        })?;
-        let mut refill_days = conn.prepare_cached(
-            "SELECT days_supplied FROM service_events WHERE enrollment_id = ?1 AND deleted = 0 AND kind = 'refill' AND date = ?2
-             ORDER BY rowid DESC LIMIT 1",
-        )?;
-        let mut facts: HashMap<Uuid, History> = HashMap::new();
-        for row in rows {
-            let (eid, e, code, dose, refill_date) = row?;
-            let refill = match refill_date {
-                Some(d) => Some((
-                    d,
-                    refill_days.query_row(params![eid, d], |r| r.get::<_, Option<i64>>(0))?,
-                )),
-                None => None,
-            };
-            let flagged = match e.service {
-                Service::Art => matches!(
-                    rules::art_status(refill, day, &t),
-                    rules::ArtStatus::Overdue { .. } | rules::ArtStatus::Interrupted { .. }
-                ),
-                _ => !matches!(
-                    rules::methadone_action(
-                        rules::methadone_missed_days(dose, refill, day, &t),
-                        &t
-                    ),
-                    rules::MethadoneAction::OnTrack | rules::MethadoneAction::Missed { .. }
-                ),
-            };
-            let client_id = e.client_id;
-            let h = facts.entry(client_id).or_default();
-            let event = |date: NaiveDate, kind, days| ServiceEvent {
-                enrollment_id: eid,
-                client_id,
-                date,
-                kind,
-                days_supplied: days,
-                dose_mg: None,
-                cause: None,
-                notes: None,
-            };
-            if let Some(d) = dose {
-                h.events.push(event(d, ServiceEventKind::Dose, None));
-            }
-            if let Some((d, days)) = refill {
-                h.events.push(event(d, ServiceEventKind::Refill, days));
-            }
-            h.enrollments.push((eid, e));
-            if flagged && !full.contains_key(&client_id) {
-                services.insert(client_id, code);
-            }
-        }
-        // Clients whose last contact is old enough to be lost to follow-up
-        // (or after `day`, when looking back), from the activity index.
-        let cutoff = day - chrono::Duration::days(t.lost_after_days);
-        let mut last_contact: HashMap<Uuid, (String, History)> = HashMap::new();
-        let mut stmt = conn.prepare_cached(
-            "SELECT c.id, c.code, c.status, c.registered_on, a.last_contact
-             FROM client_activity a JOIN clients c ON c.id = a.client_id
-             WHERE (a.last_contact IS NULL OR a.last_contact < ?1 OR a.last_contact > ?2)
-               AND c.deleted = 0 AND c.status NOT IN ('moved', 'deceased', 'exited')
-               AND (?3 IS NULL OR c.assigned_worker = ?3)",
-        )?;
-        let rows = stmt.query_map(params![cutoff, day, worker], |r| {
-            Ok((
-                r.get::<_, Uuid>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, CaseStatus>(2)?,
-                r.get::<_, Option<NaiveDate>>(3)?,
-                r.get::<_, Option<NaiveDate>>(4)?,
-            ))
-        })?;
-        let mut before_day = conn.prepare_cached(
-            "SELECT max(date) FROM contacts WHERE client_id = ?1 AND deleted = 0 AND date <= ?2",
-        )?;
-        for row in rows {
-            let (id, code, status, registered_on, mut last) = row?;
-            if last.is_some_and(|l| l > day) {
-                last = before_day.query_row(params![id, day], |r| r.get(0))?;
-            }
-            let h = History {
-                contacts: last.into_iter().collect(),
-                registered_on,
-                status: Some(status),
-                ..Default::default()
-            };
-            if rules::lost_to_follow_up(&h, day, &t).is_some() {
-                last_contact.insert(id, (code, h));
-            }
-        }
-        // Candidates for the other lists need their last contact too.
-        for id in full.keys().chain(services.keys()) {
-            if last_contact.contains_key(id) {
-                continue;
-            }
-            let (code, status, registered_on): (String, CaseStatus, Option<NaiveDate>) = conn
-                .prepare_cached("SELECT code, status, registered_on FROM clients WHERE id = ?1")?
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            let last: Option<NaiveDate> = before_day.query_row(params![id, day], |r| r.get(0))?;
-            let h = History {
-                contacts: last.into_iter().collect(),
-                registered_on,
-                status: Some(status),
-                ..Default::default()
-            };
-            last_contact.insert(*id, (code, h));
-        }
-        let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (id, code) in full.iter().chain(services.iter()) {
-            if !seen.insert(*id) {
-                continue;
-            }
-            let mut h = if full.contains_key(id) {
-                let mut h = self.service_history(*id)?;
-                let mut stmt = conn.prepare_cached(stays_sql())?;
-                h.stays = stmt
-                    .query_map([id], stay_from_row)?
-                    .collect::<Result<_, _>>()?;
-                h
-            } else {
-                self.service_history(*id)?
-            };
-            match last_contact.remove(id) {
-                Some((_, c)) => {
-                    h.contacts = c.contacts;
-                    h.registered_on = c.registered_on;
-                    h.status = c.status;
-                }
-                None => h.status = Some(CaseStatus::Moved), // closed case: no lost-to-follow-up entry
-            }
-            out.extend(rules::entries(*id, code, &rules::assess(&h, day, &t)));
-        }
-        for (id, (code, h)) in last_contact {
-            out.extend(rules::entries(id, &code, &rules::assess(&h, day, &t)));
-        }
-        out.sort_by(|a, b| {
-            a.kind
-                .cmp(&b.kind)
-                .then(b.days.cmp(&a.days))
-                .then(a.client_code.cmp(&b.client_code))
-        });
-        Ok(out)
+        worklist_on(self.conn(), day, worker)
     }
 
     /// Creates the follow-ups the rules call for that do not exist yet: a
@@ -604,4 +395,223 @@ pub(crate) fn contact_closes_followups(
         )?;
     }
     Ok(())
+}
+
+/// The services part of a client's history: enrollments, doses and refills.
+fn service_history_on(conn: &rusqlite::Connection, client_id: Uuid) -> Result<History, StoreError> {
+    let sql = format!(
+        "{} WHERE client_id = ?1 AND deleted = 0",
+        select_sql::<Enrollment>()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let enrollments = stmt
+        .query_map([client_id], saved_from_row::<Enrollment>)?
+        .map(|r| r.map(|s| (s.meta.id, s.data)))
+        .collect::<Result<_, _>>()?;
+    let sql = format!(
+        "{} WHERE client_id = ?1 AND deleted = 0 AND kind IN ('dose', 'refill')",
+        select_sql::<ServiceEvent>()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let events = stmt
+        .query_map([client_id], saved_from_row::<ServiceEvent>)?
+        .map(|r| r.map(|s| s.data))
+        .collect::<Result<_, _>>()?;
+    Ok(History {
+        enrollments,
+        events,
+        ..Default::default()
+    })
+}
+
+/// Every worklist entry for `day` (see [`Store::worklist`]), on any connection.
+pub(crate) fn worklist_on(
+    conn: &rusqlite::Connection,
+    day: NaiveDate,
+    worker: Option<Uuid>,
+) -> Result<Vec<Entry>, StoreError> {
+    let t = thresholds_on(conn);
+    // Clients that need the full history (detention or release involved).
+    let mut full: BTreeMap<Uuid, String> = BTreeMap::new();
+    // Clients that need their services only.
+    let mut services: BTreeMap<Uuid, String> = BTreeMap::new();
+    let window_start = day - chrono::Duration::days(t.release_window_days);
+    // Stays that hold someone on `day` or ended in the window: both read
+    // from the (ended_on, started_on) index.
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT c.id, c.code FROM detentions d JOIN clients c ON c.id = d.client_id AND c.deleted = 0
+         WHERE d.deleted = 0 AND d.started_on <= ?1 AND (?3 IS NULL OR c.assigned_worker = ?3)
+           AND d.id IN (SELECT id FROM detentions WHERE ended_on IS NULL AND started_on <= ?1
+                        UNION ALL
+                        SELECT id FROM detentions WHERE ended_on >= ?2 AND started_on <= ?1)
+           AND EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0
+                       AND e.service IN ('methadone', 'art'))",
+    )?;
+    for row in stmt.query_map(params![day, window_start, worker], |r| {
+        Ok((r.get::<_, Uuid>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (id, code) = row?;
+        full.insert(id, code);
+    }
+    // Active methadone and ART enrollments with their latest dose and
+    // refill on or before `day`: all the rules read of them, so the
+    // clients flagged here need no further query.
+    let sql = format!(
+        "SELECT e.id, {cols}, c.code,
+            (SELECT max(x.date) FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'dose' AND x.date <= ?1),
+            (SELECT max(x.date) FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'refill' AND x.date <= ?1)
+         FROM enrollments e JOIN clients c ON c.id = e.client_id AND c.deleted = 0
+         WHERE e.deleted = 0 AND e.service IN ('methadone', 'art') AND e.started_on <= ?1
+           AND (e.ended_on IS NULL OR e.ended_on >= ?1) AND (?2 IS NULL OR c.assigned_worker = ?2)",
+        cols = <Enrollment as super::Record>::COLUMNS.iter().map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
+    );
+    let n = <Enrollment as super::Record>::COLUMNS.len();
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![day, worker], |r| {
+        Ok((
+            r.get::<_, Uuid>(0)?,
+            <Enrollment as super::Record>::from_row(r, 1)?,
+            r.get::<_, String>(n + 1)?,
+            r.get::<_, Option<NaiveDate>>(n + 2)?,
+            r.get::<_, Option<NaiveDate>>(n + 3)?,
+        ))
+    })?;
+    let mut refill_days = conn.prepare_cached(
+        "SELECT days_supplied FROM service_events WHERE enrollment_id = ?1 AND deleted = 0 AND kind = 'refill' AND date = ?2
+         ORDER BY rowid DESC LIMIT 1",
+    )?;
+    let mut facts: HashMap<Uuid, History> = HashMap::new();
+    for row in rows {
+        let (eid, e, code, dose, refill_date) = row?;
+        let refill = match refill_date {
+            Some(d) => Some((
+                d,
+                refill_days.query_row(params![eid, d], |r| r.get::<_, Option<i64>>(0))?,
+            )),
+            None => None,
+        };
+        let flagged = match e.service {
+            Service::Art => matches!(
+                rules::art_status(refill, day, &t),
+                rules::ArtStatus::Overdue { .. } | rules::ArtStatus::Interrupted { .. }
+            ),
+            _ => !matches!(
+                rules::methadone_action(rules::methadone_missed_days(dose, refill, day, &t), &t),
+                rules::MethadoneAction::OnTrack | rules::MethadoneAction::Missed { .. }
+            ),
+        };
+        let client_id = e.client_id;
+        let h = facts.entry(client_id).or_default();
+        let event = |date: NaiveDate, kind, days| ServiceEvent {
+            enrollment_id: eid,
+            client_id,
+            date,
+            kind,
+            days_supplied: days,
+            dose_mg: None,
+            cause: None,
+            notes: None,
+        };
+        if let Some(d) = dose {
+            h.events.push(event(d, ServiceEventKind::Dose, None));
+        }
+        if let Some((d, days)) = refill {
+            h.events.push(event(d, ServiceEventKind::Refill, days));
+        }
+        h.enrollments.push((eid, e));
+        if flagged && !full.contains_key(&client_id) {
+            services.insert(client_id, code);
+        }
+    }
+    // Clients whose last contact is old enough to be lost to follow-up
+    // (or after `day`, when looking back), from the activity index.
+    let cutoff = day - chrono::Duration::days(t.lost_after_days);
+    let mut last_contact: HashMap<Uuid, (String, History)> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, c.code, c.status, c.registered_on, a.last_contact
+         FROM client_activity a JOIN clients c ON c.id = a.client_id
+         WHERE (a.last_contact IS NULL OR a.last_contact < ?1 OR a.last_contact > ?2)
+           AND c.deleted = 0 AND c.status NOT IN ('moved', 'deceased', 'exited')
+           AND (?3 IS NULL OR c.assigned_worker = ?3)",
+    )?;
+    let rows = stmt.query_map(params![cutoff, day, worker], |r| {
+        Ok((
+            r.get::<_, Uuid>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, CaseStatus>(2)?,
+            r.get::<_, Option<NaiveDate>>(3)?,
+            r.get::<_, Option<NaiveDate>>(4)?,
+        ))
+    })?;
+    let mut before_day = conn.prepare_cached(
+        "SELECT max(date) FROM contacts WHERE client_id = ?1 AND deleted = 0 AND date <= ?2",
+    )?;
+    for row in rows {
+        let (id, code, status, registered_on, mut last) = row?;
+        if last.is_some_and(|l| l > day) {
+            last = before_day.query_row(params![id, day], |r| r.get(0))?;
+        }
+        let h = History {
+            contacts: last.into_iter().collect(),
+            registered_on,
+            status: Some(status),
+            ..Default::default()
+        };
+        if rules::lost_to_follow_up(&h, day, &t).is_some() {
+            last_contact.insert(id, (code, h));
+        }
+    }
+    // Candidates for the other lists need their last contact too.
+    for id in full.keys().chain(services.keys()) {
+        if last_contact.contains_key(id) {
+            continue;
+        }
+        let (code, status, registered_on): (String, CaseStatus, Option<NaiveDate>) = conn
+            .prepare_cached("SELECT code, status, registered_on FROM clients WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let last: Option<NaiveDate> = before_day.query_row(params![id, day], |r| r.get(0))?;
+        let h = History {
+            contacts: last.into_iter().collect(),
+            registered_on,
+            status: Some(status),
+            ..Default::default()
+        };
+        last_contact.insert(*id, (code, h));
+    }
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (id, code) in full.iter().chain(services.iter()) {
+        if !seen.insert(*id) {
+            continue;
+        }
+        let mut h = if full.contains_key(id) {
+            let mut h = service_history_on(conn, *id)?;
+            let mut stmt = conn.prepare_cached(stays_sql())?;
+            h.stays = stmt
+                .query_map([id], stay_from_row)?
+                .collect::<Result<_, _>>()?;
+            h
+        } else {
+            service_history_on(conn, *id)?
+        };
+        match last_contact.remove(id) {
+            Some((_, c)) => {
+                h.contacts = c.contacts;
+                h.registered_on = c.registered_on;
+                h.status = c.status;
+            }
+            None => h.status = Some(CaseStatus::Moved), // closed case: no lost-to-follow-up entry
+        }
+        out.extend(rules::entries(*id, code, &rules::assess(&h, day, &t)));
+    }
+    for (id, (code, h)) in last_contact {
+        out.extend(rules::entries(id, &code, &rules::assess(&h, day, &t)));
+    }
+    out.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then(b.days.cmp(&a.days))
+            .then(a.client_code.cmp(&b.client_code))
+    });
+    Ok(out)
 }

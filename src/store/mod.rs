@@ -450,7 +450,7 @@ impl Store {
 }
 
 /// A second connection to the same database for queries that run off the UI
-/// thread (the client list). It can only read.
+/// thread (the client list, the worklists). It can only read.
 pub struct Reader {
     conn: Connection,
 }
@@ -463,6 +463,15 @@ impl Reader {
         day: NaiveDate,
     ) -> Result<Vec<i64>, StoreError> {
         queries::client_ids_on(&self.conn, filter, day)
+    }
+
+    /// See [`Store::worklist`].
+    pub fn worklist(
+        &self,
+        day: NaiveDate,
+        worker: Option<Uuid>,
+    ) -> Result<Vec<crate::continuity::Entry>, StoreError> {
+        continuity::worklist_on(&self.conn, day, worker)
     }
 }
 

@@ -495,4 +495,5 @@ pub const KM: &[(&str, &str)] = &[
         "{days} days at {place}, which has no known {what}",
         "{days} ថ្ងៃនៅ {place} ដែលមិនដឹងថាមាន {what}",
     ),
+    ("Working out today's lists…", "កំពុងរៀបចំបញ្ជីការងារថ្ងៃនេះ…"),
 ];

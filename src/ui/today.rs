@@ -9,8 +9,40 @@ use super::widgets::*;
 use super::{Action, Env, Write};
 use crate::continuity::{Entry, EntryKind};
 use crate::domain::*;
-use crate::store::{DetainedRow, FollowUpRow, Store};
+use crate::store::{DetainedRow, FollowUpRow, Reader, Store};
+use chrono::NaiveDate;
+use std::sync::mpsc::{Receiver, Sender, channel};
 use uuid::Uuid;
+
+type Request = (u64, NaiveDate, Option<Uuid>);
+type Reply = (u64, Result<Vec<Entry>, String>);
+
+/// Computes worklists on a thread of its own with a read-only connection:
+/// everyone's worklist on a large database takes longer than a frame.
+pub struct WorklistWorker {
+    requests: Sender<Request>,
+    replies: Receiver<Reply>,
+}
+
+impl WorklistWorker {
+    pub fn start(reader: Reader) -> Self {
+        let (requests, inbox) = channel::<Request>();
+        let (outbox, replies) = channel::<Reply>();
+        std::thread::spawn(move || {
+            while let Ok(mut request) = inbox.recv() {
+                while let Ok(newer) = inbox.try_recv() {
+                    request = newer;
+                }
+                let (seq, day, worker) = request;
+                let result = reader.worklist(day, worker).map_err(|e| e.to_string());
+                if outbox.send((seq, result)).is_err() {
+                    break;
+                }
+            }
+        });
+        WorklistWorker { requests, replies }
+    }
+}
 
 /// Whose work the screen shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +54,9 @@ pub enum Scope {
 
 pub struct TodayScreen {
     pub scope: Scope,
+    worker_thread: Option<WorklistWorker>,
+    sent: u64,
+    shown: u64,
     loaded: Option<(Scope, u64)>,
     pub worklist: Vec<Entry>,
     pub followups: Vec<FollowUpRow>,
@@ -98,6 +133,9 @@ impl TodayScreen {
         };
         TodayScreen {
             scope,
+            worker_thread: store.reader().ok().map(WorklistWorker::start),
+            sent: 0,
+            shown: 0,
             loaded: None,
             worklist: Vec::new(),
             followups: Vec::new(),
@@ -117,22 +155,55 @@ impl TodayScreen {
         }
     }
 
+    /// Whether the worklist is still being computed.
+    pub fn computing(&self) -> bool {
+        self.shown < self.sent
+    }
+
     fn reload(&mut self, env: &Env<'_>) {
+        if let Some(w) = &self.worker_thread {
+            let mut newest = None;
+            while let Ok(reply) = w.replies.try_recv() {
+                newest = Some(reply);
+            }
+            if let Some((seq, result)) = newest
+                && seq >= self.shown
+            {
+                self.shown = seq;
+                match result {
+                    Ok(list) => self.worklist = list,
+                    Err(e) => self.error = Some(e),
+                }
+            }
+        }
         let key = (self.scope, env.generation);
         if self.loaded == Some(key) {
             return;
         }
+        self.loaded = Some(key);
         let worker = self.worker(env);
-        let result = env.store.worklist(env.today, worker).and_then(|w| {
-            let f = env
-                .store
-                .followups_due(env.today + chrono::Duration::days(7), worker)?;
-            let d = env.store.detained_on(env.today, worker, None)?;
-            Ok((w, f, d))
-        });
+        self.sent += 1;
+        let sent = match &self.worker_thread {
+            Some(w) => w.requests.send((self.sent, env.today, worker)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            self.worker_thread = None;
+            self.shown = self.sent;
+            match env.store.worklist(env.today, worker) {
+                Ok(list) => self.worklist = list,
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+        let result = env
+            .store
+            .followups_due(env.today + chrono::Duration::days(7), worker)
+            .and_then(|f| {
+                let d = env.store.detained_on(env.today, worker, None)?;
+                Ok((f, d))
+            });
         match result {
-            Ok((w, f, d)) => {
-                self.worklist = w;
+            Ok((f, d)) => {
                 self.followups = f;
                 self.detained = d;
                 self.error = None;
@@ -140,7 +211,6 @@ impl TodayScreen {
             Err(e) => self.error = Some(e.to_string()),
         }
         self.reinduction_days = env.store.thresholds().methadone_reinduction_days;
-        self.loaded = Some(key);
     }
 
     pub fn after_save(&mut self, result: &Result<(), String>) {
@@ -190,6 +260,14 @@ impl TodayScreen {
             self.scope_ui(ui, env);
         });
         self.reload(env);
+        if self.computing() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(t("Working out today's lists…"));
+            });
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(50));
+        }
         error_text(ui, self.error.as_deref());
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
