@@ -2,7 +2,7 @@
 //! who is detained now and where, follow-ups due, settings.
 
 use super::records::{saved_from_row, select_sql};
-use super::search::ClientRow;
+use super::search::{ClientRow, ROW_SQL, map_row};
 use super::{Store, StoreError};
 use crate::domain::*;
 use chrono::NaiveDate;
@@ -81,28 +81,12 @@ impl Store {
 
     /// The list rows for some row ids, in the order given.
     pub fn client_rows(&self, rids: &[i64]) -> Result<Vec<ClientRow>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
-                EXISTS (SELECT 1 FROM detentions d WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL)
-             FROM clients c WHERE c.rid = ?1",
-        )?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!("{ROW_SQL} WHERE c.rid = ?1"))?;
         let mut out = Vec::with_capacity(rids.len());
         for rid in rids {
-            let row = stmt
-                .query_row([rid], |r| {
-                    Ok(ClientRow {
-                        id: r.get(0)?,
-                        code: r.get(1)?,
-                        nickname: r.get(2)?,
-                        sex: r.get(3)?,
-                        birth_year: r.get(4)?,
-                        province: r.get(5)?,
-                        status: r.get(6)?,
-                        detained: r.get(7)?,
-                    })
-                })
-                .optional()?;
-            if let Some(row) = row {
+            if let Some(row) = stmt.query_row([rid], map_row).optional()? {
                 out.push(row);
             }
         }

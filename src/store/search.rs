@@ -40,11 +40,11 @@ fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-const ROW_SQL: &str = "SELECT c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
+pub(crate) const ROW_SQL: &str = "SELECT c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
     EXISTS (SELECT 1 FROM detentions d WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL)
     FROM clients c";
 
-fn map_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
+pub(crate) fn map_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
     Ok(ClientRow {
         id: r.get(0)?,
         code: r.get(1)?,
