@@ -23,6 +23,22 @@ fn type_into(h: &mut Harness<'_, TetherApp>, label: &str, text: &str) {
     h.run();
 }
 
+/// Types into the text field labelled `label` (other widgets may share the label).
+fn type_field(h: &mut Harness<'_, TetherApp>, label: &str, text: &str) {
+    let role = if h
+        .query_by_role_and_label(egui::accesskit::Role::TextInput, label)
+        .is_some()
+    {
+        egui::accesskit::Role::TextInput
+    } else {
+        egui::accesskit::Role::PasswordInput
+    };
+    h.get_by_role_and_label(role, label).focus();
+    h.run();
+    h.get_by_role_and_label(role, label).type_text(text);
+    h.run();
+}
+
 fn unlock(h: &mut Harness<'_, TetherApp>, password: &str) {
     type_into(h, "Password", password);
     h.get_by_label("Unlock").click();
@@ -594,4 +610,58 @@ fn detention_without_art_puts_the_client_on_todays_at_risk_list_until_release_an
         .filter(|f| f.done_on.is_none())
         .collect();
     assert!(open.is_empty(), "rule follow-ups closed: {open:?}");
+}
+
+#[test]
+fn admin_adds_a_user_and_a_location_through_their_dialogs() {
+    let (db, store) = fresh();
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    h.get_by_label("Users").click();
+    h.run();
+    h.get_by_label("Add user").click();
+    h.run();
+    type_field(&mut h, "Username", "thida.prak");
+    type_field(&mut h, "Display name", "Prak Thida");
+    type_field(&mut h, "Password", "another long password");
+    type_field(&mut h, "Password again", "another long password");
+    h.get_by_label("Save").click();
+    h.run();
+    assert!(
+        h.state().workspace().unwrap().users.add.form.is_none(),
+        "dialog closed after saving"
+    );
+    h.get_by_label("Prak Thida");
+    // A duplicate username is refused by the store and the dialog stays open with its message.
+    h.get_by_label("Add user").click();
+    h.run();
+    type_field(&mut h, "Username", "thida.prak");
+    type_field(&mut h, "Display name", "Someone else");
+    type_field(&mut h, "Password", "another long password");
+    type_field(&mut h, "Password again", "another long password");
+    h.get_by_label("Save").click();
+    h.run();
+    assert!(h.state().workspace().unwrap().users.add.is_open());
+    // Shown in the dialog and in the banner.
+    assert_eq!(h.query_all_by_label_contains("is taken").count(), 2);
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(
+        !h.state().workspace().unwrap().users.add.is_open(),
+        "Escape cancels"
+    );
+    drop(h);
+    assert!(Store::open(&db.path, "thida.prak", "another long password").is_ok());
+
+    let mut h = unlocked(db.path.clone(), "admin");
+    h.get_by_label("Detention locations").click();
+    h.run();
+    h.get_by_label("Add location").click();
+    h.run();
+    type_field(&mut h, "Name", "Prey Sar CC1");
+    h.get_by_label("Save").click();
+    h.run();
+    let ws = h.state().workspace().unwrap();
+    assert!(!ws.locations.form.is_open());
+    assert!(ws.store.location_by_name("prey sar cc1").unwrap().is_some());
 }

@@ -696,14 +696,14 @@ impl Record for Detention {
         let t = super::continuity::thresholds_on(tx);
         super::continuity::detention_followups(tx, ctx, id, self, &t).map(|_| ())
     }
+    /// A changed stay (ended, released) calls for the same rules as a new one.
     fn after_update(
         &self,
         tx: &Transaction<'_>,
         ctx: &WriteCtx,
         id: Uuid,
     ) -> Result<(), StoreError> {
-        let t = super::continuity::thresholds_on(tx);
-        super::continuity::detention_followups(tx, ctx, id, self, &t).map(|_| ())
+        self.after_create(tx, ctx, id)
     }
 }
 

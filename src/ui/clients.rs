@@ -2,7 +2,7 @@
 //! filters, and a virtualised table that fetches rows a page at a time.
 //! The query runs when the search or a filter changes, never per frame.
 
-use super::forms::{self, ClientForm, Outcome};
+use super::forms::{ClientForm, Dialog};
 use super::i18n::{t, tf};
 use super::labels::Labelled;
 use super::widgets::*;
@@ -64,8 +64,7 @@ pub struct ClientsScreen {
     pub rids: Vec<i64>,
     pages: HashMap<usize, Vec<ClientRow>>,
     provinces: Option<Vec<String>>,
-    pub form: Option<ClientForm>,
-    form_error: Option<String>,
+    pub form: Dialog<ClientForm>,
     pub error: Option<String>,
     /// Queries run so far (for tests: typing runs one per change, scrolling none per frame).
     pub queries: u64,
@@ -157,13 +156,7 @@ impl ClientsScreen {
     }
 
     pub fn after_save(&mut self, result: &Result<(), String>) {
-        match result {
-            Ok(()) => {
-                self.form = None;
-                self.form_error = None;
-            }
-            Err(e) => self.form_error = Some(e.clone()),
-        }
+        self.form.after_save(result);
     }
 
     fn filters_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) {
@@ -227,8 +220,7 @@ impl ClientsScreen {
         ui.horizontal(|ui| {
             ui.heading(t("Clients"));
             if ui.button(t("Register client")).clicked() {
-                self.form = Some(ClientForm::new(None, Client::with_code("")));
-                self.form_error = None;
+                self.form.open(ClientForm::new(None, Client::with_code("")));
             }
         });
         let search_id = ui.label(t("Search by code, nickname or phone")).id;
@@ -264,12 +256,8 @@ impl ClientsScreen {
         if let Some(a) = self.table_ui(ui, env) {
             action = a;
         }
-        if let Some(form) = &mut self.form {
-            match forms::show(ui, form, env.forms, self.form_error.as_deref()) {
-                Outcome::Editing => {}
-                Outcome::Cancel => self.form = None,
-                Outcome::Save((id, c)) => action = Action::Write(Write::Client(id, c)),
-            }
+        if let Some((id, c)) = self.form.show(ui, env.forms) {
+            action = Action::Write(Write::Client(id, c));
         }
         action
     }

@@ -131,6 +131,59 @@ pub fn show<F: Form>(
     }
 }
 
+/// A form that may be open over a screen, with what the store said about
+/// the last attempt to save it.
+pub struct Dialog<F> {
+    pub form: Option<F>,
+    pub error: Option<String>,
+}
+
+impl<F> Default for Dialog<F> {
+    fn default() -> Self {
+        Dialog {
+            form: None,
+            error: None,
+        }
+    }
+}
+
+impl<F: Form> Dialog<F> {
+    pub fn open(&mut self, form: F) {
+        self.form = Some(form);
+        self.error = None;
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.form.is_some()
+    }
+
+    /// Closes the form when the save went through; keeps it open with the
+    /// store's message when it did not.
+    pub fn after_save(&mut self, result: &Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.form = None;
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e.clone()),
+        }
+    }
+
+    /// Shows the form if it is open; returns the value when the user saves.
+    pub fn show(&mut self, ui: &mut egui::Ui, ctx: &FormCtx) -> Option<F::Output> {
+        let form = self.form.as_mut()?;
+        match show(ui, form, ctx, self.error.as_deref()) {
+            Outcome::Editing => None,
+            Outcome::Cancel => {
+                self.form = None;
+                self.error = None;
+                None
+            }
+            Outcome::Save(value) => Some(value),
+        }
+    }
+}
+
 fn opt_text(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_owned())
@@ -1101,6 +1154,18 @@ pub struct PasswordForm {
     pub username: String,
     pub password: String,
     pub confirm: String,
+}
+
+impl PasswordForm {
+    /// An empty password form for one user.
+    pub fn for_user(user_id: Uuid, username: &str) -> Self {
+        PasswordForm {
+            user_id,
+            username: username.to_owned(),
+            password: String::new(),
+            confirm: String::new(),
+        }
+    }
 }
 
 impl Form for PasswordForm {

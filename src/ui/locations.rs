@@ -1,7 +1,7 @@
 //! The detention-location registry (editable by coordinators) and the
 //! "who is where now" roster.
 
-use super::forms::{self, LocationForm, Outcome};
+use super::forms::{Dialog, LocationForm};
 use super::i18n::{t, tf};
 use super::labels::Labelled;
 use super::widgets::*;
@@ -18,8 +18,7 @@ pub struct LocationsScreen {
     /// Who is detained at each location today.
     pub roster: BTreeMap<Uuid, Vec<DetainedRow>>,
     pub error: Option<String>,
-    pub form: Option<LocationForm>,
-    form_error: Option<String>,
+    pub form: Dialog<LocationForm>,
 }
 
 fn availability_color(a: Availability) -> egui::Color32 {
@@ -55,13 +54,7 @@ impl LocationsScreen {
     }
 
     pub fn after_save(&mut self, result: &Result<(), String>) {
-        match result {
-            Ok(()) => {
-                self.form = None;
-                self.form_error = None;
-            }
-            Err(e) => self.form_error = Some(e.clone()),
-        }
+        self.form.after_save(result);
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
@@ -71,11 +64,10 @@ impl LocationsScreen {
         ui.horizontal(|ui| {
             ui.heading(t("Detention locations"));
             if can_edit && ui.button(t("Add location")).clicked() {
-                self.form = Some(LocationForm::new(
+                self.form.open(LocationForm::new(
                     None,
                     Location::new("", LocationKind::PoliceStation),
                 ));
-                self.form_error = None;
             }
         });
         if !can_edit {
@@ -183,15 +175,10 @@ impl LocationsScreen {
                 }
             });
         if let Some(l) = edit {
-            self.form = Some(LocationForm::new(Some(l.id()), l.data));
-            self.form_error = None;
+            self.form.open(LocationForm::new(Some(l.id()), l.data));
         }
-        if let Some(form) = &mut self.form {
-            match forms::show(ui, form, env.forms, self.form_error.as_deref()) {
-                Outcome::Editing => {}
-                Outcome::Cancel => self.form = None,
-                Outcome::Save((id, l)) => action = Action::Write(Write::Location(id, l)),
-            }
+        if let Some((id, l)) = self.form.show(ui, env.forms) {
+            action = Action::Write(Write::Location(id, l));
         }
         action
     }

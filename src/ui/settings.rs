@@ -1,6 +1,6 @@
 //! Settings: language (kept per user), auto-lock time, own password.
 
-use super::forms::{self, Outcome, PasswordForm};
+use super::forms::{Dialog, PasswordForm};
 use super::i18n::{Lang, lang, t, tf};
 use super::widgets::*;
 use super::{Action, Env, Write};
@@ -11,19 +11,12 @@ use std::time::Duration;
 pub struct SettingsScreen {
     auto_lock_minutes: Option<i64>,
     thresholds: Option<crate::continuity::Thresholds>,
-    password: Option<PasswordForm>,
-    form_error: Option<String>,
+    password: Dialog<PasswordForm>,
 }
 
 impl SettingsScreen {
     pub fn after_save(&mut self, result: &Result<(), String>) {
-        match result {
-            Ok(()) => {
-                self.password = None;
-                self.form_error = None;
-            }
-            Err(e) => self.form_error = Some(e.clone()),
-        }
+        self.password.after_save(result);
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>, auto_lock: Duration) -> Action {
@@ -73,13 +66,9 @@ impl SettingsScreen {
 
                 field_label(ui, t("Your password"));
                 if ui.button(t("Change password")).clicked() {
-                    self.password = Some(PasswordForm {
-                        user_id: env.store.user().id,
-                        username: env.store.user().username.clone(),
-                        password: String::new(),
-                        confirm: String::new(),
-                    });
-                    self.form_error = None;
+                    let me = env.store.user();
+                    self.password
+                        .open(PasswordForm::for_user(me.id, &me.username));
                 }
                 ui.end_row();
             });
@@ -145,12 +134,8 @@ impl SettingsScreen {
         }
         ui.add_space(12.0);
         ui.weak(t("Ctrl+L locks the window at once. \"Hide names\" in the top bar shows codes only, for work in public places."));
-        if let Some(f) = &mut self.password {
-            match forms::show(ui, f, env.forms, self.form_error.as_deref()) {
-                Outcome::Editing => {}
-                Outcome::Cancel => self.password = None,
-                Outcome::Save((id, p)) => action = Action::Write(Write::Password(id, p)),
-            }
+        if let Some((id, p)) = self.password.show(ui, env.forms) {
+            action = Action::Write(Write::Password(id, p));
         }
         action
     }

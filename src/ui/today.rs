@@ -3,7 +3,7 @@
 //! follow-up), follow-ups due, and who is detained now — for the logged-in
 //! worker, or (coordinators and managers) any worker or everyone.
 
-use super::forms::{self, CloseFollowUpForm, Outcome};
+use super::forms::{CloseFollowUpForm, Dialog};
 use super::i18n::{t, tf};
 use super::widgets::*;
 use super::{Action, Env, Write};
@@ -62,8 +62,7 @@ pub struct TodayScreen {
     pub followups: Vec<FollowUpRow>,
     pub detained: Vec<DetainedRow>,
     pub error: Option<String>,
-    form: Option<CloseFollowUpForm>,
-    form_error: Option<String>,
+    form: Dialog<CloseFollowUpForm>,
     reinduction_days: i64,
 }
 
@@ -141,8 +140,7 @@ impl TodayScreen {
             followups: Vec::new(),
             detained: Vec::new(),
             error: None,
-            form: None,
-            form_error: None,
+            form: Dialog::default(),
             reinduction_days: store.thresholds().methadone_reinduction_days,
         }
     }
@@ -214,13 +212,7 @@ impl TodayScreen {
     }
 
     pub fn after_save(&mut self, result: &Result<(), String>) {
-        match result {
-            Ok(()) => {
-                self.form = None;
-                self.form_error = None;
-            }
-            Err(e) => self.form_error = Some(e.clone()),
-        }
+        self.form.after_save(result);
     }
 
     fn scope_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) {
@@ -345,13 +337,12 @@ impl TodayScreen {
                             });
                     });
                 if let Some(f) = close {
-                    self.form = Some(CloseFollowUpForm {
+                    self.form.open(CloseFollowUpForm {
                         id: f.id(),
                         followup: f.data,
                         done_on: env.today.to_string(),
                         outcome: String::new(),
                     });
-                    self.form_error = None;
                 }
                 let title = tf("Detained now ({n})", &[("n", &self.detained.len())]);
                 egui::CollapsingHeader::new(egui::RichText::new(title).strong())
@@ -393,12 +384,8 @@ impl TodayScreen {
                             });
                     });
             });
-        if let Some(form) = &mut self.form {
-            match forms::show(ui, form, env.forms, self.form_error.as_deref()) {
-                Outcome::Editing => {}
-                Outcome::Cancel => self.form = None,
-                Outcome::Save((id, f)) => action = Action::Write(Write::CloseFollowUp(id, f)),
-            }
+        if let Some((id, f)) = self.form.show(ui, env.forms) {
+            action = Action::Write(Write::CloseFollowUp(id, f));
         }
         action
     }

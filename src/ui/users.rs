@@ -1,16 +1,11 @@
 //! User accounts (admins): add, deactivate, reset password, change role.
 
-use super::forms::{self, Outcome, PasswordForm, UserForm};
+use super::forms::{Dialog, PasswordForm, UserForm};
 use super::i18n::t;
 use super::labels::Labelled;
 use super::widgets::*;
 use super::{Action, Env, Write};
 use crate::domain::*;
-
-pub enum UserDialog {
-    Add(UserForm),
-    Password(PasswordForm),
-}
 
 #[derive(Default)]
 pub struct UsersScreen {
@@ -18,8 +13,8 @@ pub struct UsersScreen {
     /// (user, can log in).
     pub users: Vec<(Saved<User>, bool)>,
     pub error: Option<String>,
-    pub dialog: Option<UserDialog>,
-    form_error: Option<String>,
+    pub add: Dialog<UserForm>,
+    pub password: Dialog<PasswordForm>,
 }
 
 impl UsersScreen {
@@ -44,13 +39,8 @@ impl UsersScreen {
     }
 
     pub fn after_save(&mut self, result: &Result<(), String>) {
-        match result {
-            Ok(()) => {
-                self.dialog = None;
-                self.form_error = None;
-            }
-            Err(e) => self.form_error = Some(e.clone()),
-        }
+        self.add.after_save(result);
+        self.password.after_save(result);
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
@@ -63,8 +53,8 @@ impl UsersScreen {
         ui.horizontal(|ui| {
             ui.heading(t("Users"));
             if ui.button(t("Add user")).clicked() {
-                self.dialog = Some(UserDialog::Add(UserForm::default()));
-                self.form_error = None;
+                self.password = Dialog::default();
+                self.add.open(UserForm::default());
             }
         });
         error_text(ui, self.error.as_deref());
@@ -115,13 +105,9 @@ impl UsersScreen {
                     });
                     ui.horizontal(|ui| {
                         if u.active && ui.small_button(t("Reset password")).clicked() {
-                            self.dialog = Some(UserDialog::Password(PasswordForm {
-                                user_id: u.id(),
-                                username: u.username.clone(),
-                                password: String::new(),
-                                confirm: String::new(),
-                            }));
-                            self.form_error = None;
+                            self.add = Dialog::default();
+                            self.password
+                                .open(PasswordForm::for_user(u.id(), &u.username));
                         }
                         if u.id() != me {
                             let label = if u.active {
@@ -145,22 +131,11 @@ impl UsersScreen {
             });
         ui.add_space(8.0);
         ui.weak(t("Deactivating a user removes their key: their password no longer opens this database. Reactivated users need a new password."));
-        match &mut self.dialog {
-            Some(UserDialog::Add(f)) => {
-                match forms::show(ui, f, env.forms, self.form_error.as_deref()) {
-                    Outcome::Editing => {}
-                    Outcome::Cancel => self.dialog = None,
-                    Outcome::Save((u, p)) => action = Action::Write(Write::AddUser(u, p)),
-                }
-            }
-            Some(UserDialog::Password(f)) => {
-                match forms::show(ui, f, env.forms, self.form_error.as_deref()) {
-                    Outcome::Editing => {}
-                    Outcome::Cancel => self.dialog = None,
-                    Outcome::Save((id, p)) => action = Action::Write(Write::Password(id, p)),
-                }
-            }
-            None => {}
+        if let Some((u, p)) = self.add.show(ui, env.forms) {
+            action = Action::Write(Write::AddUser(u, p));
+        }
+        if let Some((id, p)) = self.password.show(ui, env.forms) {
+            action = Action::Write(Write::Password(id, p));
         }
         action
     }
