@@ -51,6 +51,12 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Replace the database with a verified backup (the current file is kept
+    /// beside it as a dated copy). The password unlocks the backup's key file.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Write the continuity worklists for a day (JSON or CSV by extension).
     Worklist {
         /// The day (default today).
@@ -249,6 +255,22 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                 out.display()
             );
             store.close()?;
+            Ok(true)
+        }
+        Command::Restore { from } => {
+            let db = need_db(&cli.db)?;
+            let user = need_user(&cli.user)?;
+            let pw = password(&format!("Password for {user} (as of the backup): "))?;
+            let report = crate::store::restore(db, from, &user, &pw)?;
+            let total: i64 = report.counts.iter().map(|(_, n)| n).sum();
+            println!(
+                "Restored {} from {} ({total} records).",
+                db.display(),
+                from.display()
+            );
+            if let Some(kept) = report.kept_as {
+                println!("The previous file is kept as {}.", kept.display());
+            }
             Ok(true)
         }
         Command::Backup { out } => {

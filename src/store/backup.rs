@@ -1,8 +1,13 @@
-//! Integrity checks and encrypted backups.
+//! Integrity checks, encrypted backups (by hand and automatic, with
+//! rotation) and restore.
 
-use super::{KeyFile, Store, StoreError, key_file_path, open_connection, schema};
+use super::{DbKey, KeyFile, Store, StoreError, key_file_path, now_ms, open_connection, schema};
 use crate::domain::{AuditAction, Permission};
-use std::path::Path;
+use chrono::{Datelike, NaiveDate};
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 /// What `check` found.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,55 +30,60 @@ impl CheckReport {
     }
 }
 
+/// Checks every page's authentication code, SQLite's integrity and the
+/// foreign keys on any connection (a [`super::Reader`] runs it off the UI thread).
+pub(crate) fn check_on(conn: &Connection) -> Result<CheckReport, StoreError> {
+    let mut cipher_errors = Vec::new();
+    {
+        let mut stmt = conn.prepare("PRAGMA cipher_integrity_check")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            cipher_errors.push(row.get::<_, String>(0)?);
+        }
+    }
+    let mut integrity_errors = Vec::new();
+    match conn.prepare("PRAGMA integrity_check") {
+        Ok(mut stmt) => match stmt.query_map([], |r| r.get::<_, String>(0)) {
+            Ok(rows) => {
+                for row in rows {
+                    match row {
+                        Ok(line) if line == "ok" => {}
+                        Ok(line) => integrity_errors.push(line),
+                        Err(e) => integrity_errors.push(e.to_string()),
+                    }
+                }
+            }
+            Err(e) => integrity_errors.push(e.to_string()),
+        },
+        Err(e) => integrity_errors.push(e.to_string()),
+    }
+    let foreign_key_errors = match conn.prepare("PRAGMA foreign_key_check") {
+        Ok(mut stmt) => stmt.query_map([], |_| Ok(()))?.count(),
+        Err(e) => {
+            integrity_errors.push(e.to_string());
+            0
+        }
+    };
+    let counts = match live_counts(conn) {
+        Ok(counts) => counts,
+        Err(e) => {
+            integrity_errors.push(e.to_string());
+            Vec::new()
+        }
+    };
+    Ok(CheckReport {
+        cipher_errors,
+        integrity_errors,
+        foreign_key_errors,
+        counts,
+    })
+}
+
 impl Store {
     /// Checks every page's authentication code, SQLite's integrity and the
     /// foreign keys. Writes nothing.
     pub fn check(&self) -> Result<CheckReport, StoreError> {
-        let conn = self.conn();
-        let mut cipher_errors = Vec::new();
-        {
-            let mut stmt = conn.prepare("PRAGMA cipher_integrity_check")?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                cipher_errors.push(row.get::<_, String>(0)?);
-            }
-        }
-        let mut integrity_errors = Vec::new();
-        match conn.prepare("PRAGMA integrity_check") {
-            Ok(mut stmt) => match stmt.query_map([], |r| r.get::<_, String>(0)) {
-                Ok(rows) => {
-                    for row in rows {
-                        match row {
-                            Ok(line) if line == "ok" => {}
-                            Ok(line) => integrity_errors.push(line),
-                            Err(e) => integrity_errors.push(e.to_string()),
-                        }
-                    }
-                }
-                Err(e) => integrity_errors.push(e.to_string()),
-            },
-            Err(e) => integrity_errors.push(e.to_string()),
-        }
-        let foreign_key_errors = match conn.prepare("PRAGMA foreign_key_check") {
-            Ok(mut stmt) => stmt.query_map([], |_| Ok(()))?.count(),
-            Err(e) => {
-                integrity_errors.push(e.to_string());
-                0
-            }
-        };
-        let mut counts = Vec::new();
-        for table in schema::RECORD_TABLES {
-            match self.count_live(table) {
-                Ok(n) => counts.push(((*table).to_owned(), n)),
-                Err(e) => integrity_errors.push(format!("{table}: {e}")),
-            }
-        }
-        Ok(CheckReport {
-            cipher_errors,
-            integrity_errors,
-            foreign_key_errors,
-            counts,
-        })
+        check_on(self.conn())
     }
 
     /// Writes an encrypted copy of the database to `out` with SQLite's online
@@ -86,35 +96,10 @@ impl Store {
             return Err(StoreError::AlreadyExists(out.to_owned()));
         }
         let result = (|| {
-            let mut dest = open_connection(out, self.key(), true)?;
-            {
-                let backup = rusqlite::backup::Backup::new(self.conn(), &mut dest)?;
-                backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
-            }
-            dest.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
-            drop(dest);
-            let keyfile = KeyFile::load(self.path())?;
-            keyfile.save(out)?;
-            let copy = Store::open_with_key(
-                out,
-                self.key().clone(),
-                &self.user().username.clone(),
-                super::Access::Inspect,
-            )?;
-            let report = copy.check()?;
-            let mine = self.check_counts_quick()?;
-            drop(copy);
-            if !report.is_ok() {
-                return Err(StoreError::Damaged(
-                    "the backup copy failed its integrity check".into(),
-                ));
-            }
-            if report.counts != mine {
-                return Err(StoreError::Damaged(
-                    "the backup copy's row counts differ from the database".into(),
-                ));
-            }
-            Ok(report)
+            let counts = copy_database(self.conn(), self.key(), out)?;
+            sync_file(out)?;
+            KeyFile::load(self.path())?.save(out)?;
+            verify_copy(out, self.key(), &self.user().username, Some(&counts))
         })();
         match result {
             Ok(report) => {
@@ -123,19 +108,515 @@ impl Store {
                 Ok(report)
             }
             Err(e) => {
-                for p in [out.to_owned(), key_file_path(out)] {
-                    let _ = std::fs::remove_file(p);
-                }
+                remove_with_keys(out);
                 Err(e)
             }
         }
     }
+}
 
-    /// Live rows per record table.
-    pub fn check_counts_quick(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        schema::RECORD_TABLES
+/// Automatic backups are named `tether-YYYY-MM-DD.db`, one per day.
+const AUTO_PREFIX: &str = "tether-";
+const AUTO_SUFFIX: &str = ".db";
+/// Daily and weekly automatic backups kept.
+pub const KEEP_DAILY: usize = 7;
+pub const KEEP_WEEKLY: usize = 4;
+/// Where the result of each backup's verification is kept (meta table).
+const VERIFIED_PREFIX: &str = "backup.verified.";
+/// The setting that moves the backups folder.
+const BACKUP_DIR_KEY: &str = "setting.backup_dir";
+
+/// The days whose automatic backups to keep: the `daily` newest days, and
+/// the newest day of each of the `weekly` newest ISO weeks. A pure rule.
+pub fn backups_to_keep(days: &[NaiveDate], daily: usize, weekly: usize) -> BTreeSet<NaiveDate> {
+    let mut sorted: Vec<NaiveDate> = days.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    let mut keep: BTreeSet<NaiveDate> = sorted.iter().take(daily).copied().collect();
+    let mut weeks = BTreeSet::new();
+    for day in &sorted {
+        let week = day.iso_week();
+        if weeks.len() == weekly && !weeks.contains(&(week.year(), week.week())) {
+            break;
+        }
+        if weeks.insert((week.year(), week.week())) {
+            keep.insert(*day);
+        }
+    }
+    keep
+}
+
+/// The file name of the automatic backup of `day`.
+pub fn auto_backup_name(day: NaiveDate) -> String {
+    format!("{AUTO_PREFIX}{}{AUTO_SUFFIX}", day.format("%Y-%m-%d"))
+}
+
+fn auto_backup_day(name: &str) -> Option<NaiveDate> {
+    let date = name.strip_prefix(AUTO_PREFIX)?.strip_suffix(AUTO_SUFFIX)?;
+    NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+}
+
+/// How a backup's verification went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// When it was verified (unix milliseconds).
+    pub at: i64,
+    pub ok: bool,
+    /// Plain words: records copied, or what was wrong.
+    pub detail: String,
+}
+
+/// One automatic backup in the backups folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupInfo {
+    pub path: PathBuf,
+    pub day: NaiveDate,
+    pub size: u64,
+    /// The verification made when it was written, if this database knows it.
+    pub verified: Option<Verification>,
+}
+
+/// What an automatic backup did.
+#[derive(Debug, Clone)]
+pub struct BackupOutcome {
+    pub path: PathBuf,
+    pub verification: Verification,
+    /// Older automatic backups removed by the rotation.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Everything a backup needs, to run on another thread while the window
+/// goes on: it opens its own connection to the database.
+pub struct BackupJob {
+    source: PathBuf,
+    key: DbKey,
+    username: String,
+    dir: PathBuf,
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+fn remove_with_keys(path: &Path) {
+    for p in [path.to_owned(), key_file_path(path)] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+fn sync_file(path: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(path)?.sync_all()?;
+    Ok(())
+}
+
+/// Copies the database behind `src` into a new file at `out` with the
+/// online backup API, in one step inside one read transaction, so the copy
+/// and the counts returned are of the same moment.
+fn copy_database(
+    src: &Connection,
+    key: &DbKey,
+    out: &Path,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    src.execute_batch("BEGIN")?;
+    let result = (|| {
+        let counts = live_counts(src)?;
+        let mut dest = open_connection(out, key, true)?;
+        {
+            let backup = rusqlite::backup::Backup::new(src, &mut dest)?;
+            // All pages in one step, so the copy is of one moment.
+            let mut tries = 0;
+            loop {
+                match backup.step(-1)? {
+                    rusqlite::backup::StepResult::Done => break,
+                    _ if tries < 100 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    _ => {
+                        return Err(StoreError::Damaged(
+                            "the database stayed busy; the backup was not made".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        dest.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")?;
+        Ok(counts)
+    })();
+    let _ = src.execute_batch("COMMIT");
+    result
+}
+
+fn live_counts(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
+    schema::RECORD_TABLES
+        .iter()
+        .map(|t| {
+            let n = conn.query_row(
+                &format!("SELECT count(*) FROM {t} WHERE deleted = 0"),
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(((*t).to_owned(), n))
+        })
+        .collect()
+}
+
+/// Opens a copy with `key` and checks it fully: every page's authentication
+/// code, SQLite's integrity check, foreign keys; then compares row counts.
+fn verify_copy(
+    path: &Path,
+    key: &DbKey,
+    username: &str,
+    expected: Option<&[(String, i64)]>,
+) -> Result<CheckReport, StoreError> {
+    let copy = Store::open_with_key(path, key.clone(), username, super::Access::Inspect)?;
+    let report = copy.check()?;
+    if !report.is_ok() {
+        return Err(StoreError::Damaged(describe_problems(&report)));
+    }
+    if let Some(expected) = expected
+        && report.counts != expected
+    {
+        return Err(StoreError::Damaged(
+            "the copy's row counts differ from the database".into(),
+        ));
+    }
+    Ok(report)
+}
+
+fn describe_problems(report: &CheckReport) -> String {
+    let mut parts = Vec::new();
+    if !report.cipher_errors.is_empty() {
+        parts.push(format!(
+            "{} pages fail their authentication check",
+            report.cipher_errors.len()
+        ));
+    }
+    if !report.integrity_errors.is_empty() {
+        parts.push(format!(
+            "SQLite's integrity check found {} problems",
+            report.integrity_errors.len()
+        ));
+    }
+    if report.foreign_key_errors > 0 {
+        parts.push(format!(
+            "{} rows point at records that do not exist",
+            report.foreign_key_errors
+        ));
+    }
+    parts.join("; ")
+}
+
+fn records_copied(report: &CheckReport) -> String {
+    let total: i64 = report.counts.iter().map(|(_, n)| n).sum();
+    let clients = report
+        .counts
+        .iter()
+        .find(|(t, _)| t == "clients")
+        .map_or(0, |(_, n)| *n);
+    format!(
+        "verified: {total} records, {clients} clients; opens with the key, integrity ok, counts match"
+    )
+}
+
+impl BackupJob {
+    /// The folder the backups go to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes today's automatic backup (replacing an older one of the same
+    /// day only once the new one is verified), then applies the rotation.
+    pub fn run(&self, day: NaiveDate) -> Result<BackupOutcome, StoreError> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.dir.join(auto_backup_name(day));
+        let tmp = sibling(&path, ".tmp");
+        remove_with_keys(&tmp);
+        let written = self.write_verified(&tmp);
+        let report = match written {
+            Ok(report) => report,
+            Err(e) => {
+                remove_with_keys(&tmp);
+                return Err(e);
+            }
+        };
+        std::fs::rename(key_file_path(&tmp), key_file_path(&path))?;
+        std::fs::rename(&tmp, &path)?;
+        let removed = rotate(&self.dir)?;
+        Ok(BackupOutcome {
+            path,
+            verification: Verification {
+                at: now_ms(),
+                ok: true,
+                detail: records_copied(&report),
+            },
+            removed,
+        })
+    }
+
+    fn write_verified(&self, out: &Path) -> Result<CheckReport, StoreError> {
+        let src = open_connection(&self.source, &self.key, false)?;
+        src.execute_batch("PRAGMA query_only = ON;")?;
+        let counts = copy_database(&src, &self.key, out)?;
+        drop(src);
+        sync_file(out)?;
+        KeyFile::load(&self.source)?.save(out)?;
+        verify_copy(out, &self.key, &self.username, Some(&counts))
+    }
+}
+
+/// Removes the automatic backups in `dir` that the rotation does not keep.
+fn rotate(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let found = scan(dir)?;
+    let days: Vec<NaiveDate> = found.iter().map(|(d, _)| *d).collect();
+    let keep = backups_to_keep(&days, KEEP_DAILY, KEEP_WEEKLY);
+    let mut removed = Vec::new();
+    for (day, path) in found {
+        if !keep.contains(&day) {
+            remove_with_keys(&path);
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// The automatic backups in `dir`, newest first.
+fn scan(dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>, StoreError> {
+    let mut found = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(e.into()),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if let Some(day) = entry.file_name().to_str().and_then(auto_backup_day) {
+            found.push((day, entry.path()));
+        }
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    Ok(found)
+}
+
+/// The default backups folder: `<database name>-backups` beside the database.
+pub fn default_backup_dir(db: &Path) -> PathBuf {
+    let name = db
+        .file_stem()
+        .map_or_else(|| "tether".into(), |s| s.to_string_lossy().into_owned());
+    db.with_file_name(format!("{name}-backups"))
+}
+
+/// The automatic backups in `dir`, newest first, without their verification
+/// (for a database that cannot be opened).
+pub fn backups_in(dir: &Path) -> Result<Vec<BackupInfo>, StoreError> {
+    scan(dir)?
+        .into_iter()
+        .map(|(day, path)| {
+            Ok(BackupInfo {
+                size: std::fs::metadata(&path)?.len(),
+                path,
+                day,
+                verified: None,
+            })
+        })
+        .collect()
+}
+
+/// What a restore did.
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    /// Where the database that was replaced now is (None if there was none).
+    pub kept_as: Option<PathBuf>,
+    /// Live rows per table in the restored database.
+    pub counts: Vec<(String, i64)>,
+}
+
+/// Replaces the database at `db` with the backup `from`, after verifying
+/// the backup fully. The current file (and its key file) is first renamed
+/// to a dated copy beside it, never overwritten; the backup is copied, not
+/// moved. `username`/`password` unlock the backup's own key file, and that
+/// user must be allowed to restore. Writes an audit entry in the restored
+/// database.
+pub fn restore(
+    db: &Path,
+    from: &Path,
+    username: &str,
+    password: &str,
+) -> Result<RestoreReport, StoreError> {
+    if !from.is_file() {
+        return Err(StoreError::NotFound(from.to_owned()));
+    }
+    let key = KeyFile::load(from)?.unlock(username, password)?;
+    let incoming = sibling(db, ".restoring");
+    remove_with_keys(&incoming);
+    let staged = (|| {
+        std::fs::copy(from, &incoming)?;
+        std::fs::copy(key_file_path(from), key_file_path(&incoming))?;
+        sync_file(&incoming)?;
+        let copy = Store::open_with_key(&incoming, key.clone(), username, super::Access::Inspect)?;
+        copy.require(Permission::Backup)?;
+        let report = copy.check()?;
+        if !report.is_ok() {
+            return Err(StoreError::Damaged(format!(
+                "the backup {} fails verification ({}); nothing was changed",
+                from.display(),
+                describe_problems(&report)
+            )));
+        }
+        Ok(report)
+    })();
+    let report = match staged {
+        Ok(report) => report,
+        Err(e) => {
+            remove_with_keys(&incoming);
+            return Err(e);
+        }
+    };
+    let kept_as = if db.exists() {
+        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        let kept = sibling(db, &format!(".before-restore-{stamp}"));
+        for suffix in ["-wal", "-shm"] {
+            let side = sibling(db, suffix);
+            if side.exists() {
+                std::fs::rename(&side, sibling(&kept, suffix))?;
+            }
+        }
+        if key_file_path(db).exists() {
+            std::fs::rename(key_file_path(db), key_file_path(&kept))?;
+        }
+        std::fs::rename(db, &kept)?;
+        Some(kept)
+    } else {
+        None
+    };
+    std::fs::rename(key_file_path(&incoming), key_file_path(db))?;
+    std::fs::rename(&incoming, db)?;
+    let mut store = Store::open_with_key(db, key, username, super::Access::Normal)?;
+    let detail = format!(
+        "restored from {}{}",
+        from.display(),
+        kept_as
+            .as_ref()
+            .map(|k| format!("; previous file kept as {}", k.display()))
+            .unwrap_or_default()
+    );
+    store.write(|tx, ctx| ctx.audit(tx, AuditAction::Restore, None, None, &detail))?;
+    Ok(RestoreReport {
+        kept_as,
+        counts: report.counts,
+    })
+}
+
+impl Store {
+    /// The backups folder: the setting, or `<name>-backups` beside the database.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.conn()
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [BACKUP_DIR_KEY],
+                |r| r.get::<_, String>(0),
+            )
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map_or_else(|| default_backup_dir(self.path()), PathBuf::from)
+    }
+
+    /// Moves the automatic backups to `dir` (None: back to the default).
+    pub fn set_backup_dir(&mut self, dir: Option<&Path>) -> Result<(), StoreError> {
+        self.require(Permission::Backup)?;
+        let value = dir.map(|d| d.display().to_string()).unwrap_or_default();
+        self.write(|tx, ctx| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![BACKUP_DIR_KEY, value],
+            )?;
+            ctx.audit(tx, AuditAction::Update, Some("setting"), None, &format!("backup_dir={value}"))
+        })
+    }
+
+    /// A backup to run on another thread. Automatic backups are made for
+    /// every user (they protect the data, and stay under the same key).
+    pub fn backup_job(&self) -> BackupJob {
+        BackupJob {
+            source: self.path().to_owned(),
+            key: self.key().clone(),
+            username: self.user().username.clone(),
+            dir: self.backup_dir(),
+        }
+    }
+
+    /// The day of the newest automatic backup, if any.
+    pub fn last_auto_backup(&self) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(scan(&self.backup_dir())?.first().map(|(d, _)| *d))
+    }
+
+    /// Whether the once-a-day automatic backup is still to be made on `day`.
+    pub fn auto_backup_due(&self, day: NaiveDate) -> bool {
+        !matches!(self.last_auto_backup(), Ok(Some(last)) if last >= day)
+    }
+
+    /// Records a finished automatic backup: its verification, and an audit entry.
+    pub fn record_backup(&mut self, outcome: &BackupOutcome) -> Result<(), StoreError> {
+        let name = outcome
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let json = serde_json::to_string(&outcome.verification)
+            .map_err(|e| StoreError::Damaged(e.to_string()))?;
+        let removed: Vec<String> = outcome
+            .removed
             .iter()
-            .map(|t| Ok(((*t).to_owned(), self.count_live(t)?)))
-            .collect()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        self.write(|tx, ctx| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![format!("{VERIFIED_PREFIX}{name}"), json],
+            )?;
+            for gone in &removed {
+                tx.execute("DELETE FROM meta WHERE key = ?1", [format!("{VERIFIED_PREFIX}{gone}")])?;
+            }
+            ctx.audit(
+                tx,
+                AuditAction::Backup,
+                None,
+                None,
+                &format!("automatic backup {}; {}", outcome.path.display(), outcome.verification.detail),
+            )
+        })
+    }
+
+    /// Makes and records today's automatic backup here and now (on close,
+    /// and for the command line and tests).
+    pub fn auto_backup(&mut self, day: NaiveDate) -> Result<BackupOutcome, StoreError> {
+        let outcome = self.backup_job().run(day)?;
+        self.record_backup(&outcome)?;
+        Ok(outcome)
+    }
+
+    /// The automatic backups in the backups folder, newest first, with the
+    /// verification recorded when each was written.
+    pub fn backups(&self) -> Result<Vec<BackupInfo>, StoreError> {
+        let mut list = backups_in(&self.backup_dir())?;
+        for b in &mut list {
+            let name = b
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            b.verified = self
+                .conn()
+                .query_row(
+                    "SELECT value FROM meta WHERE key = ?1",
+                    [format!("{VERIFIED_PREFIX}{name}")],
+                    |r| r.get::<_, String>(0),
+                )
+                .ok()
+                .and_then(|j| serde_json::from_str(&j).ok());
+        }
+        Ok(list)
     }
 }

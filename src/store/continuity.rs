@@ -3,6 +3,7 @@
 //! create and close. The decisions are `crate::continuity`'s pure functions.
 
 use super::records::{saved_from_row, select_sql};
+use super::sql::date_at;
 use super::{Store, StoreError, WriteCtx};
 use crate::continuity::{self as rules, Entry, History, Stay, Thresholds};
 use crate::domain::*;
@@ -439,12 +440,13 @@ pub(crate) fn worklist_on(
     // Stays that hold someone on `day` or ended in the window: both read
     // from the (ended_on, started_on) index.
     let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT c.id, c.code FROM detentions d JOIN clients c ON c.id = d.client_id AND c.deleted = 0
-         WHERE d.deleted = 0 AND d.started_on <= ?1 AND (?3 IS NULL OR c.assigned_worker = ?3)
-           AND d.id IN (SELECT id FROM detentions WHERE ended_on IS NULL AND started_on <= ?1
-                        UNION ALL
-                        SELECT id FROM detentions WHERE ended_on >= ?2 AND started_on <= ?1)
-           AND EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0
+        "SELECT a.client_id, a.code FROM (
+            SELECT client_id FROM detentions WHERE ended_on IS NULL AND started_on <= ?1 AND deleted = 0
+            UNION
+            SELECT client_id FROM detentions WHERE ended_on >= ?2 AND started_on <= ?1 AND deleted = 0
+         ) d CROSS JOIN client_activity a ON a.client_id = d.client_id AND a.live = 1
+         WHERE (?3 IS NULL OR a.worker = ?3)
+           AND EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = d.client_id AND e.deleted = 0
                        AND e.service IN ('methadone', 'art'))",
     )?;
     for row in stmt.query_map(params![day, window_start, worker], |r| {
@@ -454,43 +456,58 @@ pub(crate) fn worklist_on(
         full.insert(id, code);
     }
     // Active methadone and ART enrollments with their latest dose and
-    // refill on or before `day`: all the rules read of them, so the
-    // clients flagged here need no further query.
-    let sql = format!(
-        "SELECT e.id, {cols}, c.code,
-            (SELECT max(x.date) FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'dose' AND x.date <= ?1),
-            (SELECT max(x.date) FROM service_events x WHERE x.enrollment_id = e.id AND x.deleted = 0 AND x.kind = 'refill' AND x.date <= ?1)
-         FROM enrollments e JOIN clients c ON c.id = e.client_id AND c.deleted = 0
-         WHERE e.deleted = 0 AND e.service IN ('methadone', 'art') AND e.started_on <= ?1
-           AND (e.ended_on IS NULL OR e.ended_on >= ?1) AND (?2 IS NULL OR c.assigned_worker = ?2)",
-        cols = <Enrollment as super::Record>::COLUMNS.iter().map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
-    );
-    let n = <Enrollment as super::Record>::COLUMNS.len();
-    let mut stmt = conn.prepare_cached(&sql)?;
+    // refill, from the activity table (the events themselves only when
+    // looking back before them): all the service rules read, so the clients
+    // flagged here need no search of their events.
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.enrollment_id, e.client_id, e.service, e.last_dose, e.last_refill, e.last_refill_days, c.code
+         FROM enrollment_activity e CROSS JOIN client_activity c ON c.client_id = e.client_id AND c.live = 1
+         WHERE e.live = 1 AND e.service IN ('methadone', 'art') AND e.started_on <= ?1
+           AND (e.ended_on IS NULL OR e.ended_on >= ?1) AND (?2 IS NULL OR c.worker = ?2)",
+    )?;
     let rows = stmt.query_map(params![day, worker], |r| {
         Ok((
             r.get::<_, Uuid>(0)?,
-            <Enrollment as super::Record>::from_row(r, 1)?,
-            r.get::<_, String>(n + 1)?,
-            r.get::<_, Option<NaiveDate>>(n + 2)?,
-            r.get::<_, Option<NaiveDate>>(n + 3)?,
+            r.get::<_, Uuid>(1)?,
+            r.get::<_, Service>(2)?,
+            date_at(r, 3)?,
+            date_at(r, 4)?,
+            r.get::<_, Option<i64>>(5)?,
+            r.get::<_, String>(6)?,
         ))
     })?;
-    let mut refill_days = conn.prepare_cached(
-        "SELECT days_supplied FROM service_events WHERE enrollment_id = ?1 AND deleted = 0 AND kind = 'refill' AND date = ?2
-         ORDER BY rowid DESC LIMIT 1",
+    let mut dose_on = conn.prepare_cached(
+        "SELECT max(date) FROM service_events WHERE enrollment_id = ?1 AND deleted = 0 AND kind = 'dose' AND date <= ?2",
     )?;
-    let mut facts: HashMap<Uuid, History> = HashMap::new();
+    let mut refill_on = conn.prepare_cached(
+        "SELECT date, days_supplied FROM service_events
+         WHERE enrollment_id = ?1 AND deleted = 0 AND kind = 'refill' AND date <= ?2
+         ORDER BY date DESC, rowid DESC LIMIT 1",
+    )?;
+    // (enrollment, client, latest dose, latest refill with its supply)
+    type Latest = (
+        Uuid,
+        Uuid,
+        Option<NaiveDate>,
+        Option<(NaiveDate, Option<i64>)>,
+    );
+    let mut active: Vec<Latest> = Vec::new();
     for row in rows {
-        let (eid, e, code, dose, refill_date) = row?;
+        let (eid, client_id, service, mut dose, refill_date, refill_days, code) = row?;
+        if full.contains_key(&client_id) {
+            continue; // their whole history is read below
+        }
+        if dose.is_some_and(|d| d > day) {
+            dose = dose_on.query_row(params![eid, day], |r| r.get(0))?;
+        }
         let refill = match refill_date {
-            Some(d) => Some((
-                d,
-                refill_days.query_row(params![eid, d], |r| r.get::<_, Option<i64>>(0))?,
-            )),
+            Some(d) if d > day => refill_on
+                .query_row(params![eid, day], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?,
+            Some(d) => Some((d, refill_days)),
             None => None,
         };
-        let flagged = match e.service {
+        let flagged = match service {
             Service::Art => matches!(
                 rules::art_status(refill, day, &t),
                 rules::ArtStatus::Overdue { .. } | rules::ArtStatus::Interrupted { .. }
@@ -500,7 +517,22 @@ pub(crate) fn worklist_on(
                 rules::MethadoneAction::OnTrack | rules::MethadoneAction::Missed { .. }
             ),
         };
-        let client_id = e.client_id;
+        if flagged {
+            services.insert(client_id, code);
+        }
+        active.push((eid, client_id, dose, refill));
+    }
+    // The flagged clients' active enrollments, with those latest events.
+    let sql = format!("{} WHERE id = ?1", select_sql::<Enrollment>());
+    let mut enrollment_sql = conn.prepare_cached(&sql)?;
+    let mut facts: HashMap<Uuid, History> = HashMap::new();
+    for (eid, client_id, dose, refill) in active {
+        if !services.contains_key(&client_id) {
+            continue;
+        }
+        let e = enrollment_sql
+            .query_row([eid], saved_from_row::<Enrollment>)?
+            .data;
         let h = facts.entry(client_id).or_default();
         let event = |date: NaiveDate, kind, days| ServiceEvent {
             enrollment_id: eid,
@@ -519,28 +551,29 @@ pub(crate) fn worklist_on(
             h.events.push(event(d, ServiceEventKind::Refill, days));
         }
         h.enrollments.push((eid, e));
-        if flagged && !full.contains_key(&client_id) {
-            services.insert(client_id, code);
-        }
     }
     // Clients whose last contact is old enough to be lost to follow-up
     // (or after `day`, when looking back), from the activity index.
     let cutoff = day - chrono::Duration::days(t.lost_after_days);
     let mut last_contact: HashMap<Uuid, (String, History)> = HashMap::new();
+    let mut out = Vec::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT c.id, c.code, c.status, c.registered_on, a.last_contact
-         FROM client_activity a JOIN clients c ON c.id = a.client_id
-         WHERE (a.last_contact IS NULL OR a.last_contact < ?1 OR a.last_contact > ?2)
-           AND c.deleted = 0 AND c.status NOT IN ('moved', 'deceased', 'exited')
-           AND (?3 IS NULL OR c.assigned_worker = ?3)",
+        "SELECT client_id, code, status, registered_on, last_contact FROM client_activity
+         WHERE open = 1 AND last_contact IS NULL AND (?3 IS NULL OR worker = ?3)
+         UNION ALL
+         SELECT client_id, code, status, registered_on, last_contact FROM client_activity
+         WHERE open = 1 AND last_contact < ?1 AND (?3 IS NULL OR worker = ?3)
+         UNION ALL
+         SELECT client_id, code, status, registered_on, last_contact FROM client_activity
+         WHERE open = 1 AND last_contact > ?2 AND (?3 IS NULL OR worker = ?3)",
     )?;
     let rows = stmt.query_map(params![cutoff, day, worker], |r| {
         Ok((
             r.get::<_, Uuid>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, CaseStatus>(2)?,
-            r.get::<_, Option<NaiveDate>>(3)?,
-            r.get::<_, Option<NaiveDate>>(4)?,
+            date_at(r, 3)?,
+            date_at(r, 4)?,
         ))
     })?;
     let mut before_day = conn.prepare_cached(
@@ -557,8 +590,22 @@ pub(crate) fn worklist_on(
             status: Some(status),
             ..Default::default()
         };
-        if rules::lost_to_follow_up(&h, day, &t).is_some() {
+        let Some(days) = rules::lost_to_follow_up(&h, day, &t) else {
+            continue;
+        };
+        if full.contains_key(&id) || services.contains_key(&id) {
             last_contact.insert(id, (code, h));
+        } else {
+            // Nothing else to know of them: with no service or stay to
+            // assess, their state is this one rule's answer.
+            let state = rules::ContinuityState {
+                day,
+                services: Vec::new(),
+                detained: None,
+                needs_relinkage: None,
+                lost_to_follow_up: Some(days),
+            };
+            out.extend(rules::entries(id, &code, &state));
         }
     }
     // Candidates for the other lists need their last contact too.
@@ -567,7 +614,9 @@ pub(crate) fn worklist_on(
             continue;
         }
         let (code, status, registered_on): (String, CaseStatus, Option<NaiveDate>) = conn
-            .prepare_cached("SELECT code, status, registered_on FROM clients WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT code, status, registered_on FROM client_activity WHERE client_id = ?1",
+            )?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         let last: Option<NaiveDate> = before_day.query_row(params![id, day], |r| r.get(0))?;
         let h = History {
@@ -578,7 +627,6 @@ pub(crate) fn worklist_on(
         };
         last_contact.insert(*id, (code, h));
     }
-    let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (id, code) in full.iter().chain(services.iter()) {
         if !seen.insert(*id) {
@@ -592,7 +640,9 @@ pub(crate) fn worklist_on(
                 .collect::<Result<_, _>>()?;
             h
         } else {
-            service_history_on(conn, *id)?
+            // The latest dose and refill of each active enrollment, read
+            // above, are all the service rules look at.
+            facts.remove(id).unwrap_or_default()
         };
         match last_contact.remove(id) {
             Some((_, c)) => {
@@ -604,14 +654,12 @@ pub(crate) fn worklist_on(
         }
         out.extend(rules::entries(*id, code, &rules::assess(&h, day, &t)));
     }
-    for (id, (code, h)) in last_contact {
-        out.extend(rules::entries(id, &code, &rules::assess(&h, day, &t)));
-    }
-    out.sort_by(|a, b| {
+    out.sort_unstable_by(|a, b| {
         a.kind
             .cmp(&b.kind)
             .then(b.days.cmp(&a.days))
             .then(a.client_code.cmp(&b.client_code))
+            .then(a.reason.cmp(&b.reason))
     });
     Ok(out)
 }

@@ -9,6 +9,7 @@ mod actions;
 mod backup;
 mod bulk;
 pub mod continuity;
+mod dump;
 mod error;
 pub mod keys;
 mod queries;
@@ -20,7 +21,10 @@ mod timeline;
 mod users;
 
 pub use actions::{Raid, RaidPerson, RaidResult};
-pub use backup::CheckReport;
+pub use backup::{
+    BackupInfo, BackupJob, BackupOutcome, CheckReport, KEEP_DAILY, KEEP_WEEKLY, RestoreReport,
+    Verification, auto_backup_name, backups_in, backups_to_keep, default_backup_dir, restore,
+};
 pub use bulk::Batch;
 pub use error::StoreError;
 pub use keys::{DbKey, KeyFile, key_file_path};
@@ -456,6 +460,11 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// See [`Store::check`]: the full check, off the UI thread.
+    pub fn check(&self) -> Result<CheckReport, StoreError> {
+        backup::check_on(&self.conn)
+    }
+
     /// See [`Store::client_ids`].
     pub fn client_ids(
         &self,

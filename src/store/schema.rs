@@ -6,7 +6,109 @@ use rusqlite_migration::{M, Migrations};
 pub static MIGRATIONS: std::sync::LazyLock<Migrations<'static>> =
     std::sync::LazyLock::new(|| Migrations::from_slice(MIGRATION_LIST));
 
-const MIGRATION_LIST: &[M<'static>] = &[M::up(INITIAL).foreign_key_check(), M::up(LIVE_INDEXES)];
+const MIGRATION_LIST: &[M<'static>] = &[
+    M::up(INITIAL).foreign_key_check(),
+    M::up(LIVE_INDEXES),
+    M::up(ACTIVITY_FACTS),
+];
+
+/// The client facts the worklists read (live, code, status, date of
+/// registration, assigned worker) copied into `client_activity`, with one
+/// covering index: the lost-to-follow-up list becomes one index range
+/// instead of a lookup in `clients` for each of tens of thousands of
+/// clients, and the other lists find a client's code and worker in one
+/// small row. Kept by triggers; derived, never synced.
+const ACTIVITY_FACTS: &str = r#"
+DROP TRIGGER client_activity_new_client;
+DROP INDEX client_activity_last;
+ALTER TABLE client_activity ADD COLUMN live INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE client_activity ADD COLUMN open INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE client_activity ADD COLUMN code TEXT NOT NULL DEFAULT '';
+ALTER TABLE client_activity ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE client_activity ADD COLUMN registered_on TEXT;
+ALTER TABLE client_activity ADD COLUMN worker BLOB;
+UPDATE client_activity SET (live, open, code, status, registered_on, worker) = (
+    SELECT c.deleted = 0, c.deleted = 0 AND c.status NOT IN ('moved', 'deceased', 'exited'),
+           c.code, c.status, c.registered_on, c.assigned_worker
+    FROM clients c WHERE c.id = client_activity.client_id);
+CREATE INDEX client_activity_open
+    ON client_activity(open, last_contact, worker, registered_on, status, code);
+-- Stays that hold someone or ended lately, with their client, from the index alone.
+DROP INDEX detentions_open;
+CREATE INDEX detentions_open ON detentions(ended_on, started_on, client_id) WHERE deleted = 0;
+
+-- Each enrollment's dates and its latest live dose and refill (the refill's
+-- supply with it; of several refills on one day, the last recorded), kept
+-- by triggers: the worklists read one small row per enrollment instead of
+-- searching its events. Derived, local, never synced.
+CREATE TABLE enrollment_activity (
+    enrollment_id BLOB PRIMARY KEY NOT NULL REFERENCES enrollments(id),
+    client_id BLOB NOT NULL,
+    live INTEGER NOT NULL,
+    service TEXT NOT NULL,
+    started_on TEXT NOT NULL,
+    ended_on TEXT,
+    last_dose TEXT,
+    last_refill TEXT,
+    last_refill_days INTEGER
+) STRICT, WITHOUT ROWID;
+INSERT INTO enrollment_activity(enrollment_id, client_id, live, service, started_on, ended_on)
+    SELECT id, client_id, deleted = 0, service, started_on, ended_on FROM enrollments;
+CREATE TRIGGER enrollment_activity_new AFTER INSERT ON enrollments BEGIN
+    INSERT INTO enrollment_activity(enrollment_id, client_id, live, service, started_on, ended_on)
+    VALUES (new.id, new.client_id, new.deleted = 0, new.service, new.started_on, new.ended_on)
+    ON CONFLICT(enrollment_id) DO UPDATE SET client_id = excluded.client_id, live = excluded.live,
+        service = excluded.service, started_on = excluded.started_on, ended_on = excluded.ended_on;
+END;
+CREATE TRIGGER enrollment_activity_changed
+AFTER UPDATE OF client_id, deleted, service, started_on, ended_on ON enrollments BEGIN
+    UPDATE enrollment_activity SET client_id = new.client_id, live = new.deleted = 0,
+        service = new.service, started_on = new.started_on, ended_on = new.ended_on
+    WHERE enrollment_id = new.id;
+END;
+CREATE TRIGGER enrollment_activity_new_dose AFTER INSERT ON service_events
+WHEN new.deleted = 0 AND new.kind = 'dose' BEGIN
+    UPDATE enrollment_activity SET last_dose = new.date
+    WHERE enrollment_id = new.enrollment_id AND (last_dose IS NULL OR last_dose < new.date);
+END;
+CREATE TRIGGER enrollment_activity_new_refill AFTER INSERT ON service_events
+WHEN new.deleted = 0 AND new.kind = 'refill' BEGIN
+    UPDATE enrollment_activity SET last_refill = new.date, last_refill_days = new.days_supplied
+    WHERE enrollment_id = new.enrollment_id AND (last_refill IS NULL OR last_refill <= new.date);
+END;
+CREATE TRIGGER enrollment_activity_changed_event
+AFTER UPDATE OF enrollment_id, deleted, kind, date, days_supplied ON service_events BEGIN
+    UPDATE enrollment_activity SET
+        last_dose = (SELECT max(x.date) FROM service_events x
+                     WHERE x.enrollment_id = enrollment_activity.enrollment_id AND x.deleted = 0 AND x.kind = 'dose'),
+        (last_refill, last_refill_days) = (SELECT x.date, x.days_supplied FROM service_events x
+                     WHERE x.enrollment_id = enrollment_activity.enrollment_id AND x.deleted = 0 AND x.kind = 'refill'
+                     ORDER BY x.date DESC, x.rowid DESC LIMIT 1)
+    WHERE enrollment_id IN (old.enrollment_id, new.enrollment_id);
+END;
+UPDATE enrollment_activity SET
+    last_dose = (SELECT max(x.date) FROM service_events x
+                 WHERE x.enrollment_id = enrollment_activity.enrollment_id AND x.deleted = 0 AND x.kind = 'dose'),
+    (last_refill, last_refill_days) = (SELECT x.date, x.days_supplied FROM service_events x
+                 WHERE x.enrollment_id = enrollment_activity.enrollment_id AND x.deleted = 0 AND x.kind = 'refill'
+                 ORDER BY x.date DESC, x.rowid DESC LIMIT 1);
+CREATE TRIGGER client_activity_new_client AFTER INSERT ON clients BEGIN
+    INSERT INTO client_activity(client_id, last_contact, live, open, code, status, registered_on, worker)
+    VALUES (new.id, NULL, new.deleted = 0, new.deleted = 0 AND new.status NOT IN ('moved', 'deceased', 'exited'),
+            new.code, new.status, new.registered_on, new.assigned_worker)
+    ON CONFLICT(client_id) DO UPDATE SET live = excluded.live, open = excluded.open, code = excluded.code,
+        status = excluded.status, registered_on = excluded.registered_on, worker = excluded.worker;
+END;
+CREATE TRIGGER client_activity_changed_client
+AFTER UPDATE OF code, status, registered_on, assigned_worker, deleted ON clients BEGIN
+    UPDATE client_activity SET
+        live = new.deleted = 0,
+        open = new.deleted = 0 AND new.status NOT IN ('moved', 'deceased', 'exited'),
+        code = new.code, status = new.status, registered_on = new.registered_on,
+        worker = new.assigned_worker
+    WHERE client_id = new.id;
+END;
+"#;
 
 /// Indexes over live rows only, so that "latest contact of each client" and
 /// "latest dose or refill of each enrollment" are answered from the index

@@ -63,3 +63,31 @@ pub(crate) fn parse_list_col<T: PartialEq + Copy>(
         )
     })
 }
+
+/// A `YYYY-MM-DD` column read without chrono's general format parser (the
+/// worklists read tens of thousands of dates); anything else falls back to it.
+pub(crate) fn date_at(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<chrono::NaiveDate>> {
+    let text = match row.get_ref(i)? {
+        ValueRef::Null => return Ok(None),
+        ValueRef::Text(t) => t,
+        _ => return row.get(i),
+    };
+    let num = |s: &[u8]| -> Option<u32> {
+        s.iter().try_fold(0u32, |acc, b| {
+            b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+        })
+    };
+    let fast = (text.len() == 10 && text[4] == b'-' && text[7] == b'-')
+        .then(|| {
+            let year = i32::try_from(num(&text[..4])?).ok()?;
+            chrono::NaiveDate::from_ymd_opt(year, num(&text[5..7])?, num(&text[8..])?)
+        })
+        .flatten();
+    match fast {
+        Some(d) => Ok(Some(d)),
+        None => row.get(i),
+    }
+}
