@@ -60,7 +60,11 @@ fn unlock_with_the_right_password_opens_the_database() {
         panic!("not open")
     };
     let log = ws.store.audit_log(5).unwrap();
-    assert_eq!(log[0].action, tether::domain::AuditAction::Login);
+    assert!(
+        log.iter()
+            .any(|e| e.action == tether::domain::AuditAction::Login),
+        "{log:?}"
+    );
 }
 
 #[test]
@@ -664,4 +668,143 @@ fn admin_adds_a_user_and_a_location_through_their_dialogs() {
     let ws = h.state().workspace().unwrap();
     assert!(!ws.locations.form.is_open());
     assert!(ws.store.location_by_name("prey sar cc1").unwrap().is_some());
+}
+
+// ------------------------------------------------------------ backups
+
+/// Waits for the integrity check and the automatic backup beside the window.
+fn settle_maintenance(h: &mut Harness<'_, TetherApp>) {
+    let started = std::time::Instant::now();
+    loop {
+        h.run();
+        let busy = h
+            .state()
+            .workspace()
+            .is_some_and(|ws| ws.maintenance.busy());
+        if !busy {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "maintenance did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run();
+}
+
+#[test]
+fn opening_makes_a_verified_backup_that_settings_lists_and_restores() {
+    let (db, _) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    settle_maintenance(&mut h);
+    let backups = h.state().workspace().unwrap().store.backups().unwrap();
+    assert_eq!(backups.len(), 1, "today's automatic backup");
+    assert!(backups[0].verified.as_ref().is_some_and(|v| v.ok));
+    h.get_by_label("Settings").click();
+    h.run();
+    h.get_by_label(&backups[0].day.to_string());
+    // In the list, and as the last backup's result.
+    assert_eq!(h.query_all_by_label_contains("verified: ").count(), 2);
+    // A client registered after the backup is gone after restoring it.
+    {
+        let Session::Open(ws) = &mut h.state_mut().session else {
+            panic!("not open")
+        };
+        ws.store
+            .create(tether::domain::Client::with_code("PP-LATER"))
+            .unwrap();
+        ws.generation += 1;
+    }
+    h.run();
+    h.get_by_label("Restore…").click();
+    h.run();
+    h.get_by_label_contains("Replace the database with the backup of");
+    h.get_by_label("Restore").click();
+    h.run();
+    assert!(!h.state().is_unlocked(), "restoring logs everyone out");
+    h.get_by_label_contains("Restored the backup. Log in again.");
+    unlock(&mut h, PASSWORD);
+    let ws = h.state().workspace().unwrap();
+    assert!(ws.store.client_by_code("PP-LATER").unwrap().is_none());
+    assert!(ws.store.client_by_code("PP-000201").unwrap().is_some());
+}
+
+fn damage_middle(path: &std::path::Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 64] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(path, &bytes).unwrap();
+}
+
+#[test]
+fn a_damaged_file_is_reported_and_the_newest_good_backup_restored() {
+    let (db, mut store) = fresh();
+    for i in 0..300 {
+        let mut c = tether::domain::Client::with_code(&format!("PP-{i:05}"));
+        c.notes = Some("x".repeat(300));
+        store.create(c).unwrap();
+    }
+    store.auto_backup(day("2026-11-20")).unwrap();
+    let expected = store.canonical_dump().unwrap();
+    store.close().unwrap();
+    damage_middle(&db.path);
+
+    let mut h = unlocked(db.path.clone(), "admin");
+    settle_maintenance(&mut h);
+    h.get_by_label("This database file is damaged.");
+    assert!(
+        h.state()
+            .workspace()
+            .unwrap()
+            .maintenance
+            .last_backup
+            .is_none(),
+        "no backup is made of a damaged file"
+    );
+    h.get_by_label("Restore the newest good backup").click();
+    h.run();
+    h.get_by_label_contains("Restored the backup of 2026-11-20");
+    unlock(&mut h, PASSWORD);
+    assert!(h.state().is_unlocked());
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.store.canonical_dump().unwrap(), expected);
+    assert!(ws.store.check().unwrap().is_ok());
+}
+
+#[test]
+fn a_file_that_cannot_be_opened_offers_its_backups_on_the_unlock_screen() {
+    let (db, mut store) = fresh();
+    client(&mut store, "PP-1", Some("សុខា"));
+    store.auto_backup(day("2026-11-20")).unwrap();
+    store.close().unwrap();
+    // Overwrite the first page: the file no longer opens at all.
+    let mut bytes = std::fs::read(&db.path).unwrap();
+    for b in &mut bytes[100..400] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&db.path, &bytes).unwrap();
+
+    let mut h = harness(db.path.clone(), "admin");
+    unlock(&mut h, PASSWORD);
+    h.get_by_label_contains("the database file is damaged");
+    assert!(!h.state().is_unlocked());
+    h.get_by_label("This database file is damaged.");
+    h.get_by_label_contains("the newest is of 2026-11-20");
+    type_into(&mut h, "Password", PASSWORD);
+    h.get_by_label("Restore the newest good backup").click();
+    h.run();
+    assert!(h.state().is_unlocked(), "restored and opened");
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(
+        ws.store
+            .client_by_code("PP-1")
+            .unwrap()
+            .unwrap()
+            .nickname
+            .as_deref(),
+        Some("សុខា")
+    );
 }

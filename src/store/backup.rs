@@ -449,6 +449,55 @@ pub fn restore(
         return Err(StoreError::NotFound(from.to_owned()));
     }
     let key = KeyFile::load(from)?.unlock(username, password)?;
+    restore_with_key(db, from, key, username)
+}
+
+/// Restores the newest automatic backup in `dir` that passes verification,
+/// trying older ones when a newer one is damaged. Returns the one used.
+pub fn restore_newest(
+    db: &Path,
+    dir: &Path,
+    username: &str,
+    password: &str,
+) -> Result<(BackupInfo, RestoreReport), StoreError> {
+    restore_newest_by(dir, |from| restore(db, from, username, password))
+}
+
+fn restore_newest_by(
+    dir: &Path,
+    restore: impl Fn(&Path) -> Result<RestoreReport, StoreError>,
+) -> Result<(BackupInfo, RestoreReport), StoreError> {
+    let mut last_error = None;
+    for backup in backups_in(dir)? {
+        match restore(&backup.path) {
+            Ok(report) => return Ok((backup, report)),
+            Err(
+                e @ (StoreError::Damaged(_) | StoreError::KeyFile(_) | StoreError::NotTether(_)),
+            ) => {
+                last_error = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(match last_error {
+        Some(e) => StoreError::Damaged(format!(
+            "no backup in {} passes verification (the newest: {e})",
+            dir.display()
+        )),
+        None => StoreError::Damaged(format!("there are no backups in {}", dir.display())),
+    })
+}
+
+/// [`restore`] with the database key already known (the open window's).
+fn restore_with_key(
+    db: &Path,
+    from: &Path,
+    key: DbKey,
+    username: &str,
+) -> Result<RestoreReport, StoreError> {
+    if !from.is_file() {
+        return Err(StoreError::NotFound(from.to_owned()));
+    }
     let incoming = sibling(db, ".restoring");
     remove_with_keys(&incoming);
     let staged = (|| {
@@ -510,6 +559,37 @@ pub fn restore(
 }
 
 impl Store {
+    /// Closes this database and replaces it with the backup `from` (see
+    /// [`restore`]); the user must be allowed to restore. Log in again after.
+    pub fn restore_from(self, from: &Path) -> Result<RestoreReport, StoreError> {
+        self.require(Permission::Backup)?;
+        let (path, key, username) = (
+            self.path().to_owned(),
+            self.key().clone(),
+            self.user().username.clone(),
+        );
+        // A damaged file may not close cleanly; the restore goes on.
+        let _ = self.close();
+        restore_with_key(&path, from, key, &username)
+    }
+
+    /// Closes this database and replaces it with the newest automatic
+    /// backup that passes verification (see [`restore_newest`]).
+    pub fn restore_newest(self) -> Result<(BackupInfo, RestoreReport), StoreError> {
+        self.require(Permission::Backup)?;
+        let (path, key, username, dir) = (
+            self.path().to_owned(),
+            self.key().clone(),
+            self.user().username.clone(),
+            self.backup_dir(),
+        );
+        // A damaged file may not close cleanly; the restore goes on.
+        let _ = self.close();
+        restore_newest_by(&dir, |from| {
+            restore_with_key(&path, from, key.clone(), &username)
+        })
+    }
+
     /// The backups folder: the setting, or `<name>-backups` beside the database.
     pub fn backup_dir(&self) -> PathBuf {
         self.conn()

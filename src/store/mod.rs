@@ -24,6 +24,7 @@ pub use actions::{Raid, RaidPerson, RaidResult};
 pub use backup::{
     BackupInfo, BackupJob, BackupOutcome, CheckReport, KEEP_DAILY, KEEP_WEEKLY, RestoreReport,
     Verification, auto_backup_name, backups_in, backups_to_keep, default_backup_dir, restore,
+    restore_newest,
 };
 pub use bulk::Batch;
 pub use error::StoreError;

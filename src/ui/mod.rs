@@ -9,6 +9,7 @@ pub mod forms;
 pub mod i18n;
 pub mod labels;
 pub mod locations;
+pub mod maintenance;
 pub mod profile;
 pub mod raid;
 pub mod settings;
@@ -68,6 +69,8 @@ pub enum Write {
     AutoLockMinutes(i64),
     Thresholds(crate::continuity::Thresholds),
     Language(Lang),
+    /// Move the automatic backups (None: back beside the database).
+    BackupDir(Option<PathBuf>),
 }
 
 /// What a screen asks the workspace to do after the frame.
@@ -82,6 +85,10 @@ pub enum Action {
     /// Open a client with the contact form ready (the keyboard flow).
     LogContact(Uuid),
     Write(Write),
+    /// Make today's backup now, beside the window.
+    BackupNow,
+    /// Replace the database with a backup (closes the workspace).
+    Restore(RestoreRequest),
 }
 
 /// What every screen may read: the store, today, privacy, shared lists.
@@ -110,6 +117,18 @@ pub struct Workspace {
     /// A message for the banner: (text, is_error).
     pub notice: Option<(String, bool)>,
     pub auto_lock: Duration,
+    /// The integrity check and automatic backups beside the window.
+    pub maintenance: maintenance::Maintenance,
+    /// A restore asked for: the app closes the workspace to carry it out.
+    pub restore_request: Option<RestoreRequest>,
+}
+
+/// Which backup to restore.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RestoreRequest {
+    /// The newest automatic backup that passes verification.
+    Newest,
+    From(PathBuf),
 }
 
 impl Workspace {
@@ -130,9 +149,15 @@ impl Workspace {
             form_ctx: forms::FormCtx::default(),
             notice: None,
             auto_lock,
+            maintenance: maintenance::Maintenance::default(),
+            restore_request: None,
             store,
         };
         ws.refresh_form_ctx();
+        // Check every page of the file, then make today's backup if due.
+        let day = crate::store::today();
+        let due = ws.store.auto_backup_due(day);
+        ws.maintenance.start(&ws.store, day, true, due);
         ws
     }
 
@@ -210,7 +235,9 @@ impl Workspace {
             Screen::Raid => self.raid.ui(ui, &env),
             Screen::Locations => self.locations.ui(ui, &env),
             Screen::Users => self.users.ui(ui, &env),
-            Screen::Settings => self.settings.ui(ui, &env, self.auto_lock),
+            Screen::Settings => self
+                .settings
+                .ui(ui, &env, self.auto_lock, &self.maintenance),
         }
     }
 
@@ -229,6 +256,11 @@ impl Workspace {
             Action::Go(screen) => self.go(screen),
             Action::OpenClient(id) => self.open_client(id, false),
             Action::LogContact(id) => self.open_client(id, true),
+            Action::BackupNow => {
+                self.maintenance
+                    .start(&self.store, crate::store::today(), false, true);
+            }
+            Action::Restore(request) => self.restore_request = Some(request),
             Action::Write(write) => {
                 let result = self.write(write);
                 match &result {
@@ -255,6 +287,31 @@ impl Workspace {
                 }
             }
         }
+    }
+
+    /// The warning shown on every screen when the integrity check found the
+    /// file damaged, with the way out.
+    fn damaged_banner(&self, ui: &mut egui::Ui, why: &str) -> Action {
+        let mut action = Action::None;
+        egui::Frame::group(ui.style())
+            .fill(ui.visuals().extreme_bg_color)
+            .show(ui, |ui| {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    egui::RichText::new(t("This database file is damaged.")).strong(),
+                );
+                ui.label(why);
+                ui.label(t("Automatic backups are paused so that they do not copy the damage. Restore the newest good backup; records written after it must be entered again."));
+                if self.can(Permission::Backup) {
+                    if ui.button(t("Restore the newest good backup")).clicked() {
+                        action = Action::Restore(RestoreRequest::Newest);
+                    }
+                } else {
+                    ui.label(t("Ask an admin to restore the newest good backup."));
+                }
+            });
+        ui.add_space(6.0);
+        action
     }
 
     fn open_client(&mut self, id: Uuid, log_contact: bool) {
@@ -363,6 +420,10 @@ impl Workspace {
                 s.set_thresholds(&th)?;
                 t("Settings saved").to_owned()
             }
+            Write::BackupDir(dir) => {
+                s.set_backup_dir(dir.as_deref())?;
+                t("Settings saved").to_owned()
+            }
             Write::Language(lang) => {
                 let me = s.user().id;
                 let mut user: User = s.get::<User>(me)?.data;
@@ -445,6 +506,45 @@ impl TetherApp {
         ctx.memory_mut(|m| m.data = Default::default());
     }
 
+    /// Closes the workspace (every screen and worker with it) and replaces
+    /// the database with a backup; then asks to log in again.
+    fn restore(&mut self, request: RestoreRequest) {
+        let Session::Open(ws) = std::mem::replace(
+            &mut self.session,
+            Session::Locked(Box::new(UnlockScreen::new(PathBuf::new(), None))),
+        ) else {
+            return;
+        };
+        let Workspace { store, .. } = *ws;
+        let (path, username) = (store.path().to_owned(), store.user().username.clone());
+        let result = match request {
+            RestoreRequest::Newest => store.restore_newest().map(|(b, r)| (Some(b.day), r)),
+            RestoreRequest::From(from) => store.restore_from(&from).map(|r| (None, r)),
+        };
+        let mut screen = UnlockScreen::new(path, Some(username));
+        match result {
+            Ok((day, report)) => {
+                let mut text = match day {
+                    Some(day) => i18n::tf(
+                        "Restored the backup of {day}. Log in again.",
+                        &[("day", &day)],
+                    ),
+                    None => t("Restored the backup. Log in again.").to_owned(),
+                };
+                if let Some(kept) = report.kept_as {
+                    text.push(' ');
+                    text.push_str(&i18n::tf(
+                        "The previous file is kept as {file}.",
+                        &[("file", &kept.display())],
+                    ));
+                }
+                screen.info = Some(text);
+            }
+            Err(e) => screen.error = Some(e.to_string()),
+        }
+        self.session = Session::Locked(Box::new(screen));
+    }
+
     fn apply_unlock(&mut self, command: UnlockCommand) {
         let Session::Locked(screen) = &mut self.session else {
             return;
@@ -474,6 +574,21 @@ impl TetherApp {
                 password.zeroize();
                 r
             }
+            UnlockCommand::RestoreNewest {
+                path,
+                username,
+                mut password,
+            } => {
+                let dir = crate::store::default_backup_dir(&path);
+                let r = crate::store::restore_newest(&path, &dir, &username, &password)
+                    .and_then(|_| Store::open(&path, &username, &password))
+                    .map(|s| (s, None));
+                password.zeroize();
+                if r.is_ok() {
+                    screen.damaged = false;
+                }
+                r
+            }
         };
         match result {
             Ok((store, Some(key))) => {
@@ -483,8 +598,13 @@ impl TetherApp {
                 screen.error = None;
                 let _ = store.close();
             }
-            Ok((store, None)) => self.session = Session::Open(Box::new(Workspace::new(store))),
-            Err(e) => screen.error = Some(e.to_string()),
+            Ok((store, None)) => {
+                self.session = Session::Open(Box::new(Workspace::new(store)));
+            }
+            Err(e) => {
+                screen.damaged = matches!(e, StoreError::Damaged(_));
+                screen.error = Some(e.to_string());
+            }
         }
         self.last_activity = Instant::now();
     }
@@ -568,10 +688,20 @@ impl eframe::App for TetherApp {
                     });
                     ui.separator();
                 }
-                action = ws.screen_ui(ui, hide_names);
+                if let Some(why) = ws.maintenance.damaged.clone() {
+                    action = ws.damaged_banner(ui, &why);
+                }
+                let screen_action = ws.screen_ui(ui, hide_names);
+                if action == Action::None {
+                    action = screen_action;
+                }
             });
             ws.apply(action);
-            if lock_now {
+            ws.maintenance.poll(&mut ws.store);
+            ws.maintenance.tick(&ws.store, crate::store::today());
+            if let Some(request) = ws.restore_request.take() {
+                self.restore(request);
+            } else if lock_now {
                 self.lock(&ctx);
             }
         } else if let Session::Locked(screen) = &mut self.session {
@@ -592,7 +722,23 @@ impl eframe::App for TetherApp {
                 Session::Locked(Box::new(UnlockScreen::new(PathBuf::new(), None))),
             );
             if let Session::Open(ws) = previous {
-                let _ = ws.store.lock();
+                let Workspace {
+                    mut store,
+                    mut maintenance,
+                    ..
+                } = *ws;
+                // Let a check or backup under way finish first (a minute at most).
+                let started = Instant::now();
+                while maintenance.busy() && started.elapsed() < Duration::from_secs(60) {
+                    maintenance.poll(&mut store);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                // The backup made on closing (never over good backups when
+                // the file was found damaged).
+                if maintenance.damaged.is_none() {
+                    let _ = store.auto_backup(crate::store::today());
+                }
+                let _ = store.lock();
             }
         }
     }

@@ -2,16 +2,27 @@
 
 use super::forms::{Dialog, PasswordForm};
 use super::i18n::{Lang, lang, t, tf};
+use super::maintenance::{Maintenance, Running};
 use super::widgets::*;
 use super::{Action, Env, Write};
+use super::{RestoreRequest, i18n};
 use crate::domain::Permission;
+use crate::store::BackupInfo;
 use std::time::Duration;
+
+/// The backups folder as read, or why it could not be.
+type Listing = Result<Vec<BackupInfo>, String>;
 
 #[derive(Default)]
 pub struct SettingsScreen {
     auto_lock_minutes: Option<i64>,
     thresholds: Option<crate::continuity::Thresholds>,
     password: Dialog<PasswordForm>,
+    /// The backups folder's listing, with the (data, maintenance) versions
+    /// it was read at.
+    backups: Option<((u64, u64), Listing)>,
+    /// A restore waiting for its confirmation.
+    confirm_restore: Option<BackupInfo>,
 }
 
 impl SettingsScreen {
@@ -19,7 +30,28 @@ impl SettingsScreen {
         self.password.after_save(result);
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>, auto_lock: Duration) -> Action {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        env: &Env<'_>,
+        auto_lock: Duration,
+        maintenance: &Maintenance,
+    ) -> Action {
+        let mut action = Action::None;
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                action = self.settings_ui(ui, env, auto_lock);
+                ui.add_space(12.0);
+                let backups = self.backups_ui(ui, env, maintenance);
+                if backups != Action::None {
+                    action = backups;
+                }
+            });
+        action
+    }
+
+    fn settings_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>, auto_lock: Duration) -> Action {
         let mut action = Action::None;
         ui.heading(t("Settings"));
         ui.add_space(6.0);
@@ -136,6 +168,156 @@ impl SettingsScreen {
         ui.weak(t("Ctrl+L locks the window at once. \"Hide names\" in the top bar shows codes only, for work in public places."));
         if let Some((id, p)) = self.password.show(ui, env.forms) {
             action = Action::Write(Write::Password(id, p));
+        }
+        action
+    }
+
+    /// Backups: the folder, "Back up now", and every automatic backup with
+    /// its size and verification; admins restore one after a confirmation.
+    fn backups_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        env: &Env<'_>,
+        maintenance: &Maintenance,
+    ) -> Action {
+        let mut action = Action::None;
+        let can = env.store.user().role.can(Permission::Backup);
+        ui.heading(t("Backups"));
+        ui.label(t("Tether makes an encrypted, verified copy of the database once a day while it runs and when it closes, and keeps the last 7 daily and 4 weekly copies."));
+        ui.add_space(4.0);
+        let dir = env.store.backup_dir();
+        ui.horizontal(|ui| {
+            ui.label(t("Folder:"));
+            ui.monospace(dir.display().to_string());
+        });
+        if can {
+            ui.horizontal(|ui| {
+                if ui.button(t("Choose folder…")).clicked()
+                    && let Some(folder) = rfd::FileDialog::new().set_directory(&dir).pick_folder()
+                {
+                    action = Action::Write(Write::BackupDir(Some(folder)));
+                }
+                if ui.button(t("Beside the database")).clicked() {
+                    action = Action::Write(Write::BackupDir(None));
+                }
+                if ui
+                    .add_enabled(!maintenance.busy(), egui::Button::new(t("Back up now")))
+                    .clicked()
+                {
+                    action = Action::BackupNow;
+                }
+            });
+        }
+        match maintenance.running {
+            Some(Running::Check) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(t("Checking every page of the database file…"));
+                });
+            }
+            Some(Running::Backup) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(t("Making today's backup…"));
+                });
+            }
+            None => {}
+        }
+        match &maintenance.last_backup {
+            Some(Ok(outcome)) => {
+                ui.colored_label(
+                    GREEN,
+                    i18n::tf(
+                        "Last backup: {file}, {detail}",
+                        &[
+                            ("file", &outcome.path.display()),
+                            ("detail", &outcome.verification.detail),
+                        ],
+                    ),
+                );
+            }
+            Some(Err(e)) => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    i18n::tf("The last backup failed: {why}", &[("why", e)]),
+                );
+            }
+            None => {}
+        }
+        let version = (env.generation, maintenance.version);
+        let stale = !matches!(&self.backups, Some((v, _)) if *v == version);
+        if stale {
+            self.backups = Some((version, env.store.backups().map_err(|e| e.to_string())));
+        }
+        let Some((_, listing)) = &self.backups else {
+            return action;
+        };
+        match listing {
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            Ok(list) if list.is_empty() => {
+                ui.weak(t("No backups yet."));
+            }
+            Ok(list) => {
+                egui::Grid::new("backups")
+                    .num_columns(4)
+                    .striped(true)
+                    .spacing([16.0, 4.0])
+                    .show(ui, |ui| {
+                        ui.strong(t("Date"));
+                        ui.strong(t("Size"));
+                        ui.strong(t("Verification"));
+                        ui.label("");
+                        ui.end_row();
+                        for b in list {
+                            ui.label(b.day.to_string());
+                            ui.label(format!("{:.1} MB", b.size as f64 / 1_048_576.0));
+                            match &b.verified {
+                                Some(v) if v.ok => {
+                                    ui.colored_label(GREEN, &v.detail);
+                                }
+                                Some(v) => {
+                                    ui.colored_label(ui.visuals().error_fg_color, &v.detail);
+                                }
+                                None => {
+                                    ui.weak(t("not verified by this database"));
+                                }
+                            }
+                            if can && ui.button(t("Restore…")).clicked() {
+                                self.confirm_restore = Some(b.clone());
+                            }
+                            ui.end_row();
+                        }
+                    });
+            }
+        }
+        if let Some(b) = self.confirm_restore.clone() {
+            let mut close = false;
+            egui::Window::new(t("Restore a backup"))
+                .collapsible(false)
+                .resizable(false)
+                .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+                .show(ui.ctx(), |ui| {
+                    ui.label(i18n::tf(
+                        "Replace the database with the backup of {day}? Everything recorded after that backup will be gone from the database; the current file is kept beside it, renamed with today's date. Everyone is logged out.",
+                        &[("day", &b.day)],
+                    ));
+                    ui.horizontal(|ui| {
+                        if ui.button(t("Restore")).clicked() {
+                            action = Action::Restore(RestoreRequest::From(b.path.clone()));
+                            close = true;
+                        }
+                        if ui.button(t("Cancel")).clicked()
+                            || ui.input(|i| i.key_pressed(egui::Key::Escape))
+                        {
+                            close = true;
+                        }
+                    });
+                });
+            if close {
+                self.confirm_restore = None;
+            }
         }
         action
     }

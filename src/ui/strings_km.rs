@@ -496,4 +496,83 @@ pub const KM: &[(&str, &str)] = &[
         "{days} ថ្ងៃនៅ {place} ដែលមិនដឹងថាមាន {what}",
     ),
     ("Working out today's lists…", "កំពុងរៀបចំបញ្ជីការងារថ្ងៃនេះ…"),
+    // Backups, restore and damaged files.
+    (
+        "Restored the backup of {day}. Log in again.",
+        "បានស្ដារការបម្រុងទុកនៃថ្ងៃ {day}។ សូមចូលម្ដងទៀត។",
+    ),
+    (
+        "Restored the backup. Log in again.",
+        "បានស្ដារការបម្រុងទុក។ សូមចូលម្ដងទៀត។",
+    ),
+    (
+        "The previous file is kept as {file}.",
+        "ឯកសារមុនត្រូវបានរក្សាទុកជា {file}។",
+    ),
+    ("This database file is damaged.", "ឯកសារមូលដ្ឋានទិន្នន័យនេះខូច។"),
+    (
+        "Automatic backups are paused so that they do not copy the damage. Restore the newest good backup; records written after it must be entered again.",
+        "ការបម្រុងទុកស្វ័យប្រវត្តិត្រូវបានផ្អាក ដើម្បីកុំឱ្យចម្លងការខូចខាត។ សូមស្ដារការបម្រុងទុកល្អចុងក្រោយបំផុត; កំណត់ត្រាដែលសរសេរក្រោយវាត្រូវបញ្ចូលម្ដងទៀត។",
+    ),
+    ("Restore the newest good backup", "ស្ដារការបម្រុងទុកល្អចុងក្រោយបំផុត"),
+    (
+        "Ask an admin to restore the newest good backup.",
+        "សូមស្នើអ្នកគ្រប់គ្រងឱ្យស្ដារការបម្រុងទុកល្អចុងក្រោយបំផុត។",
+    ),
+    (
+        "Some of its pages no longer match what Tether wrote: the disk, a crash or a copy went wrong. Nothing more will be written to it.",
+        "ទំព័រខ្លះរបស់វាលែងត្រូវនឹងអ្វីដែល Tether បានសរសេរ៖ ថាស ការគាំង ឬការចម្លងមានបញ្ហា។ នឹងមិនសរសេរអ្វីទៀតទៅក្នុងវាទេ។",
+    ),
+    (
+        "{n} backups in {dir}; the newest is of {day}.",
+        "មានការបម្រុងទុក {n} នៅក្នុង {dir}; ថ្មីបំផុតគឺនៃថ្ងៃ {day}។",
+    ),
+    (
+        "Restoring keeps the damaged file beside it, renamed with today's date. Records written after the backup are not in it.",
+        "ការស្ដាររក្សាឯកសារដែលខូចនៅក្បែរវា ដោយប្ដូរឈ្មោះតាមកាលបរិច្ឆេទថ្ងៃនេះ។ កំណត់ត្រាដែលសរសេរក្រោយការបម្រុងទុកមិនមាននៅក្នុងវាទេ។",
+    ),
+    (
+        "Enter your username and password first.",
+        "សូមបញ្ចូលឈ្មោះអ្នកប្រើ និងពាក្យសម្ងាត់ជាមុនសិន។",
+    ),
+    (
+        "No backups were found in {dir}. Copy a backup and its .keys file into that folder, then try again.",
+        "រកមិនឃើញការបម្រុងទុកនៅក្នុង {dir}។ សូមចម្លងការបម្រុងទុក និងឯកសារ .keys របស់វាចូលក្នុងថតនោះ រួចព្យាយាមម្ដងទៀត។",
+    ),
+    ("Backups", "ការបម្រុងទុក"),
+    (
+        "Tether makes an encrypted, verified copy of the database once a day while it runs and when it closes, and keeps the last 7 daily and 4 weekly copies.",
+        "Tether ធ្វើច្បាប់ចម្លងដែលបានអ៊ិនគ្រីប និងផ្ទៀងផ្ទាត់នៃមូលដ្ឋានទិន្នន័យ ម្ដងក្នុងមួយថ្ងៃពេលកំពុងដំណើរការ និងពេលបិទ ហើយរក្សាទុកច្បាប់ចម្លងប្រចាំថ្ងៃ 7 និងប្រចាំសប្ដាហ៍ 4 ចុងក្រោយ។",
+    ),
+    ("Folder:", "ថត៖"),
+    ("Choose folder…", "ជ្រើសរើសថត…"),
+    ("Beside the database", "ក្បែរមូលដ្ឋានទិន្នន័យ"),
+    ("Back up now", "បម្រុងទុកឥឡូវនេះ"),
+    (
+        "Checking every page of the database file…",
+        "កំពុងពិនិត្យគ្រប់ទំព័រនៃឯកសារមូលដ្ឋានទិន្នន័យ…",
+    ),
+    ("Making today's backup…", "កំពុងធ្វើការបម្រុងទុកថ្ងៃនេះ…"),
+    (
+        "Last backup: {file}, {detail}",
+        "ការបម្រុងទុកចុងក្រោយ៖ {file}, {detail}",
+    ),
+    (
+        "The last backup failed: {why}",
+        "ការបម្រុងទុកចុងក្រោយបរាជ័យ៖ {why}",
+    ),
+    ("No backups yet.", "មិនទាន់មានការបម្រុងទុកនៅឡើយទេ។"),
+    ("Size", "ទំហំ"),
+    ("Verification", "ការផ្ទៀងផ្ទាត់"),
+    (
+        "not verified by this database",
+        "មិនទាន់បានផ្ទៀងផ្ទាត់ដោយមូលដ្ឋានទិន្នន័យនេះ",
+    ),
+    ("Restore…", "ស្ដារ…"),
+    ("Restore a backup", "ស្ដារការបម្រុងទុក"),
+    (
+        "Replace the database with the backup of {day}? Everything recorded after that backup will be gone from the database; the current file is kept beside it, renamed with today's date. Everyone is logged out.",
+        "ជំនួសមូលដ្ឋានទិន្នន័យដោយការបម្រុងទុកនៃថ្ងៃ {day}? អ្វីៗដែលបានកត់ត្រាក្រោយការបម្រុងទុកនោះនឹងបាត់ពីមូលដ្ឋានទិន្នន័យ; ឯកសារបច្ចុប្បន្នត្រូវបានរក្សាទុកនៅក្បែរវា ដោយប្ដូរឈ្មោះតាមកាលបរិច្ឆេទថ្ងៃនេះ។ អ្នកទាំងអស់គ្នានឹងត្រូវចាកចេញ។",
+    ),
+    ("Restore", "ស្ដារ"),
 ];

@@ -20,6 +20,12 @@ pub enum UnlockCommand {
         display_name: String,
         password: String,
     },
+    /// The file is damaged: put the newest good backup in its place, then open it.
+    RestoreNewest {
+        path: PathBuf,
+        username: String,
+        password: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +47,10 @@ pub struct UnlockScreen {
     focus_pending: bool,
     /// Shown once after a database is created.
     pub recovery_key: Option<String>,
+    /// A message that is not an error (after a restore).
+    pub info: Option<String>,
+    /// The last open found the file damaged: offer its backups.
+    pub damaged: bool,
 }
 
 impl Drop for UnlockScreen {
@@ -66,6 +76,8 @@ impl UnlockScreen {
             mode,
             error: None,
             recovery_key: None,
+            info: None,
+            damaged: false,
             focus_pending: true,
         }
     }
@@ -202,12 +214,18 @@ impl UnlockScreen {
                 "No database at this path yet: Tether will create one, with you as its admin.",
             ));
         }
+        if let Some(info) = &self.info {
+            ui.colored_label(super::widgets::GREEN, info);
+        }
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         } else if let Some(p) = problem
             && (!self.password.is_empty() || self.mode == Mode::Create && !self.confirm.is_empty())
         {
             ui.colored_label(ui.visuals().warn_fg_color, p);
+        }
+        if self.damaged && self.mode == Mode::Login {
+            command = self.damaged_ui(ui, problem.is_none());
         }
         if (clicked || submit) && problem.is_none() {
             let path = PathBuf::from(self.db_path.trim());
@@ -232,6 +250,50 @@ impl UnlockScreen {
                 },
             };
         }
+        command
+    }
+
+    /// The damaged-file panel: the backups found beside the database, and
+    /// a button that restores the newest one that passes verification.
+    fn damaged_ui(&mut self, ui: &mut egui::Ui, ready: bool) -> UnlockCommand {
+        let path = PathBuf::from(self.db_path.trim());
+        let dir = crate::store::default_backup_dir(&path);
+        let backups = crate::store::backups_in(&dir).unwrap_or_default();
+        let mut command = UnlockCommand::None;
+        ui.add_space(8.0);
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.strong(t("This database file is damaged."));
+            ui.label(t("Some of its pages no longer match what Tether wrote: the disk, a crash or a copy went wrong. Nothing more will be written to it."));
+            match backups.first() {
+                Some(newest) => {
+                    ui.label(super::i18n::tf(
+                        "{n} backups in {dir}; the newest is of {day}.",
+                        &[("n", &backups.len()), ("dir", &dir.display()), ("day", &newest.day)],
+                    ));
+                    ui.label(t("Restoring keeps the damaged file beside it, renamed with today's date. Records written after the backup are not in it."));
+                    let button = ui.add_enabled(
+                        ready,
+                        egui::Button::new(t("Restore the newest good backup")),
+                    );
+                    if !ready {
+                        ui.weak(t("Enter your username and password first."));
+                    }
+                    if button.clicked() {
+                        command = UnlockCommand::RestoreNewest {
+                            path: path.clone(),
+                            username: self.username.trim().to_owned(),
+                            password: std::mem::take(&mut self.password),
+                        };
+                    }
+                }
+                None => {
+                    ui.label(super::i18n::tf(
+                        "No backups were found in {dir}. Copy a backup and its .keys file into that folder, then try again.",
+                        &[("dir", &dir.display())],
+                    ));
+                }
+            }
+        });
         command
     }
 }

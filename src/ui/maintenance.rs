@@ -1,0 +1,168 @@
+//! Work on the database file that runs beside the window: the full
+//! integrity check after unlocking, and the automatic daily backup (checked
+//! once a minute). Both run on a worker thread with their own connection;
+//! the window only records the results, and picks them up on its next
+//! frame (it repaints at least every few seconds for the auto-lock).
+
+use crate::store::{BackupOutcome, CheckReport, Store};
+use chrono::NaiveDate;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// What the worker reports.
+enum Report {
+    Checked(Result<CheckReport, String>),
+    BackedUp(Result<BackupOutcome, String>),
+}
+
+/// The work under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Running {
+    Check,
+    Backup,
+}
+
+/// The state of the background work, as the screens show it.
+pub struct Maintenance {
+    rx: Option<mpsc::Receiver<Report>>,
+    /// What is running now, for a status line.
+    pub running: Option<Running>,
+    /// Whether a backup follows the running check.
+    then_backup: bool,
+    /// Why the database file is damaged, when the check found it so.
+    pub damaged: Option<String>,
+    /// The last backup made while the window was open.
+    pub last_backup: Option<Result<BackupOutcome, String>>,
+    /// Bumped whenever a report arrives (the backups list then reloads).
+    pub version: u64,
+    next_look: Instant,
+}
+
+impl Default for Maintenance {
+    fn default() -> Self {
+        Maintenance {
+            rx: None,
+            running: None,
+            then_backup: false,
+            damaged: None,
+            last_backup: None,
+            version: 0,
+            next_look: Instant::now(),
+        }
+    }
+}
+
+fn describe(report: &CheckReport) -> String {
+    let mut parts = Vec::new();
+    if !report.cipher_errors.is_empty() {
+        parts.push(format!(
+            "{} pages fail their authentication check",
+            report.cipher_errors.len()
+        ));
+    }
+    if !report.integrity_errors.is_empty() {
+        parts.push(format!(
+            "{} integrity problems",
+            report.integrity_errors.len()
+        ));
+    }
+    if report.foreign_key_errors > 0 {
+        parts.push(format!("{} broken references", report.foreign_key_errors));
+    }
+    parts.join("; ")
+}
+
+impl Maintenance {
+    /// Starts the work: the full check (`check`), then today's backup when
+    /// one is due (`backup`). Does nothing while earlier work runs.
+    pub fn start(&mut self, store: &Store, day: NaiveDate, check: bool, backup: bool) {
+        if self.rx.is_some() || !(check || backup) {
+            return;
+        }
+        let reader = if check { store.reader().ok() } else { None };
+        let job = backup.then(|| store.backup_job());
+        let (tx, rx) = mpsc::channel();
+        self.running = Some(if check {
+            Running::Check
+        } else {
+            Running::Backup
+        });
+        self.then_backup = check && backup;
+        std::thread::spawn(move || {
+            if let Some(reader) = reader {
+                let result = reader.check().map_err(|e| e.to_string());
+                let damaged = !matches!(&result, Ok(r) if r.is_ok());
+                if tx.send(Report::Checked(result)).is_err() || damaged {
+                    return; // never back up a damaged file over good backups
+                }
+            }
+            if let Some(job) = job {
+                let _ = tx.send(Report::BackedUp(job.run(day).map_err(|e| e.to_string())));
+            }
+        });
+        self.rx = Some(rx);
+    }
+
+    /// Once a minute: start today's automatic backup if none is made yet.
+    pub fn tick(&mut self, store: &Store, day: NaiveDate) {
+        if self.rx.is_some() || Instant::now() < self.next_look || self.damaged.is_some() {
+            return;
+        }
+        self.next_look = Instant::now() + Duration::from_secs(60);
+        if store.auto_backup_due(day) {
+            self.start(store, day, false, true);
+        }
+    }
+
+    /// Takes what the worker reported; records a finished backup in the
+    /// store. Returns whether anything changed.
+    pub fn poll(&mut self, store: &mut Store) -> bool {
+        let Some(rx) = &self.rx else {
+            return false;
+        };
+        let mut changed = false;
+        loop {
+            match rx.try_recv() {
+                Ok(Report::Checked(Ok(report))) => {
+                    if !report.is_ok() {
+                        self.damaged = Some(describe(&report));
+                    }
+                    if self.then_backup && self.damaged.is_none() {
+                        self.running = Some(Running::Backup);
+                    }
+                    changed = true;
+                }
+                Ok(Report::Checked(Err(e))) => {
+                    self.damaged = Some(e);
+                    changed = true;
+                }
+                Ok(Report::BackedUp(result)) => {
+                    let result = result.and_then(|outcome| {
+                        store
+                            .record_backup(&outcome)
+                            .map(|()| outcome)
+                            .map_err(|e| e.to_string())
+                    });
+                    self.last_backup = Some(result);
+                    changed = true;
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.rx = None;
+                    self.running = None;
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if changed {
+            self.version += 1;
+        }
+        changed
+    }
+
+    /// Whether work is under way.
+    pub fn busy(&self) -> bool {
+        self.rx.is_some()
+    }
+}
