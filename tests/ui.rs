@@ -808,3 +808,54 @@ fn a_file_that_cannot_be_opened_offers_its_backups_on_the_unlock_screen() {
         Some("សុខា")
     );
 }
+
+#[test]
+fn the_dashboard_shows_caseload_and_charts_with_their_numbers() {
+    let (db, _) = seeded();
+    {
+        let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+        let sokha = add_user(&mut store, "sokha", tether::domain::Role::Outreach).id();
+        let mut c = tether::domain::Client::with_code("PP-SOKHA-1");
+        c.assigned_worker = Some(sokha);
+        let c = store.create(c).unwrap();
+        let mut contact = tether::domain::Contact::new(
+            c.id(),
+            tether::store::today(),
+            tether::domain::ContactKind::Street,
+        );
+        contact.worker_id = Some(sokha);
+        store.create(contact).unwrap();
+        store.close().unwrap();
+    }
+    let mut h = unlocked(db.path.clone(), "admin");
+    h.get_by_label("Dashboard").click();
+    let started = std::time::Instant::now();
+    loop {
+        h.run();
+        let loading = h
+            .state()
+            .workspace()
+            .is_some_and(|ws| ws.dashboard.loading() || ws.dashboard.data.is_none());
+        if !loading {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 20, "dashboard did not load");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run();
+    h.get_by_label("Caseload per worker");
+    h.get_by_label("sokha");
+    h.get_by_label("Contacts per week");
+    h.get_by_label("Arrests per month, by reason");
+    h.get_by_label("Clients detained now, by location");
+    h.get_by_label("Re-linkage after release (clients on methadone or ART)");
+    let ws = h.state().workspace().unwrap();
+    let data = ws.dashboard.data.as_ref().unwrap();
+    let sokha = data.workers.iter().find(|w| w.name == "sokha").unwrap();
+    assert_eq!((sokha.active_clients, sokha.contacts_30_days), (1, 1));
+    // Outreach workers have no dashboard.
+    drop(h);
+    let mut h = unlocked(db.path.clone(), "sokha");
+    assert!(h.query_by_label("Dashboard").is_none());
+    h.run();
+}

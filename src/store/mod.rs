@@ -9,6 +9,7 @@ mod actions;
 mod backup;
 mod bulk;
 pub mod continuity;
+pub mod dashboard;
 mod dump;
 mod error;
 pub mod keys;

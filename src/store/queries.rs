@@ -110,37 +110,7 @@ impl Store {
         worker: Option<Uuid>,
         location: Option<Uuid>,
     ) -> Result<Vec<DetainedRow>, StoreError> {
-        let sql = "SELECT c.id, c.code, c.nickname, c.assigned_worker, d.id, l.id, l.name, d.started_on,
-                EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0 AND e.service = 'methadone' AND e.started_on <= ?1 AND (e.ended_on IS NULL OR e.ended_on >= ?1)),
-                EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0 AND e.service = 'art' AND e.started_on <= ?1 AND (e.ended_on IS NULL OR e.ended_on >= ?1)),
-                l.methadone, l.art
-            FROM detentions d
-            JOIN clients c ON c.id = d.client_id AND c.deleted = 0
-            JOIN locations l ON l.id = d.location_id
-            WHERE d.deleted = 0 AND d.started_on <= ?1 AND (d.ended_on IS NULL OR d.ended_on > ?1)
-              AND (?2 IS NULL OR c.assigned_worker = ?2)
-              AND (?3 IS NULL OR d.location_id = ?3)
-            ORDER BY d.started_on, c.code";
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let rows = stmt.query_map(params![day, worker, location], |r| {
-            let since: NaiveDate = r.get(7)?;
-            Ok(DetainedRow {
-                client_id: r.get(0)?,
-                code: r.get(1)?,
-                nickname: r.get(2)?,
-                assigned_worker: r.get(3)?,
-                detention_id: r.get(4)?,
-                location_id: r.get(5)?,
-                location: r.get(6)?,
-                since,
-                days: (day - since).num_days() + 1,
-                on_methadone: r.get(8)?,
-                on_art: r.get(9)?,
-                methadone_here: r.get(10)?,
-                art_here: r.get(11)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        detained_on(self.conn(), day, worker, location)
     }
 
     /// Open follow-ups due on or before `until`, oldest first; optionally one worker's.
@@ -306,4 +276,44 @@ pub(crate) fn setting_on(conn: &rusqlite::Connection, (key, default): (&str, i64
     .flatten()
     .and_then(|v| v.parse().ok())
     .unwrap_or(default)
+}
+
+/// See [`Store::detained_on`], on any connection.
+pub(crate) fn detained_on(
+    conn: &rusqlite::Connection,
+    day: NaiveDate,
+    worker: Option<Uuid>,
+    location: Option<Uuid>,
+) -> Result<Vec<DetainedRow>, StoreError> {
+    let sql = "SELECT c.id, c.code, c.nickname, c.assigned_worker, d.id, l.id, l.name, d.started_on,
+            EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0 AND e.service = 'methadone' AND e.started_on <= ?1 AND (e.ended_on IS NULL OR e.ended_on >= ?1)),
+            EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = c.id AND e.deleted = 0 AND e.service = 'art' AND e.started_on <= ?1 AND (e.ended_on IS NULL OR e.ended_on >= ?1)),
+            l.methadone, l.art
+        FROM detentions d
+        JOIN clients c ON c.id = d.client_id AND c.deleted = 0
+        JOIN locations l ON l.id = d.location_id
+        WHERE d.deleted = 0 AND d.started_on <= ?1 AND (d.ended_on IS NULL OR d.ended_on > ?1)
+          AND (?2 IS NULL OR c.assigned_worker = ?2)
+          AND (?3 IS NULL OR d.location_id = ?3)
+        ORDER BY d.started_on, c.code";
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![day, worker, location], |r| {
+        let since: NaiveDate = r.get(7)?;
+        Ok(DetainedRow {
+            client_id: r.get(0)?,
+            code: r.get(1)?,
+            nickname: r.get(2)?,
+            assigned_worker: r.get(3)?,
+            detention_id: r.get(4)?,
+            location_id: r.get(5)?,
+            location: r.get(6)?,
+            since,
+            days: (day - since).num_days() + 1,
+            on_methadone: r.get(8)?,
+            on_art: r.get(9)?,
+            methadone_here: r.get(10)?,
+            art_here: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

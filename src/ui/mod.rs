@@ -4,6 +4,7 @@
 //! frame; the UI never writes SQL.
 
 pub mod clients;
+pub mod dashboard;
 pub mod fonts;
 pub mod forms;
 pub mod i18n;
@@ -41,6 +42,7 @@ pub fn default_db_path() -> PathBuf {
 pub enum Screen {
     Today,
     Clients,
+    Dashboard,
     Profile,
     Raid,
     Locations,
@@ -107,6 +109,7 @@ pub struct Workspace {
     pub screen: Screen,
     pub today: today::TodayScreen,
     pub clients: clients::ClientsScreen,
+    pub dashboard: dashboard::DashboardScreen,
     pub profile: Option<profile::ProfileScreen>,
     pub raid: raid::RaidScreen,
     pub locations: locations::LocationsScreen,
@@ -140,6 +143,7 @@ impl Workspace {
             screen: Screen::Today,
             today: today::TodayScreen::new(&store),
             clients: clients::ClientsScreen::new(&store),
+            dashboard: dashboard::DashboardScreen::default(),
             profile: None,
             raid: raid::RaidScreen::new(crate::store::today()),
             locations: locations::LocationsScreen::default(),
@@ -196,6 +200,9 @@ impl Workspace {
         if let Some(p) = &self.profile {
             items.push((Screen::Profile, p.title()));
         }
+        if self.can(Permission::Export) {
+            items.push((Screen::Dashboard, t("Dashboard")));
+        }
         items.push((Screen::Raid, t("Raid intake")));
         items.push((Screen::Locations, t("Detention locations")));
         if self.can(Permission::ManageUsers) {
@@ -228,6 +235,7 @@ impl Workspace {
         match self.screen {
             Screen::Today => self.today.ui(ui, &env),
             Screen::Clients => self.clients.ui(ui, &env),
+            Screen::Dashboard => self.dashboard.ui(ui, &env),
             Screen::Profile => match &mut self.profile {
                 Some(p) => p.ui(ui, &env),
                 None => Action::Go(Screen::Clients),
@@ -280,6 +288,7 @@ impl Workspace {
                         }
                     }
                     Screen::Today => self.today.after_save(&result),
+                    Screen::Dashboard => {}
                     Screen::Raid => self.raid.after_save(&result),
                     Screen::Locations => self.locations.after_save(&result),
                     Screen::Users => self.users.after_save(&result),
