@@ -48,13 +48,24 @@ type_text "24"; key Tab; type_text "10"
 snap contact
 key Return                                 # saved
 snap profile
-click 94 171; sleep 2                      # Detention locations
+# Navigation (with a profile open): Today 47, Clients 78, Profile 109,
+# Dashboard 140, Reports 171, Raid 202, Import 233, Locations 264, Users 295,
+# Settings 326.
+click 94 140; sleep 8                      # Dashboard (computed off the UI thread)
+snap dashboard
+click 94 171                               # Reports: last month's report
+click 241 122; sleep 6
+snap reports
+click 94 233                               # Import
+snap import
+click 94 264; sleep 2                      # Detention locations
 snap locations
-click 94 233                               # Settings
+click 94 326; sleep 2                      # Settings, with the backups
+snap settings
 click 430 105; sleep 1                     # Khmer
 click 94 47; sleep 2                       # Today
 snap today-km
 click 94 109                               # the client's profile
 snap profile-km
-click 94 233; click 378 105                # back to English
+click 94 326; click 378 105                # back to English
 echo "screenshots in $out/"

@@ -2,6 +2,7 @@
 //! non-zero with one plain line on stderr when it refuses or fails.
 
 use crate::demo::{self, DemoConfig};
+use crate::import::{Control, ImportKind, ImportOptions, Mapping, Outcome};
 use crate::store::{Store, StoreError, today};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -57,6 +58,18 @@ pub enum Command {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Import one kind of record from a spreadsheet (CSV or XLSX; see
+    /// IMPORT.md): every problem is listed and then nothing is written.
+    Import {
+        /// locations, clients, contacts, arrests, detentions, enrollments or service_events.
+        #[arg(long, value_parser = parse_kind)]
+        kind: ImportKind,
+        /// The file to import.
+        file: PathBuf,
+        /// Check everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write the continuity worklists for a day (JSON or CSV by extension).
     Worklist {
         /// The day (default today).
@@ -68,11 +81,41 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the period report of INDICATORS.md (JSON, CSV or XLSX by extension).
+    Report {
+        /// First day of the period (included).
+        #[arg(long, value_parser = parse_day)]
+        from: chrono::NaiveDate,
+        /// Last day of the period (included).
+        #[arg(long, value_parser = parse_day)]
+        to: chrono::NaiveDate,
+        #[arg(long)]
+        out: PathBuf,
+        /// Show every count from 1 to N-1 as "<N" (for sharing outside the organisation).
+        #[arg(long, value_name = "N")]
+        suppress_below: Option<i64>,
+    },
+    /// Write the client line list (CSV or XLSX by extension), de-identified
+    /// unless --identifiable (coordinators, managers and admins only).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        /// Add nicknames, names and phone numbers.
+        #[arg(long)]
+        identifiable: bool,
+    },
 }
 
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
     crate::domain::parse_date(text)
         .ok_or_else(|| format!("{text:?} is not a date (YYYY-MM-DD or DD/MM/YYYY)"))
+}
+
+fn parse_kind(text: &str) -> Result<ImportKind, String> {
+    ImportKind::parse(text).ok_or_else(|| {
+        let kinds: Vec<&str> = ImportKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("{text:?} is not one of: {}", kinds.join(", "))
+    })
 }
 
 /// A refusal or failure to show as one line.
@@ -129,6 +172,46 @@ fn print_recovery_key(key: &str) {
         "Recovery key (shown once; write it down and keep it offline, apart from the laptop):"
     );
     println!("  {key}");
+}
+
+/// Imports a file read into `table`, with a progress bar when stderr is a terminal.
+fn import(
+    store: &mut Store,
+    kind: ImportKind,
+    file: &Path,
+    table: &crate::import::Table,
+    dry_run: bool,
+) -> Result<crate::import::ImportReport, CliError> {
+    use std::io::IsTerminal;
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(table.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} import [{bar:40}] {pos}/{len} rows, {elapsed} ({eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let options = ImportOptions {
+        file_name: file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        dry_run,
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let progress = |done: usize, _total: usize| bar.set_position(done as u64);
+    let control = Control {
+        progress: &progress,
+        cancel: &cancel,
+    };
+    let mapping = Mapping::auto(kind, table.headers());
+    let report = store.import(table, &mapping, &options, &control);
+    bar.finish_and_clear();
+    Ok(report?)
 }
 
 /// Runs a subcommand. `Ok(false)` means "done, but report failure" (a damaged `check`).
@@ -233,6 +316,32 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                 )))
             }
         }
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+        } => {
+            let db = need_db(&cli.db)?;
+            let table = crate::import::read_file(file)
+                .map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+            let mut store = open(db, &cli.user)?;
+            let report = import(&mut store, *kind, file, &table, *dry_run)?;
+            store.close()?;
+            for problem in &report.problems {
+                eprintln!("{problem}");
+            }
+            match report.outcome {
+                Outcome::Imported | Outcome::Checked => {
+                    println!("{}", report.summary());
+                    Ok(true)
+                }
+                Outcome::Refused | Outcome::Cancelled => Err(CliError(format!(
+                    "{}: {}",
+                    file.display(),
+                    report.summary()
+                ))),
+            }
+        }
         Command::Worklist { day, worker, out } => {
             let db = need_db(&cli.db)?;
             let store = open(db, &cli.user)?;
@@ -254,6 +363,36 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                 entries.len(),
                 out.display()
             );
+            store.close()?;
+            Ok(true)
+        }
+        Command::Report {
+            from,
+            to,
+            out,
+            suppress_below,
+        } => {
+            let db = need_db(&cli.db)?;
+            crate::reports::output::FileFormat::for_report(out).map_err(StoreError::from)?;
+            if suppress_below.is_some_and(|n| n < 2) {
+                return Err(CliError("--suppress-below: N must be 2 or more".into()));
+            }
+            let mut store = open(db, &cli.user)?;
+            let report = store.period_report(*from, *to)?;
+            store.save_report(&report, out, *suppress_below)?;
+            println!("Report {from} to {to} written to {}", out.display());
+            store.close()?;
+            Ok(true)
+        }
+        Command::Export { out, identifiable } => {
+            let db = need_db(&cli.db)?;
+            crate::reports::output::FileFormat::for_line_list(out).map_err(StoreError::from)?;
+            let mut store = open(db, &cli.user)?;
+            let job = store.export_job(*identifiable, today())?;
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let rows = job.run(out, &|_, _| {}, &cancel)?;
+            drop(job);
+            println!("{rows} clients written to {}", out.display());
             store.close()?;
             Ok(true)
         }

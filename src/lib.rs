@@ -3,13 +3,14 @@
 //! Layout (see the README): `domain` holds plain types and validation,
 //! `store` the encrypted SQLite store, `continuity` the treatment-continuity
 //! rules as pure functions, `reports` indicators and exports, `sync` bundle
-//! exchange between laptops, `ui` the eframe window, `demo` generated data,
-//! and `cli` the command line.
+//! exchange between laptops, `import` spreadsheet import, `ui` the eframe
+//! window, `demo` generated data, and `cli` the command line.
 
 pub mod cli;
 pub mod continuity;
 pub mod demo;
 pub mod domain;
+pub mod import;
 pub mod reports;
 pub mod store;
 pub mod sync;

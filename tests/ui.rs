@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use std::path::PathBuf;
 use tether::store::Store;
 use tether::ui::{Session, TetherApp};
@@ -858,4 +858,201 @@ fn the_dashboard_shows_caseload_and_charts_with_their_numbers() {
     let mut h = unlocked(db.path.clone(), "sokha");
     assert!(h.query_by_label("Dashboard").is_none());
     h.run();
+}
+
+// ------------------------------------------------------------ import
+
+fn settle_import(h: &mut Harness<'_, TetherApp>) {
+    let started = std::time::Instant::now();
+    loop {
+        h.step();
+        let busy = h.state().workspace().is_some_and(|ws| ws.import.busy());
+        if !busy {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 30, "import did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run();
+}
+
+#[test]
+fn import_a_clients_file_with_a_column_to_map_then_check_then_import() {
+    let (db, _) = seeded();
+    let file = db.dir.path().join("old sheet.csv");
+    std::fs::write(
+        &file,
+        "\u{feff}code,Nick name,sex,birth_year,registered_on\n\
+         PP-100,សុភា,female,1990,15/03/2024\n\
+         PP-101,Dara,male,,2024-04-01\n",
+    )
+    .unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    h.get_by_label("Import").click();
+    h.run();
+    h.state_mut()
+        .workspace_mut()
+        .unwrap()
+        .import
+        .open_file(file.clone());
+    settle_import(&mut h);
+    h.get_by_label("2 rows, 5 columns");
+    h.get_by_label("សុភា");
+    // "Nick name" is not a column name: it must be mapped (or skipped).
+    h.get_by_label_contains("unknown column");
+    assert!(
+        h.get_by_label("Check every row")
+            .accesskit_node()
+            .is_disabled(),
+        "no check while a column is unmapped"
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Nick name")
+        .click();
+    h.run();
+    h.get_by_label("nickname").click();
+    h.run();
+    assert!(h.query_by_label_contains("unknown column").is_none());
+    h.get_by_label("Check every row").click();
+    settle_import(&mut h);
+    h.get_by_label_contains("Every row is fine: 2 would be added");
+    h.get_by_label("Import…").click();
+    h.run();
+    h.get_by_label_contains("Add 2 Clients records to the database?");
+    h.get_by_label("Import now").click();
+    settle_import(&mut h);
+    // In the banner and in the report below the preview.
+    assert_eq!(
+        h.query_all_by_label_contains("Imported: 2 added, 0 already present")
+            .count(),
+        2
+    );
+    let ws = h.state().workspace().unwrap();
+    let c = ws.store.client_by_code("PP-100").unwrap().unwrap();
+    assert_eq!(c.nickname.as_deref(), Some("សុភា"));
+    assert_eq!(c.registered_on, Some(day("2024-03-15")));
+}
+
+#[test]
+fn import_lists_every_problem_and_writes_nothing() {
+    let (db, _) = seeded();
+    let file = db.dir.path().join("contacts.csv");
+    std::fs::write(
+        &file,
+        "client_code,date,kind,needles_syringes\n\
+         PP-000201,2026-01-05,street,10\n\
+         PP-NOPE,2026-01-06,street,5\n\
+         PP-000201,31/02/2026,street,5\n\
+         PP-000201,2026-01-07,flying,-3\n",
+    )
+    .unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    h.get_by_label("Import").click();
+    h.run();
+    h.get_by_label("Contacts").click();
+    h.run();
+    h.state_mut()
+        .workspace_mut()
+        .unwrap()
+        .import
+        .open_file(file.clone());
+    settle_import(&mut h);
+    h.get_by_label("Check every row").click();
+    settle_import(&mut h);
+    let ws = h.state().workspace().unwrap();
+    let (report, _) = ws.import.report.as_ref().unwrap();
+    let rows: Vec<usize> = report.problems.iter().map(|p| p.row).collect();
+    assert!(
+        rows.contains(&3) && rows.contains(&4) && rows.contains(&5),
+        "{rows:?}"
+    );
+    assert!(report.problems.len() >= 4, "{:?}", report.problems);
+    h.get_by_label_contains("problems: nothing was written");
+    assert_eq!(ws.store.count_live("contacts").unwrap(), 0);
+    assert!(
+        h.get_by_label("Import…").accesskit_node().is_disabled(),
+        "no import while problems remain"
+    );
+}
+
+// ------------------------------------------------------------ reports
+
+fn settle_reports(h: &mut Harness<'_, TetherApp>) {
+    let started = std::time::Instant::now();
+    loop {
+        h.step();
+        let busy = h.state().workspace().is_some_and(|ws| ws.reports.busy());
+        if !busy {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 30, "report did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run();
+}
+
+#[test]
+fn make_a_period_report_save_it_and_export_the_line_list() {
+    let (db, client_id) = seeded();
+    {
+        let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+        for date in ["2026-03-01", "2026-03-15", "2026-04-02"] {
+            store
+                .create(tether::domain::Contact::new(
+                    client_id,
+                    day(date),
+                    tether::domain::ContactKind::Street,
+                ))
+                .unwrap();
+        }
+        store.close().unwrap();
+    }
+    let mut h = unlocked(db.path.clone(), "admin");
+    h.get_by_label("Reports").click();
+    h.run();
+    {
+        let ws = h.state_mut().workspace_mut().unwrap();
+        ws.reports.from = "2026-03-01".into();
+        ws.reports.to = "31/03/2026".into();
+    }
+    h.run();
+    h.get_by_label("Make report").click();
+    settle_reports(&mut h);
+    h.get_by_label("Report for 2026-03-01 to 2026-03-31");
+    let report = h
+        .state()
+        .workspace()
+        .unwrap()
+        .reports
+        .report
+        .clone()
+        .unwrap();
+    assert_eq!(report.indicator("contacts").unwrap().total, 2);
+    assert_eq!(report.indicator("clients_reached").unwrap().total, 1);
+    // Saving and exporting go through the store, which audits them.
+    let saved = db.dir.path().join("march.xlsx");
+    let listed = db.dir.path().join("clients.csv");
+    {
+        let ws = h.state_mut().workspace_mut().unwrap();
+        ws.apply(tether::ui::Action::Reports(
+            tether::ui::reports::ReportsCommand::Save(saved.clone()),
+        ));
+        ws.apply(tether::ui::Action::Reports(
+            tether::ui::reports::ReportsCommand::Export(listed.clone(), false),
+        ));
+    }
+    settle_reports(&mut h);
+    h.get_by_label_contains("Exported 2 clients");
+    assert!(saved.exists());
+    let text = std::fs::read_to_string(&listed).unwrap();
+    assert!(text.contains("PP-000201"));
+    assert!(!text.contains("ដារ៉ា"), "de-identified by default");
+    let ws = h.state().workspace().unwrap();
+    let exports = ws
+        .store
+        .audit_log(20)
+        .unwrap()
+        .iter()
+        .filter(|a| a.action == tether::domain::AuditAction::Export)
+        .count();
+    assert_eq!(exports, 2);
 }

@@ -38,4 +38,8 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Output(#[from] crate::reports::output::OutputError),
 }

@@ -12,9 +12,11 @@ pub mod continuity;
 pub mod dashboard;
 mod dump;
 mod error;
+mod import;
 pub mod keys;
 mod queries;
 mod records;
+mod reports;
 pub mod schema;
 mod search;
 mod sql;
@@ -32,6 +34,7 @@ pub use error::StoreError;
 pub use keys::{DbKey, KeyFile, key_file_path};
 pub use queries::{ClientFilter, DetainedRow, FollowUpRow, settings};
 pub use records::Record;
+pub use reports::{ExportJob, ReportJob};
 pub use search::{ClientRow, SearchResult};
 pub use timeline::{TimelineEntry, TimelineItem};
 pub use users::MIN_PASSWORD_CHARS;
@@ -488,6 +491,20 @@ impl Reader {
 
 impl Store {
     /// Opens a read-only second connection with this session's key.
+    /// Another handle on this database for the same user, with its own
+    /// connection, for long writes on a worker thread (imports) while the
+    /// window goes on reading. SQLite lets one write at a time; a write from
+    /// the window meanwhile waits up to five seconds, then fails plainly.
+    pub fn second_handle(&self) -> Result<Store, StoreError> {
+        Ok(Store {
+            conn: open_connection(&self.path, &self.key, false)?,
+            path: self.path.clone(),
+            key: self.key.clone(),
+            user: self.user.clone(),
+            device_id: self.device_id.clone(),
+        })
+    }
+
     pub fn reader(&self) -> Result<Reader, StoreError> {
         let conn = open_connection(&self.path, &self.key, false)?;
         conn.execute_batch("PRAGMA query_only = ON;")?;

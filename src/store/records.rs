@@ -130,16 +130,49 @@ pub(crate) fn insert_in_tx<R: Record>(
     id: Uuid,
     data: &R,
 ) -> Result<(), StoreError> {
+    let values = row_values(ctx, id, data);
+    let refs: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    tx.prepare_cached(&insert_sql::<R>(1, ""))?
+        .execute(refs.as_slice())?;
+    Ok(())
+}
+
+/// Inserts records in one statement, each unless a record with its id
+/// exists (deleted or not). Returns the ids inserted. Validation and checks
+/// are the caller's.
+pub(crate) fn insert_new_in_tx<R: Record>(
+    tx: &Transaction<'_>,
+    ctx: &WriteCtx,
+    records: &[(Uuid, R)],
+) -> Result<Vec<Uuid>, StoreError> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Values<'_> = records
+        .iter()
+        .flat_map(|(id, data)| row_values(ctx, *id, data))
+        .collect();
+    let refs: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    let sql = insert_sql::<R>(records.len(), " ON CONFLICT(id) DO NOTHING RETURNING id");
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let ids = stmt.query_map(refs.as_slice(), |r| r.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
+/// `INSERT` of `rows` rows of a record kind, with a tail (upsert, returning) or none.
+fn insert_sql<R: Record>(rows: usize, tail: &str) -> String {
     let cols = R::COLUMNS.join(", ");
-    let marks = (1..=R::COLUMNS.len() + 5)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "INSERT INTO {}(id, created_at, updated_at, updated_by, device_id, {cols}) VALUES ({marks})",
+    let marks = vec!["?"; R::COLUMNS.len() + 5].join(", ");
+    let tuples = vec![format!("({marks})"); rows].join(", ");
+    format!(
+        "INSERT INTO {}(id, created_at, updated_at, updated_by, device_id, {cols}) VALUES {tuples}{tail}",
         R::TABLE
-    );
-    let mut values: Values<'_> = vec![
+    )
+}
+
+/// The values of one new row: its bookkeeping, then its data columns.
+fn row_values<'a, R: Record>(ctx: &'a WriteCtx, id: Uuid, data: &'a R) -> Values<'a> {
+    let mut values: Values<'a> = vec![
         b(id),
         b(ctx.now),
         b(ctx.now),
@@ -147,9 +180,7 @@ pub(crate) fn insert_in_tx<R: Record>(
         b(ctx.device_id.as_str()),
     ];
     values.extend(data.values());
-    let refs: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
-    tx.prepare_cached(&sql)?.execute(refs.as_slice())?;
-    Ok(())
+    values
 }
 
 /// Validates, checks, inserts and audits one new record inside a transaction.

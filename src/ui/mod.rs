@@ -8,11 +8,13 @@ pub mod dashboard;
 pub mod fonts;
 pub mod forms;
 pub mod i18n;
+pub mod import;
 pub mod labels;
 pub mod locations;
 pub mod maintenance;
 pub mod profile;
 pub mod raid;
+pub mod reports;
 pub mod settings;
 mod strings_km;
 pub mod today;
@@ -43,6 +45,8 @@ pub enum Screen {
     Today,
     Clients,
     Dashboard,
+    Reports,
+    Import,
     Profile,
     Raid,
     Locations,
@@ -89,6 +93,10 @@ pub enum Action {
     Write(Write),
     /// Make today's backup now, beside the window.
     BackupNow,
+    /// An import finished on the worker thread: reload, and say so.
+    Imported(String),
+    /// Save a report or export the line list (both audited).
+    Reports(reports::ReportsCommand),
     /// Replace the database with a backup (closes the workspace).
     Restore(RestoreRequest),
 }
@@ -110,6 +118,8 @@ pub struct Workspace {
     pub today: today::TodayScreen,
     pub clients: clients::ClientsScreen,
     pub dashboard: dashboard::DashboardScreen,
+    pub import: import::ImportScreen,
+    pub reports: reports::ReportsScreen,
     pub profile: Option<profile::ProfileScreen>,
     pub raid: raid::RaidScreen,
     pub locations: locations::LocationsScreen,
@@ -144,6 +154,8 @@ impl Workspace {
             today: today::TodayScreen::new(&store),
             clients: clients::ClientsScreen::new(&store),
             dashboard: dashboard::DashboardScreen::default(),
+            import: import::ImportScreen::default(),
+            reports: reports::ReportsScreen::default(),
             profile: None,
             raid: raid::RaidScreen::new(crate::store::today()),
             locations: locations::LocationsScreen::default(),
@@ -202,8 +214,12 @@ impl Workspace {
         }
         if self.can(Permission::Export) {
             items.push((Screen::Dashboard, t("Dashboard")));
+            items.push((Screen::Reports, t("Reports")));
         }
         items.push((Screen::Raid, t("Raid intake")));
+        if self.can(Permission::Import) {
+            items.push((Screen::Import, t("Import")));
+        }
         items.push((Screen::Locations, t("Detention locations")));
         if self.can(Permission::ManageUsers) {
             items.push((Screen::Users, t("Users")));
@@ -236,6 +252,8 @@ impl Workspace {
             Screen::Today => self.today.ui(ui, &env),
             Screen::Clients => self.clients.ui(ui, &env),
             Screen::Dashboard => self.dashboard.ui(ui, &env),
+            Screen::Import => self.import.ui(ui, &env),
+            Screen::Reports => self.reports.ui(ui, &env),
             Screen::Profile => match &mut self.profile {
                 Some(p) => p.ui(ui, &env),
                 None => Action::Go(Screen::Clients),
@@ -269,6 +287,12 @@ impl Workspace {
                     .start(&self.store, crate::store::today(), false, true);
             }
             Action::Restore(request) => self.restore_request = Some(request),
+            Action::Reports(command) => self.reports.apply(&mut self.store, command),
+            Action::Imported(summary) => {
+                self.generation += 1;
+                self.refresh_form_ctx();
+                self.notice = Some((summary, false));
+            }
             Action::Write(write) => {
                 let result = self.write(write);
                 match &result {
@@ -288,7 +312,7 @@ impl Workspace {
                         }
                     }
                     Screen::Today => self.today.after_save(&result),
-                    Screen::Dashboard => {}
+                    Screen::Dashboard | Screen::Import | Screen::Reports => {}
                     Screen::Raid => self.raid.after_save(&result),
                     Screen::Locations => self.locations.after_save(&result),
                     Screen::Users => self.users.after_save(&result),
