@@ -172,7 +172,6 @@ fn fresh_db(dir: &Path) -> PathBuf {
 fn import(store: &mut Store, kind: ImportKind, file: &Path, expect: usize) -> Duration {
     let started = Instant::now();
     let table = read_file(file).expect("read");
-    eprintln!("TMP read {:?}", started.elapsed());
     let mapping = Mapping::auto(kind, table.headers());
     let options = ImportOptions {
         file_name: file.display().to_string(),
