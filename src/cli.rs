@@ -104,6 +104,28 @@ pub enum Command {
         #[arg(long)]
         identifiable: bool,
     },
+    /// Exchange records with other laptops through encrypted bundles (the
+    /// organisation's sync passphrase from TETHER_SYNC_KEY or a prompt).
+    Sync {
+        #[command(subcommand)]
+        action: SyncCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Write a bundle of every record this database holds.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        /// Only what this device (id) has not said it merged yet.
+        #[arg(long, value_name = "DEVICE_ID")]
+        for_device: Option<String>,
+    },
+    /// Merge a bundle from another laptop (all or nothing).
+    Import { file: PathBuf },
+    /// Merge every other laptop's bundle in a shared folder, then write this one's there.
+    Folder { dir: PathBuf },
 }
 
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
@@ -159,6 +181,45 @@ fn new_password(who: &str) -> Result<String, CliError> {
         return Err(CliError("the two passwords differ".into()));
     }
     Ok(first)
+}
+
+/// The organisation's sync passphrase: TETHER_SYNC_KEY, or a prompt.
+fn sync_key() -> Result<crate::sync::bundle::SyncKey, CliError> {
+    let passphrase = match std::env::var("TETHER_SYNC_KEY") {
+        Ok(p) => p,
+        Err(_) => rpassword::prompt_password("Sync passphrase: ")
+            .map_err(|e| CliError(format!("could not read the sync passphrase: {e}")))?,
+    };
+    crate::sync::bundle::SyncKey::new(&passphrase)
+        .map_err(|e| CliError(format!("TETHER_SYNC_KEY: {e}")))
+}
+
+/// Progress of a sync on stderr: a bar on a terminal, plain lines otherwise.
+fn sync_progress() -> impl FnMut(&str, usize, usize) {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let bar = if terminal {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    move |stage: &str, done: usize, total: usize| {
+        if terminal {
+            bar.set_message(stage.to_owned());
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            if total > 0 && done == total {
+                bar.finish_and_clear();
+            }
+        } else if total > 0 {
+            eprintln!("{stage}: {done} of {total} records");
+        }
+    }
 }
 
 fn open(db: &Path, user: &Option<String>) -> Result<Store, CliError> {
@@ -410,6 +471,61 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
             if let Some(kept) = report.kept_as {
                 println!("The previous file is kept as {}.", kept.display());
             }
+            Ok(true)
+        }
+        Command::Sync { action } => {
+            let db = need_db(&cli.db)?;
+            let mut store = open(db, &cli.user)?;
+            let key = sync_key()?;
+            match action {
+                SyncCommand::Export { out, for_device } => {
+                    let exported = match for_device {
+                        Some(d) => store.sync_export_for(&key, d)?,
+                        None => store.sync_export(&key, 0)?,
+                    };
+                    std::fs::write(out, &exported.bytes)
+                        .map_err(|e| CliError(format!("{}: {e}", out.display())))?;
+                    println!(
+                        "{} records written to {} (device {})",
+                        exported.records,
+                        out.display(),
+                        store.device_id()
+                    );
+                }
+                SyncCommand::Import { file } => {
+                    let bytes = std::fs::read(file)
+                        .map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+                    let mut progress = sync_progress();
+                    let merged = store
+                        .sync_import(&key, &bytes, &mut progress)
+                        .map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+                    println!(
+                        "Merged {} from device {}: {} records, {} new, {} updated, {} conflicts to review",
+                        file.display(),
+                        merged.from_device,
+                        merged.records,
+                        merged.added,
+                        merged.updated,
+                        merged.conflicts
+                    );
+                }
+                SyncCommand::Folder { dir } => {
+                    let mut progress = sync_progress();
+                    let done = store.sync_with_folder(&key, dir, &mut progress)?;
+                    for note in &done.skipped {
+                        eprintln!("skipped {note}");
+                    }
+                    println!(
+                        "Synced with {}: {} records received from {} bundle(s), {} sent, {} conflicts to review",
+                        dir.display(),
+                        done.received(),
+                        done.merged.len(),
+                        done.sent,
+                        done.conflicts()
+                    );
+                }
+            }
+            store.close()?;
             Ok(true)
         }
         Command::Backup { out } => {

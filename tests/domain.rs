@@ -282,9 +282,14 @@ fn roles_allow_what_the_design_says() {
         Import,
         Backup,
         ManageRegistry,
+        ResolveConflicts,
+        SyncSetup,
     ] {
         assert!(!Role::Outreach.can(p), "outreach must not {p:?}");
     }
+    assert!(Role::Outreach.can(Sync), "outreach laptops sync");
+    assert!(Role::Coordinator.can(ResolveConflicts) && !Role::Coordinator.can(SyncSetup));
+    assert!(Role::Admin.can(SyncSetup) && !Role::Manager.can(ResolveConflicts));
     assert!(Role::Coordinator.can(ExportIdentifiable) && Role::Coordinator.can(Delete));
     assert!(!Role::Coordinator.can(ManageUsers) && !Role::Coordinator.can(Backup));
     assert!(Role::Manager.can(Export) && !Role::Manager.can(Delete));

@@ -71,6 +71,12 @@ pub enum Permission {
     Backup,
     /// Read the audit log.
     ViewAudit,
+    /// Send and merge sync bundles.
+    Sync,
+    /// Resolve sync conflicts and merge duplicate clients.
+    ResolveConflicts,
+    /// Set the organisation's sync passphrase.
+    SyncSetup,
 }
 
 impl Permission {
@@ -86,6 +92,9 @@ impl Permission {
             Permission::Import => "import data",
             Permission::Backup => "make or restore backups",
             Permission::ViewAudit => "read the audit log",
+            Permission::Sync => "sync with other laptops",
+            Permission::ResolveConflicts => "resolve sync conflicts or merge clients",
+            Permission::SyncSetup => "set the sync passphrase",
         }
     }
 }
@@ -96,12 +105,13 @@ impl Role {
         use Permission as P;
         match self {
             Role::Admin => true,
-            Role::Coordinator => !matches!(permission, P::ManageUsers | P::Backup),
+            Role::Coordinator => !matches!(permission, P::ManageUsers | P::Backup | P::SyncSetup),
             Role::Manager => matches!(
                 permission,
-                P::EditRecords | P::Export | P::ExportIdentifiable | P::ViewAudit
+                P::EditRecords | P::Export | P::ExportIdentifiable | P::ViewAudit | P::Sync
             ),
-            Role::Outreach => matches!(permission, P::EditRecords),
+            // Outreach laptops send their contacts and take back the registry.
+            Role::Outreach => matches!(permission, P::EditRecords | P::Sync),
         }
     }
 }

@@ -215,6 +215,22 @@ fn add_rule_followup(
     if rule_followup_exists(tx, rule, source)? {
         return Ok(0);
     }
+    // The same rule on the same record gives the same id on every laptop,
+    // so two laptops that both raise it merge into one follow-up. One that
+    // was deleted by hand stays deleted.
+    let id = super::import::derived_id(super::import::hash16(&[
+        b"rule followup",
+        rule.as_bytes(),
+        source.as_bytes(),
+    ]));
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM followups WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if exists {
+        return Ok(0);
+    }
     let worker: Option<Uuid> = tx
         .prepare_cached("SELECT assigned_worker FROM clients WHERE id = ?1")?
         .query_row([client_id], |r| r.get(0))?;
@@ -228,7 +244,6 @@ fn add_rule_followup(
         done_on: None,
         outcome: None,
     };
-    let id = Uuid::now_v7();
     super::records::insert_in_tx(tx, ctx, id, &f)?;
     ctx.audit(tx, AuditAction::Create, Some("followup"), Some(id), rule)?;
     Ok(1)
@@ -261,7 +276,7 @@ fn close_rule_followups(
     };
     for id in ids {
         tx.prepare_cached(
-            "UPDATE followups SET done_on = ?2, outcome = ?3, updated_at = ?4, updated_by = ?5, device_id = ?6 WHERE id = ?1",
+            "UPDATE followups SET done_on = ?2, outcome = ?3, vv = tether_vv(vv, device_id, updated_at, ?6, ?4), updated_at = ?4, updated_by = ?5, device_id = ?6 WHERE id = ?1",
         )?
         .execute(params![id, done_on, outcome, ctx.now, ctx.user_id, ctx.device_id])?;
         ctx.audit(

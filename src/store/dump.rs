@@ -6,6 +6,11 @@ use super::{Store, StoreError, schema};
 use rusqlite::types::ValueRef;
 use std::fmt::Write;
 
+/// Columns that belong to one database and are never synced: the local
+/// row number, when a row last came in from a bundle, when a password was
+/// set on this laptop.
+pub(crate) const LOCAL_COLUMNS: &[&str] = &["rid", "sync_seq", "password_set_at"];
+
 fn value_text(v: ValueRef<'_>) -> String {
     match v {
         ValueRef::Null => "NULL".into(),
@@ -18,7 +23,7 @@ fn value_text(v: ValueRef<'_>) -> String {
 
 impl Store {
     /// Every row of every record table (tombstones included), ordered by id,
-    /// one line per row; local row numbers (`rid`) left out.
+    /// one line per row; the local columns ([`LOCAL_COLUMNS`]) left out.
     pub fn canonical_dump(&self) -> Result<String, StoreError> {
         let mut out = String::new();
         for table in schema::RECORD_TABLES {
@@ -34,7 +39,7 @@ impl Store {
             while let Some(row) = rows.next()? {
                 let _ = write!(out, "{table}:");
                 for (i, name) in names.iter().enumerate() {
-                    if name != "rid" {
+                    if !LOCAL_COLUMNS.contains(&name.as_str()) {
                         let _ = write!(out, " {name}={}", value_text(row.get_ref(i)?));
                     }
                 }

@@ -41,5 +41,7 @@ pub enum StoreError {
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]
+    Sync(#[from] crate::sync::SyncError),
+    #[error("{0}")]
     Output(#[from] crate::reports::output::OutputError),
 }

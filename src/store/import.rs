@@ -10,7 +10,7 @@
 //! rows have been checked.
 
 use super::records::{insert_new_in_tx, saved_from_row, select_sql};
-use super::{Record, Store, StoreError, WriteCtx, now_ms, today};
+use super::{Record, Store, StoreError, WriteCtx, clock_tick, now_ms, today};
 use crate::domain::*;
 use crate::import::parse::{self, Cells, Parsed};
 use crate::import::{
@@ -58,24 +58,30 @@ impl Store {
             return Ok(report);
         }
         let columns = mapping.columns(table.headers());
-        let setup = Setup {
-            ctx: WriteCtx {
-                user_id: self.user.id,
-                device_id: self.device_id.clone(),
-                now: now_ms(),
-                today: today(),
-            },
-            columns: &columns,
-            write: !options.dry_run,
-            release_window: self.thresholds().release_window_days,
-            file_name: &options.file_name,
-        };
+        let release_window = self.thresholds().release_window_days;
         let behavior = if options.dry_run {
             TransactionBehavior::Deferred
         } else {
             TransactionBehavior::Immediate
         };
         let tx = self.conn.transaction_with_behavior(behavior)?;
+        let now = if options.dry_run {
+            now_ms()
+        } else {
+            clock_tick(&tx)?
+        };
+        let setup = Setup {
+            ctx: WriteCtx {
+                user_id: self.user.id,
+                device_id: self.device_id.clone(),
+                now,
+                today: today(),
+            },
+            columns: &columns,
+            write: !options.dry_run,
+            release_window,
+            file_name: &options.file_name,
+        };
         let mut report = match kind {
             K::Locations => read_rows::<Location>(&tx, &setup, table, control)?,
             K::Clients => read_rows::<Client>(&tx, &setup, table, control)?,
@@ -209,7 +215,7 @@ struct Run<'a, R> {
 type Enrollments = HashMap<(Uuid, Service), Vec<(Uuid, Enrollment)>>;
 
 /// The first 16 bytes of a BLAKE2b hash of `parts`.
-fn hash16(parts: &[&[u8]]) -> [u8; 16] {
+pub(crate) fn hash16(parts: &[&[u8]]) -> [u8; 16] {
     let mut h = Blake2b512::new();
     for part in parts {
         h.update((part.len() as u64).to_le_bytes());
@@ -221,7 +227,7 @@ fn hash16(parts: &[&[u8]]) -> [u8; 16] {
     out
 }
 
-fn derived_id(bytes: [u8; 16]) -> Uuid {
+pub(crate) fn derived_id(bytes: [u8; 16]) -> Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 

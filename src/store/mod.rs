@@ -20,6 +20,7 @@ mod reports;
 pub mod schema;
 mod search;
 mod sql;
+mod sync;
 mod timeline;
 mod users;
 
@@ -36,6 +37,10 @@ pub use queries::{ClientFilter, DetainedRow, FollowUpRow, settings};
 pub use records::Record;
 pub use reports::{ExportJob, ReportJob};
 pub use search::{ClientRow, SearchResult};
+pub use sync::{
+    BUNDLE_EXTENSION, Conflict, DuplicateClient, Exported, FieldDiff, FolderSync, Merged, Progress,
+    Resolution,
+};
 pub use timeline::{TimelineEntry, TimelineItem};
 pub use users::MIN_PASSWORD_CHARS;
 
@@ -123,6 +128,7 @@ fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<Connection,
             plain_sqlite_error(&e)
         )));
     }
+    register_functions(&conn)?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;",
     )?;
@@ -133,6 +139,55 @@ fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<Connection,
         )));
     }
     Ok(conn)
+}
+
+/// SQL functions the store's statements use: `tether_vv` (see
+/// [`crate::sync::vv_after_change`]) keeps a record's version vector on
+/// every local change.
+fn register_functions(conn: &Connection) -> Result<(), StoreError> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "tether_vv",
+        5,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let old: Option<String> = ctx.get(0)?;
+            let old_device: String = ctx.get(1)?;
+            let old_clock: i64 = ctx.get(2)?;
+            let device: String = ctx.get(3)?;
+            let clock: i64 = ctx.get(4)?;
+            Ok(crate::sync::vv_after_change(
+                old.as_deref(),
+                &old_device,
+                old_clock,
+                &device,
+                clock,
+            ))
+        },
+    )?;
+    Ok(())
+}
+
+/// The next stamp of this database's clock (see [`crate::sync`]): later
+/// than every stamp it has made or merged, kept in `meta` in the same
+/// transaction as the write that uses it.
+pub(crate) fn clock_tick(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    let last = clock_last(tx)?;
+    let now = crate::sync::tick(last, now_ms());
+    tx.prepare_cached(
+        "INSERT INTO meta(key, value) VALUES ('clock', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([now.to_string()])?;
+    Ok(now)
+}
+
+/// The last stamp of this database's clock (0 before the first).
+pub(crate) fn clock_last(conn: &Connection) -> Result<i64, StoreError> {
+    let last: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'clock'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(last.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
 fn plain_sqlite_error(e: &rusqlite::Error) -> String {
@@ -182,7 +237,7 @@ impl Store {
             let now = now_ms();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
-                "INSERT INTO meta(key, value) VALUES ('app', 'tether'), ('device_id', ?1), ('created_at', ?2)",
+                "INSERT INTO meta(key, value) VALUES ('app', 'tether'), ('device_id', ?1), ('created_at', ?2), ('clock', ?2)",
                 params![device_id, now.to_string()],
             )?;
             tx.execute(
@@ -303,7 +358,7 @@ impl Store {
             })?;
         let user = conn
             .query_row(
-                "SELECT id, username, display_name, role, active, language FROM users WHERE username = ?1 AND deleted = 0",
+                "SELECT id, username, display_name, role, active, language FROM users WHERE username = ?1 AND deleted = 0 ORDER BY password_set_at IS NULL, active DESC, created_at, id LIMIT 1",
                 [username.trim()],
                 |r| {
                     Ok((
@@ -371,15 +426,15 @@ impl Store {
         &mut self,
         f: impl FnOnce(&Transaction<'_>, &WriteCtx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let ctx = WriteCtx {
-            user_id: self.user.id,
-            device_id: self.device_id.clone(),
-            now: now_ms(),
-            today: today(),
-        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ctx = WriteCtx {
+            user_id: self.user.id,
+            device_id: self.device_id.clone(),
+            now: clock_tick(&tx)?,
+            today: today(),
+        };
         let value = f(&tx, &ctx)?;
         tx.commit()?;
         Ok(value)

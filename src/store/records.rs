@@ -215,7 +215,7 @@ pub(crate) fn update_in_tx<R: Record>(
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "UPDATE {} SET updated_at = ?2, updated_by = ?3, device_id = ?4, {sets} WHERE id = ?1 AND deleted = 0",
+        "UPDATE {} SET vv = tether_vv(vv, device_id, updated_at, ?4, ?2), updated_at = ?2, updated_by = ?3, device_id = ?4, {sets} WHERE id = ?1 AND deleted = 0",
         R::TABLE
     );
     let mut values: Values<'_> = vec![b(id), b(ctx.now), b(ctx.user_id), b(ctx.device_id.as_str())];
@@ -257,7 +257,7 @@ impl Store {
         self.require(R::WRITE)?;
         self.write(|tx, ctx| {
             let n = tx.execute(
-                &format!("UPDATE {} SET deleted = 1, updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE id = ?1 AND deleted = 0", R::TABLE),
+                &format!("UPDATE {} SET deleted = 1, vv = tether_vv(vv, device_id, updated_at, ?4, ?2), updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE id = ?1 AND deleted = 0", R::TABLE),
                 params![id, ctx.now, ctx.user_id, ctx.device_id],
             )?;
             if n != 1 {
@@ -268,7 +268,7 @@ impl Store {
                 let mut parts = Vec::new();
                 for table in ["contacts", "arrests", "detentions", "enrollments", "service_events", "followups"] {
                     let n = tx.execute(
-                        &format!("UPDATE {table} SET deleted = 1, updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE client_id = ?1 AND deleted = 0"),
+                        &format!("UPDATE {table} SET deleted = 1, vv = tether_vv(vv, device_id, updated_at, ?4, ?2), updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE client_id = ?1 AND deleted = 0"),
                         params![id, ctx.now, ctx.user_id, ctx.device_id],
                     )?;
                     if n > 0 {
@@ -531,7 +531,7 @@ impl Record for Contact {
         super::continuity::contact_closes_followups(tx, ctx, self)?;
         let n = tx
             .prepare_cached(
-                "UPDATE clients SET status = 'active', updated_at = ?2, updated_by = ?3, device_id = ?4
+                "UPDATE clients SET status = 'active', vv = tether_vv(vv, device_id, updated_at, ?4, ?2), updated_at = ?2, updated_by = ?3, device_id = ?4
                  WHERE id = ?1 AND status = 'lost_to_follow_up' AND deleted = 0",
             )?
             .execute(params![self.client_id, ctx.now, ctx.user_id, ctx.device_id])?;

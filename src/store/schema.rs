@@ -11,7 +11,77 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(LIVE_INDEXES),
     M::up(ACTIVITY_FACTS),
     M::up(REPORT_INDEXES),
+    M::up(SYNC),
 ];
+
+/// Sync between laptops (`store::sync`).
+///
+/// - `vv`: the record's version vector, as `device=clock` pairs sorted by
+///   device; NULL means just `{device_id: updated_at}`, true of every record
+///   only one laptop has changed, so it costs nothing until two have.
+/// - `sync_seq`: when this database last took in a version of the row from
+///   a bundle (its own clock); local, never sent. A row's change stamp is
+///   the larger of it and `updated_at`.
+/// - Codes, usernames, location names and rule follow-ups are unique on
+///   each laptop, but two laptops can each make one; a merge must keep both
+///   (the coordinator merges duplicate clients), so those indexes become
+///   plain ones and the uniqueness checks stay in the write paths.
+/// - `sync_peers`: per other device, the highest change stamp of theirs
+///   merged here, and the highest stamp of ours they said they had merged.
+/// - `sync_conflicts`: the losing version of every record changed on two
+///   laptops at once, until a coordinator resolves it.
+const SYNC: &str = r#"
+ALTER TABLE users ADD COLUMN vv TEXT;
+ALTER TABLE users ADD COLUMN sync_seq INTEGER;
+ALTER TABLE clients ADD COLUMN vv TEXT;
+ALTER TABLE clients ADD COLUMN sync_seq INTEGER;
+ALTER TABLE contacts ADD COLUMN vv TEXT;
+ALTER TABLE contacts ADD COLUMN sync_seq INTEGER;
+ALTER TABLE locations ADD COLUMN vv TEXT;
+ALTER TABLE locations ADD COLUMN sync_seq INTEGER;
+ALTER TABLE arrests ADD COLUMN vv TEXT;
+ALTER TABLE arrests ADD COLUMN sync_seq INTEGER;
+ALTER TABLE detentions ADD COLUMN vv TEXT;
+ALTER TABLE detentions ADD COLUMN sync_seq INTEGER;
+ALTER TABLE enrollments ADD COLUMN vv TEXT;
+ALTER TABLE enrollments ADD COLUMN sync_seq INTEGER;
+ALTER TABLE service_events ADD COLUMN vv TEXT;
+ALTER TABLE service_events ADD COLUMN sync_seq INTEGER;
+ALTER TABLE followups ADD COLUMN vv TEXT;
+ALTER TABLE followups ADD COLUMN sync_seq INTEGER;
+
+DROP INDEX clients_code;
+CREATE INDEX clients_code ON clients(code) WHERE deleted = 0;
+DROP INDEX users_username;
+CREATE INDEX users_username ON users(username) WHERE deleted = 0;
+DROP INDEX locations_name;
+CREATE INDEX locations_name ON locations(name) WHERE deleted = 0;
+DROP INDEX followups_rule;
+CREATE INDEX followups_rule ON followups(rule, source_id) WHERE rule IS NOT NULL AND deleted = 0;
+
+CREATE TABLE sync_peers (
+    device_id TEXT PRIMARY KEY NOT NULL,
+    merged_up_to INTEGER NOT NULL DEFAULT 0,
+    acked_ours INTEGER NOT NULL DEFAULT 0,
+    last_merged_at INTEGER
+) STRICT;
+
+CREATE TABLE sync_conflicts (
+    id INTEGER PRIMARY KEY,
+    record_table TEXT NOT NULL,
+    record_id BLOB NOT NULL,
+    found_at INTEGER NOT NULL,
+    from_device TEXT NOT NULL,
+    loser_clock INTEGER NOT NULL,
+    loser_device TEXT NOT NULL,
+    loser TEXT NOT NULL,
+    resolved_at INTEGER,
+    resolved_by BLOB,
+    resolution TEXT,
+    UNIQUE (record_table, record_id, loser_clock, loser_device)
+) STRICT;
+CREATE INDEX sync_conflicts_open ON sync_conflicts(resolved_at, found_at);
+"#;
 
 /// The period report (INDICATORS.md) reads a year of contacts, every
 /// client's sex and year of birth, and the ART refills. Covering indexes

@@ -63,7 +63,7 @@ impl Store {
         let mut keyfile = KeyFile::load(&path)?;
         self.write(|tx, ctx| {
             tx.execute(
-                "UPDATE users SET password_set_at = ?2, updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE id = ?1",
+                "UPDATE users SET password_set_at = ?2, vv = tether_vv(vv, device_id, updated_at, ?4, ?2), updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE id = ?1",
                 params![user_id, ctx.now, ctx.user_id, ctx.device_id],
             )?;
             ctx.audit(tx, AuditAction::Update, Some("user"), Some(user_id), "password")?;
@@ -109,7 +109,7 @@ impl Store {
         let saved = self.write(|tx, ctx| {
             user.validate(ctx.today)?;
             tx.execute(
-                "UPDATE users SET display_name = ?2, role = ?3, active = ?4, language = ?5, updated_at = ?6, updated_by = ?7, device_id = ?8 WHERE id = ?1",
+                "UPDATE users SET display_name = ?2, role = ?3, active = ?4, language = ?5, vv = tether_vv(vv, device_id, updated_at, ?8, ?6), updated_at = ?6, updated_by = ?7, device_id = ?8 WHERE id = ?1",
                 params![user_id, user.display_name.trim(), user.role, user.active, user.language, ctx.now, ctx.user_id, ctx.device_id],
             )?;
             let mut changed = Vec::new();
@@ -146,7 +146,9 @@ impl Store {
     /// A user by username.
     pub fn user_by_name(&self, username: &str) -> Result<Option<Saved<User>>, StoreError> {
         let sql = format!(
-            "{} WHERE username = ?1 AND deleted = 0",
+            // Two laptops may each have made a user of this name before
+            // they synced: the one with a password here comes first.
+            "{} WHERE username = ?1 AND deleted = 0 ORDER BY password_set_at IS NULL, active DESC, created_at, id LIMIT 1",
             select_sql::<User>()
         );
         Ok(self

@@ -1,1 +1,220 @@
-//! Encrypted sync bundles between laptops (to come).
+//! Sync between laptops without a server: encrypted bundle files carried by
+//! USB stick or a shared folder.
+//!
+//! This module holds the pure parts: the hybrid logical clock, version
+//! vectors, the merge decision for one record, and the bundle file format
+//! with its encryption ([`bundle`]). The store applies the decisions in one
+//! transaction (`store::sync`).
+//!
+//! How it fits together:
+//! - Every write stamps its records with the database's clock: the larger
+//!   of the wall clock in milliseconds and one past the last stamp this
+//!   database has made or seen, so stamps only grow even when a laptop's
+//!   clock is behind another's.
+//! - Every record carries a version vector: for each device that changed
+//!   it, the clock of that device's latest change it descends from. Two
+//!   versions are compared by their vectors: one descends from the other
+//!   (take the newer, no conflict), they are the same, or they were changed
+//!   apart (a conflict: the later clock wins, the loser is kept for review).
+
+pub mod bundle;
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// The next clock value: the wall clock, or one past the last value if the
+/// wall clock is not ahead of it.
+pub fn tick(last: i64, wall_ms: i64) -> i64 {
+    wall_ms.max(last.saturating_add(1))
+}
+
+/// A version vector: device id to the clock of its latest change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VersionVector(BTreeMap<String, i64>);
+
+/// How two versions of one record relate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// The same version.
+    Same,
+    /// The first is an ancestor of the second.
+    Before,
+    /// The first descends from the second.
+    After,
+    /// Changed apart: neither has seen the other.
+    Concurrent,
+}
+
+impl VersionVector {
+    /// The vector stored in a row: its `vv` column, or (when that is empty)
+    /// just the device and clock of its last change.
+    pub fn of_row(vv: Option<&str>, device: &str, clock: i64) -> VersionVector {
+        let mut map = BTreeMap::new();
+        if let Some(text) = vv {
+            for pair in text.split(',') {
+                if let Some((d, c)) = pair.split_once('=')
+                    && let Ok(c) = c.parse::<i64>()
+                {
+                    map.insert(d.to_owned(), c);
+                }
+            }
+        }
+        let entry = map.entry(device.to_owned()).or_insert(clock);
+        *entry = (*entry).max(clock);
+        VersionVector(map)
+    }
+
+    /// The `vv` column for a row whose last change is `device` at `clock`:
+    /// empty when the vector says no more than that.
+    pub fn to_column(&self, device: &str, clock: i64) -> Option<String> {
+        if self.0.len() == 1 && self.0.get(device) == Some(&clock) {
+            return None;
+        }
+        Some(
+            self.0
+                .iter()
+                .map(|(d, c)| format!("{d}={c}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+    }
+
+    /// The vector after `device` changes the record at `clock`.
+    pub fn with_change(mut self, device: &str, clock: i64) -> VersionVector {
+        let entry = self.0.entry(device.to_owned()).or_insert(clock);
+        *entry = (*entry).max(clock);
+        self
+    }
+
+    /// Each device's later clock of the two.
+    pub fn merged(&self, other: &VersionVector) -> VersionVector {
+        let mut map = self.0.clone();
+        for (d, c) in &other.0 {
+            let entry = map.entry(d.clone()).or_insert(*c);
+            *entry = (*entry).max(*c);
+        }
+        VersionVector(map)
+    }
+
+    /// How this version relates to `other`.
+    pub fn relation(&self, other: &VersionVector) -> Relation {
+        let mut less = false;
+        let mut more = false;
+        for d in self.0.keys().chain(other.0.keys()) {
+            let a = self.0.get(d).copied().unwrap_or(i64::MIN);
+            let b = other.0.get(d).copied().unwrap_or(i64::MIN);
+            match a.cmp(&b) {
+                Ordering::Less => less = true,
+                Ordering::Greater => more = true,
+                Ordering::Equal => {}
+            }
+        }
+        match (less, more) {
+            (false, false) => Relation::Same,
+            (true, false) => Relation::Before,
+            (false, true) => Relation::After,
+            (true, true) => Relation::Concurrent,
+        }
+    }
+}
+
+/// The `vv` column after a local change: what an `UPDATE` writes from the
+/// row's old `vv`, device and clock and the new device and clock. The store
+/// registers it as the SQL function `tether_vv`.
+pub fn vv_after_change(
+    old_vv: Option<&str>,
+    old_device: &str,
+    old_clock: i64,
+    device: &str,
+    clock: i64,
+) -> Option<String> {
+    VersionVector::of_row(old_vv, old_device, old_clock)
+        .with_change(device, clock)
+        .to_column(device, clock)
+}
+
+/// One version of a record: who last changed it, when, and what it descends from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub clock: i64,
+    pub device: String,
+    pub vector: VersionVector,
+}
+
+impl Version {
+    pub fn new(vv: Option<&str>, device: &str, clock: i64) -> Version {
+        Version {
+            clock,
+            device: device.to_owned(),
+            vector: VersionVector::of_row(vv, device, clock),
+        }
+    }
+
+    /// Which of two concurrent versions wins: the later clock, then the
+    /// larger device id, so every laptop picks the same one.
+    fn beats(&self, other: &Version) -> bool {
+        (self.clock, &self.device) > (other.clock, &other.device)
+    }
+}
+
+/// What to do with an incoming version of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// A record this database does not have: add it.
+    Insert,
+    /// This database already has it or a newer version: nothing to do.
+    Keep,
+    /// The incoming version descends from ours: take it.
+    Replace,
+    /// Changed on both sides. The winner's content stays or comes in; the
+    /// record's vector becomes `vector` (both sides', so the conflict is
+    /// met once); the loser goes to the conflicts table.
+    Conflict {
+        incoming_wins: bool,
+        vector: VersionVector,
+    },
+}
+
+/// The merge rule for one record, as a pure function.
+pub fn decide(local: Option<&Version>, incoming: &Version) -> Decision {
+    let Some(local) = local else {
+        return Decision::Insert;
+    };
+    match incoming.vector.relation(&local.vector) {
+        Relation::Same | Relation::Before => Decision::Keep,
+        Relation::After => Decision::Replace,
+        Relation::Concurrent => Decision::Conflict {
+            incoming_wins: incoming.beats(local),
+            vector: incoming.vector.merged(&local.vector),
+        },
+    }
+}
+
+/// The error of every refused bundle, in words a coordinator can act on.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SyncError {
+    #[error("this is not a Tether sync bundle")]
+    NotABundle,
+    #[error(
+        "the bundle is incomplete (the file was cut short: {have} of {want} bytes); copy it again"
+    )]
+    Truncated { have: usize, want: usize },
+    #[error(
+        "the bundle cannot be opened with this organisation's sync key: it was made with another key (another organisation's, or an old passphrase) or it has been altered"
+    )]
+    WrongKeyOrTampered,
+    #[error("the bundle is damaged: {0}")]
+    Damaged(String),
+    #[error(
+        "the bundle was made by a newer version of Tether (database version {theirs}, this one {ours}); update Tether first"
+    )]
+    NewerSchema { theirs: usize, ours: usize },
+    #[error(
+        "this bundle continues an earlier one from device {device} that has not been merged here; merge that first, or ask for a full bundle"
+    )]
+    Gap { device: String },
+    #[error("the sync passphrase must have at least {min} characters")]
+    WeakPassphrase { min: usize },
+    #[error("no sync passphrase is set; an admin sets it in Settings")]
+    NoPassphrase,
+}

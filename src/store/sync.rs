@@ -1,0 +1,1202 @@
+//! Sync in the store: write this database's changes as a bundle, merge a
+//! bundle from another laptop in one transaction, keep the losing side of
+//! every conflict for review, and merge clients registered twice.
+//!
+//! The decisions are the pure functions of [`crate::sync`]; this module
+//! reads and writes rows for them.
+
+use super::dump::LOCAL_COLUMNS;
+use super::records::{Record, saved_from_row, select_sql};
+use super::{Store, StoreError, clock_last, ms_to_time, now_ms, schema};
+use crate::domain::*;
+use crate::sync::bundle::{self, Bundle, Payload, SyncKey, TableRows, Value};
+use crate::sync::{Decision, SyncError, Version, VersionVector, decide};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// The file name ending of bundles in a sync folder.
+pub const BUNDLE_EXTENSION: &str = "tether-sync";
+
+/// Bookkeeping columns: not the record's content.
+const BOOKKEEPING: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "updated_by",
+    "device_id",
+    "vv",
+];
+
+impl ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn to_value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+/// A table's synced columns, in table order (the local ones left out).
+fn synced_columns(conn: &Connection, table: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("PRAGMA table_info({table})"))?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+    let mut out = Vec::new();
+    for name in names {
+        let name = name?;
+        if !LOCAL_COLUMNS.contains(&name.as_str()) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    pub bytes: Vec<u8>,
+    pub records: usize,
+    pub since: i64,
+    pub top: i64,
+}
+
+/// What merging one bundle did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Merged {
+    pub from_device: String,
+    /// Records in the bundle.
+    pub records: usize,
+    /// New here.
+    pub added: usize,
+    /// Taken over a version here.
+    pub updated: usize,
+    /// Changed on both sides (new conflicts to review).
+    pub conflicts: usize,
+}
+
+impl Merged {
+    /// Records that changed here.
+    pub fn changed(&self) -> usize {
+        self.added + self.updated
+    }
+}
+
+/// What a "Sync now" with a folder did.
+#[derive(Debug, Clone, Default)]
+pub struct FolderSync {
+    /// Each bundle merged.
+    pub merged: Vec<Merged>,
+    /// Bundles left alone, and why (one line each).
+    pub skipped: Vec<String>,
+    /// Records in this laptop's bundle.
+    pub sent: usize,
+    /// Where it was written.
+    pub bundle: PathBuf,
+}
+
+impl FolderSync {
+    pub fn received(&self) -> usize {
+        self.merged.iter().map(Merged::changed).sum()
+    }
+    pub fn conflicts(&self) -> usize {
+        self.merged.iter().map(|m| m.conflicts).sum()
+    }
+}
+
+/// How far a sync has got: a stage in words, and rows done of rows.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
+
+/// One field of a conflict: this laptop's value and the other one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDiff {
+    pub field: String,
+    pub current: String,
+    pub other: String,
+}
+
+/// A record changed on two laptops at once, as a coordinator reviews it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub id: i64,
+    pub table: String,
+    pub record_id: Uuid,
+    /// What the record is, in words ("client PP-0001", "contact with PP-0001 on 2026-03-01").
+    pub label: String,
+    pub found_at: DateTime<Utc>,
+    pub from_device: String,
+    /// When and where the version not kept was written.
+    pub other_changed_at: DateTime<Utc>,
+    pub other_device: String,
+    pub current_changed_at: DateTime<Utc>,
+    pub current_device: String,
+    /// The content fields that differ.
+    pub fields: Vec<FieldDiff>,
+    pub resolution: Option<String>,
+}
+
+/// How a coordinator resolves a conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The version the database holds stays.
+    KeepCurrent,
+    /// The other version becomes the record again.
+    KeepOther,
+    /// An edit: these fields take the other version's values, the rest stay.
+    TakeFields(Vec<String>),
+}
+
+/// One client of a group that share a code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateClient {
+    pub id: Uuid,
+    pub code: String,
+    pub nickname: Option<String>,
+    pub registered_on: Option<NaiveDate>,
+    pub device_id: String,
+    /// Live records about them (contacts, arrests, stays, enrollments, events, follow-ups).
+    pub records: i64,
+}
+
+/// Tables with a `client_id`: what a client merge moves.
+const CLIENT_TABLES: &[&str] = &[
+    "contacts",
+    "arrests",
+    "detentions",
+    "enrollments",
+    "service_events",
+    "followups",
+];
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn meta_set(tx: &Transaction<'_>, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+    match value {
+        Some(v) => tx.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, v],
+        )?,
+        None => tx.execute("DELETE FROM meta WHERE key = ?1", [key])?,
+    };
+    Ok(())
+}
+
+/// Writes the bundle of every change after `since` (0: everything).
+fn export_on(
+    conn: &Connection,
+    key: &SyncKey,
+    device: &str,
+    since: i64,
+) -> Result<Exported, StoreError> {
+    // One read transaction: the rows and `top` are one moment's.
+    let tx = conn.unchecked_transaction()?;
+    let top = clock_last(&tx)?;
+    let mut payload = Payload::default();
+    for table in schema::RECORD_TABLES {
+        let columns = synced_columns(&tx, table)?;
+        let sql = format!(
+            "SELECT {} FROM {table} WHERE ?1 = 0 OR max(coalesce(sync_seq, 0), updated_at) > ?1 ORDER BY rowid",
+            columns.join(", ")
+        );
+        let mut stmt = tx.prepare(&sql)?;
+        let mut rows = stmt.query([since])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                values.push(to_value(row.get_ref(i)?));
+            }
+            out.push(values);
+        }
+        if !out.is_empty() {
+            payload.tables.push(TableRows {
+                table: (*table).to_owned(),
+                columns,
+                rows: out,
+            });
+        }
+    }
+    let mut stmt = tx.prepare(
+        "SELECT device_id, merged_up_to FROM sync_peers WHERE merged_up_to > 0 ORDER BY device_id",
+    )?;
+    payload.merged = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    drop(stmt);
+    tx.finish()?;
+    let records = payload.records();
+    let bytes = bundle::seal(
+        key,
+        schema::MIGRATIONS_COUNT,
+        device,
+        since,
+        top,
+        now_ms(),
+        &payload,
+    )?;
+    Ok(Exported {
+        bytes,
+        records,
+        since,
+        top,
+    })
+}
+
+/// A row of a bundle, with its bookkeeping read out.
+struct Incoming<'a> {
+    id: Uuid,
+    version: Version,
+    values: &'a [Value],
+}
+
+fn damaged(what: impl Into<String>) -> StoreError {
+    StoreError::Sync(SyncError::Damaged(what.into()))
+}
+
+fn read_incoming<'a>(
+    table: &str,
+    values: &'a [Value],
+    at: &Positions,
+    n: usize,
+) -> Result<Incoming<'a>, StoreError> {
+    if values.len() != n {
+        return Err(damaged(format!(
+            "a row of {table} has the wrong number of values"
+        )));
+    }
+    let id = match &values[at.id] {
+        Value::Blob(b) => {
+            Uuid::from_slice(b).map_err(|_| damaged(format!("a {table} id is not an id")))?
+        }
+        _ => return Err(damaged(format!("a {table} id is not an id"))),
+    };
+    let Value::Int(clock) = values[at.updated_at] else {
+        return Err(damaged(format!("a {table} row has no change time")));
+    };
+    let Value::Text(device) = &values[at.device] else {
+        return Err(damaged(format!("a {table} row has no device")));
+    };
+    let vv = match &values[at.vv] {
+        Value::Text(t) => Some(t.as_str()),
+        Value::Null => None,
+        _ => return Err(damaged(format!("a {table} row has a bad version"))),
+    };
+    Ok(Incoming {
+        id,
+        version: Version::new(vv, device, clock),
+        values,
+    })
+}
+
+/// Where the bookkeeping columns are in a bundle's table.
+struct Positions {
+    id: usize,
+    updated_at: usize,
+    device: usize,
+    vv: usize,
+}
+
+fn positions(table: &TableRows, local: &[String]) -> Result<Positions, StoreError> {
+    if !schema::RECORD_TABLES.contains(&table.table.as_str()) {
+        return Err(damaged(format!("it has an unknown table {}", table.table)));
+    }
+    for c in &table.columns {
+        if !local.contains(c) {
+            return Err(damaged(format!(
+                "{} has an unknown column {c}",
+                table.table
+            )));
+        }
+    }
+    let find = |name: &str| {
+        table
+            .columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| damaged(format!("{} has no {name} column", table.table)))
+    };
+    Ok(Positions {
+        id: find("id")?,
+        updated_at: find("updated_at")?,
+        device: find("device_id")?,
+        vv: find("vv")?,
+    })
+}
+
+/// A row as JSON (column to value), the form a conflict keeps its loser in.
+fn row_json(columns: &[String], values: &[Value]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = columns
+        .iter()
+        .zip(values)
+        .map(|(c, v)| (c.clone(), serde_json::to_value(v).unwrap_or_default()))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn current_row(
+    tx: &Transaction<'_>,
+    table: &str,
+    columns: &[String],
+    id: Uuid,
+) -> Result<Option<Vec<Value>>, StoreError> {
+    let sql = format!("SELECT {} FROM {table} WHERE id = ?1", columns.join(", "));
+    Ok(tx
+        .prepare_cached(&sql)?
+        .query_row([id], |r| {
+            (0..columns.len())
+                .map(|i| r.get_ref(i).map(to_value))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .optional()?)
+}
+
+/// Merges a bundle's tables inside the caller's transaction.
+fn merge_in_tx(
+    tx: &Transaction<'_>,
+    payload: &Payload,
+    from_device: &str,
+    found_at: i64,
+    stamp: i64,
+    progress: Progress<'_>,
+) -> Result<Merged, StoreError> {
+    let mut merged = Merged {
+        from_device: from_device.to_owned(),
+        records: payload.records(),
+        ..Merged::default()
+    };
+    let total = merged.records;
+    let mut done = 0;
+    progress("merging", 0, total);
+    for t in &payload.tables {
+        let table = t.table.as_str();
+        let local = synced_columns(tx, table)?;
+        let at = positions(t, &local)?;
+        let cols = t.columns.join(", ");
+        let marks = vec!["?"; t.columns.len() + 1].join(", ");
+        let sets: Vec<String> = t
+            .columns
+            .iter()
+            .filter(|c| c.as_str() != "id")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        let upsert_sql = format!(
+            "INSERT INTO {table}({cols}, sync_seq) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {}, sync_seq = excluded.sync_seq",
+            sets.join(", ")
+        );
+        let version_sql = format!("SELECT updated_at, device_id, vv FROM {table} WHERE id = ?1");
+        let vv_sql = format!("UPDATE {table} SET vv = ?2, sync_seq = ?3 WHERE id = ?1");
+        for row in &t.rows {
+            let incoming = read_incoming(table, row, &at, t.columns.len())?;
+            let local_version: Option<Version> = tx
+                .prepare_cached(&version_sql)?
+                .query_row([incoming.id], |r| {
+                    Ok(Version::new(
+                        r.get::<_, Option<String>>(2)?.as_deref(),
+                        &r.get::<_, String>(1)?,
+                        r.get(0)?,
+                    ))
+                })
+                .optional()?;
+            let upsert = |values: &[Value]| -> Result<(), StoreError> {
+                let mut params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+                params.push(&stamp);
+                tx.prepare_cached(&upsert_sql)?.execute(params.as_slice())?;
+                Ok(())
+            };
+            match decide(local_version.as_ref(), &incoming.version) {
+                Decision::Insert => {
+                    upsert(incoming.values)?;
+                    merged.added += 1;
+                }
+                Decision::Replace => {
+                    upsert(incoming.values)?;
+                    merged.updated += 1;
+                }
+                Decision::Keep => {}
+                Decision::Conflict {
+                    incoming_wins,
+                    vector,
+                } => {
+                    let Some(local_version) = local_version else {
+                        continue;
+                    };
+                    if incoming_wins {
+                        let loser =
+                            current_row(tx, table, &t.columns, incoming.id)?.unwrap_or_default();
+                        let added = keep_loser(
+                            tx,
+                            table,
+                            incoming.id,
+                            found_at,
+                            from_device,
+                            &local_version,
+                            &row_json(&t.columns, &loser),
+                        )?;
+                        let mut values = incoming.values.to_vec();
+                        values[at.vv] = vector
+                            .to_column(&incoming.version.device, incoming.version.clock)
+                            .map_or(Value::Null, Value::Text);
+                        upsert(&values)?;
+                        merged.updated += 1;
+                        merged.conflicts += added;
+                    } else {
+                        let added = keep_loser(
+                            tx,
+                            table,
+                            incoming.id,
+                            found_at,
+                            from_device,
+                            &incoming.version,
+                            &row_json(&t.columns, incoming.values),
+                        )?;
+                        let vv = vector.to_column(&local_version.device, local_version.clock);
+                        tx.prepare_cached(&vv_sql)?
+                            .execute(params![incoming.id, vv, stamp])?;
+                        merged.conflicts += added;
+                    }
+                }
+            }
+            done += 1;
+            if done % 1000 == 0 {
+                progress("merging", done, total);
+            }
+        }
+    }
+    progress("merging", total, total);
+    Ok(merged)
+}
+
+/// Keeps the losing version of a record for review (once). Returns 1 when new.
+fn keep_loser(
+    tx: &Transaction<'_>,
+    table: &str,
+    id: Uuid,
+    found_at: i64,
+    from_device: &str,
+    loser: &Version,
+    row: &str,
+) -> Result<usize, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT INTO sync_conflicts(record_table, record_id, found_at, from_device, loser_clock, loser_device, loser)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![table, id, found_at, from_device, loser.clock, loser.device, row])?)
+}
+
+fn is_foreign_key_error(e: &StoreError) -> bool {
+    matches!(e, StoreError::Sqlite(rusqlite::Error::SqliteFailure(err, _))
+        if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+impl Store {
+    /// The organisation's sync passphrase, once an admin has set it here
+    /// (kept in the encrypted database).
+    pub fn sync_key(&self) -> Result<Option<SyncKey>, StoreError> {
+        match meta_get(self.conn(), "sync.passphrase")? {
+            Some(p) => Ok(Some(SyncKey::new(&p)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether a sync passphrase is set here.
+    pub fn has_sync_key(&self) -> Result<bool, StoreError> {
+        Ok(meta_get(self.conn(), "sync.passphrase")?.is_some())
+    }
+
+    /// Sets the organisation's sync passphrase (admins only).
+    pub fn set_sync_passphrase(&mut self, passphrase: &str) -> Result<(), StoreError> {
+        self.require(Permission::SyncSetup)?;
+        SyncKey::new(passphrase)?;
+        self.write(|tx, ctx| {
+            meta_set(tx, "sync.passphrase", Some(passphrase.trim()))?;
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("setting"),
+                None,
+                "sync passphrase",
+            )
+        })
+    }
+
+    /// The sync folder chosen in settings.
+    pub fn sync_folder(&self) -> Result<Option<PathBuf>, StoreError> {
+        Ok(meta_get(self.conn(), "sync.folder")?.map(PathBuf::from))
+    }
+
+    pub fn set_sync_folder(&mut self, dir: Option<&Path>) -> Result<(), StoreError> {
+        self.require(Permission::Sync)?;
+        let text = dir.map(|d| d.display().to_string());
+        self.write(|tx, ctx| {
+            meta_set(tx, "sync.folder", text.as_deref())?;
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("setting"),
+                None,
+                "sync folder",
+            )
+        })
+    }
+
+    /// A bundle of every change after `since` on this database's clock
+    /// (0: everything it holds).
+    pub fn sync_export(&self, key: &SyncKey, since: i64) -> Result<Exported, StoreError> {
+        self.require(Permission::Sync)?;
+        export_on(self.conn(), key, self.device_id(), since)
+    }
+
+    /// A bundle for one other device: the changes it has not said it merged.
+    pub fn sync_export_for(&self, key: &SyncKey, device: &str) -> Result<Exported, StoreError> {
+        let since = self.acked_by(device)?;
+        self.sync_export(key, since)
+    }
+
+    /// The highest stamp of ours `device` has said it merged (0: none).
+    fn acked_by(&self, device: &str) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT acked_ours FROM sync_peers WHERE device_id = ?1")?
+            .query_row([device], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// The highest stamp of `device`'s this database has merged (0: none).
+    pub fn merged_from(&self, device: &str) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT merged_up_to FROM sync_peers WHERE device_id = ?1")?
+            .query_row([device], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Opens and merges a bundle, all or nothing.
+    pub fn sync_import(
+        &mut self,
+        key: &SyncKey,
+        bytes: &[u8],
+        progress: Progress<'_>,
+    ) -> Result<Merged, StoreError> {
+        self.require(Permission::Sync)?;
+        progress("opening", 0, 0);
+        let bundle = bundle::open(key, schema::MIGRATIONS_COUNT, bytes)?;
+        self.merge_bundle(&bundle, progress)
+    }
+
+    fn merge_bundle(
+        &mut self,
+        bundle: &Bundle,
+        progress: Progress<'_>,
+    ) -> Result<Merged, StoreError> {
+        let from = bundle.header.device.clone();
+        let own = from == self.device_id();
+        let header = &bundle.header;
+        let result = self.write(|tx, ctx| {
+            // A bundle refers to records it carries or the receiver holds;
+            // checked once, at commit.
+            tx.execute_batch("PRAGMA defer_foreign_keys = ON;")?;
+            let merged_up_to: i64 = tx
+                .prepare_cached("SELECT merged_up_to FROM sync_peers WHERE device_id = ?1")?
+                .query_row([&from], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            if !own && header.since > merged_up_to {
+                return Err(SyncError::Gap {
+                    device: from.clone(),
+                }
+                .into());
+            }
+            // Every stamp of this merge is later than every clock it brings.
+            let newest = bundle
+                .payload
+                .tables
+                .iter()
+                .flat_map(|t| {
+                    let at = t.columns.iter().position(|c| c == "updated_at");
+                    t.rows.iter().filter_map(move |r| match at.and_then(|i| r.get(i)) {
+                        Some(Value::Int(c)) => Some(*c),
+                        _ => None,
+                    })
+                })
+                .max()
+                .unwrap_or(0);
+            let stamp = ctx.now.max(newest.saturating_add(1));
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('clock', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [stamp.to_string()],
+            )?;
+            let merged = merge_in_tx(tx, &bundle.payload, &from, ctx.now, stamp, progress)?;
+            if !own {
+                tx.execute(
+                    "INSERT INTO sync_peers(device_id, merged_up_to, last_merged_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(device_id) DO UPDATE SET merged_up_to = max(merged_up_to, excluded.merged_up_to),
+                         last_merged_at = excluded.last_merged_at",
+                    params![from, header.top, ctx.now],
+                )?;
+                if let Some((_, ours)) = bundle.payload.merged.iter().find(|(d, _)| d == &ctx.device_id) {
+                    tx.execute(
+                        "UPDATE sync_peers SET acked_ours = max(acked_ours, ?2) WHERE device_id = ?1",
+                        params![from, ours],
+                    )?;
+                }
+            }
+            ctx.audit(
+                tx,
+                AuditAction::Sync,
+                None,
+                None,
+                &format!(
+                    "merged a bundle from device {from}: {} records, {} new, {} updated, {} conflicts",
+                    merged.records, merged.added, merged.updated, merged.conflicts
+                ),
+            )?;
+            Ok(merged)
+        });
+        result.map_err(|e| {
+            if is_foreign_key_error(&e) {
+                damaged("it refers to records that neither it nor this database holds")
+            } else {
+                e
+            }
+        })
+    }
+
+    /// "Sync now": merges every other device's bundle in `dir` that has
+    /// something new, then writes this device's bundle there (under its
+    /// device id) with what the others have not said they merged.
+    pub fn sync_with_folder(
+        &mut self,
+        key: &SyncKey,
+        dir: &Path,
+        progress: Progress<'_>,
+    ) -> Result<FolderSync, StoreError> {
+        self.require(Permission::Sync)?;
+        if !dir.is_dir() {
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the sync folder {} does not exist", dir.display()),
+            )));
+        }
+        let mut summary = FolderSync::default();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == BUNDLE_EXTENSION))
+            .collect();
+        files.sort();
+        let mut peers = Vec::new();
+        let count = files.len();
+        for (i, file) in files.iter().enumerate() {
+            let name = file
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            progress(&format!("reading {name} ({} of {count})", i + 1), 0, 0);
+            let bytes = match std::fs::read(file) {
+                Ok(b) => b,
+                Err(e) => {
+                    summary
+                        .skipped
+                        .push(format!("{name}: cannot be read ({e})"));
+                    continue;
+                }
+            };
+            let header = match bundle::peek(&bytes) {
+                Ok(h) => h,
+                Err(e) => {
+                    summary.skipped.push(format!("{name}: {e}"));
+                    continue;
+                }
+            };
+            if header.device == self.device_id() {
+                continue;
+            }
+            peers.push(header.device.clone());
+            if header.top <= self.merged_from(&header.device)? {
+                continue;
+            }
+            let mut inner = |stage: &str, done: usize, total: usize| {
+                progress(
+                    &format!("{stage} {name} ({} of {count})", i + 1),
+                    done,
+                    total,
+                );
+            };
+            match self.sync_import(key, &bytes, &mut inner) {
+                Ok(m) => summary.merged.push(m),
+                Err(StoreError::Sync(e)) => summary.skipped.push(format!("{name}: {e}")),
+                Err(e) => return Err(e),
+            }
+        }
+        // What every device that shares the folder has said it merged.
+        let mut since = i64::MAX;
+        for p in &peers {
+            since = since.min(self.acked_by(p)?);
+        }
+        if since == i64::MAX {
+            since = 0;
+        }
+        progress("writing this laptop's bundle", 0, 0);
+        let exported = self.sync_export(key, since)?;
+        let target = dir.join(format!("{}.{BUNDLE_EXTENSION}", self.device_id()));
+        let partial = dir.join(format!(".{}.{BUNDLE_EXTENSION}.partial", self.device_id()));
+        std::fs::write(&partial, &exported.bytes)?;
+        std::fs::rename(&partial, &target)?;
+        summary.sent = exported.records;
+        summary.bundle = target;
+        Ok(summary)
+    }
+
+    /// Conflicts waiting for review (or all, with resolved ones), newest first.
+    pub fn conflicts(&self, include_resolved: bool) -> Result<Vec<Conflict>, StoreError> {
+        let sql = format!(
+            "SELECT id, record_table, record_id, found_at, from_device, loser_clock, loser_device, loser, resolution
+             FROM sync_conflicts {} ORDER BY found_at DESC, id DESC",
+            if include_resolved { "" } else { "WHERE resolved_at IS NULL" }
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows: Vec<(
+            i64,
+            String,
+            Uuid,
+            i64,
+            String,
+            i64,
+            String,
+            String,
+            Option<String>,
+        )> = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, table, record_id, found_at, from_device, clock, device, loser, resolution) in rows
+        {
+            let columns = synced_columns(self.conn(), &table)?;
+            let current = current_row_on(self.conn(), &table, &columns, record_id)?;
+            let other = loser_values(&loser, &columns)?;
+            let get = |vals: &[Value], name: &str| {
+                columns
+                    .iter()
+                    .position(|c| c == name)
+                    .and_then(|i| vals.get(i).cloned())
+                    .unwrap_or(Value::Null)
+            };
+            let mut fields = Vec::new();
+            for (i, c) in columns.iter().enumerate() {
+                if BOOKKEEPING.contains(&c.as_str()) || current.get(i) == other.get(i) {
+                    continue;
+                }
+                fields.push(FieldDiff {
+                    field: c.clone(),
+                    current: self.shown(c, current.get(i).unwrap_or(&Value::Null))?,
+                    other: self.shown(c, other.get(i).unwrap_or(&Value::Null))?,
+                });
+            }
+            let current_clock = match get(&current, "updated_at") {
+                Value::Int(c) => c,
+                _ => 0,
+            };
+            let current_device = match get(&current, "device_id") {
+                Value::Text(d) => d,
+                _ => String::new(),
+            };
+            out.push(Conflict {
+                id,
+                label: self.record_label(&table, record_id, &columns, &current)?,
+                table,
+                record_id,
+                found_at: ms_to_time(found_at),
+                from_device,
+                other_changed_at: ms_to_time(clock),
+                other_device: device,
+                current_changed_at: ms_to_time(current_clock),
+                current_device,
+                fields,
+                resolution,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A value as a coordinator reads it: references by their code or name.
+    fn shown(&self, column: &str, v: &Value) -> Result<String, StoreError> {
+        let conn = self.conn();
+        Ok(match v {
+            Value::Null => "—".into(),
+            Value::Int(i) if column == "deleted" => if *i != 0 { "deleted" } else { "live" }.into(),
+            Value::Int(i) => i.to_string(),
+            Value::Real(f) => f.to_string(),
+            Value::Text(t) => t.clone(),
+            Value::Blob(b) => {
+                let Ok(id) = Uuid::from_slice(b) else {
+                    return Ok(hex::encode(b));
+                };
+                let lookup = match column {
+                    "client_id" => Some("SELECT code FROM clients WHERE id = ?1"),
+                    "location_id" => Some("SELECT name FROM locations WHERE id = ?1"),
+                    "worker_id" | "assigned_worker" => {
+                        Some("SELECT username FROM users WHERE id = ?1")
+                    }
+                    _ => None,
+                };
+                match lookup {
+                    Some(sql) => conn
+                        .prepare_cached(sql)?
+                        .query_row([id], |r| r.get::<_, String>(0))
+                        .optional()?
+                        .unwrap_or_else(|| id.to_string()),
+                    None => id.to_string(),
+                }
+            }
+        })
+    }
+
+    fn record_label(
+        &self,
+        table: &str,
+        id: Uuid,
+        columns: &[String],
+        values: &[Value],
+    ) -> Result<String, StoreError> {
+        let get = |name: &str| {
+            columns
+                .iter()
+                .position(|c| c == name)
+                .and_then(|i| values.get(i))
+        };
+        let text = |name: &str| match get(name) {
+            Some(Value::Text(t)) => t.clone(),
+            _ => String::new(),
+        };
+        let client = match get("client_id") {
+            Some(v) => self.shown("client_id", v)?,
+            None => String::new(),
+        };
+        Ok(match table {
+            "clients" => format!("client {}", text("code")),
+            "users" => format!("user {}", text("username")),
+            "locations" => format!("location {}", text("name")),
+            "contacts" => format!("contact with {client} on {}", text("date")),
+            "arrests" => format!("arrest of {client} on {}", text("date")),
+            "detentions" => format!("detention of {client} from {}", text("started_on")),
+            "enrollments" => format!("{} enrollment of {client}", text("service")),
+            "service_events" => format!("{} of {client} on {}", text("kind"), text("date")),
+            "followups" => format!("follow-up of {client} due {}", text("due")),
+            _ => format!("{table} {id}"),
+        })
+    }
+
+    /// Resolves a conflict. Keeping the other version, or some of its
+    /// fields, writes a new version of the record here (validated like any
+    /// edit), which then wins on every laptop when they next sync.
+    pub fn resolve_conflict(&mut self, id: i64, resolution: &Resolution) -> Result<(), StoreError> {
+        self.require(Permission::ResolveConflicts)?;
+        self.write(|tx, ctx| {
+            let found: Option<(String, Uuid, i64, String, String)> = tx
+                .query_row(
+                    "SELECT record_table, record_id, loser_clock, loser_device, loser FROM sync_conflicts
+                     WHERE id = ?1 AND resolved_at IS NULL",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()?;
+            let Some((table, record_id, loser_clock, loser_device, loser)) = found else {
+                return Err(StoreError::NoSuchRecord {
+                    kind: "open conflict",
+                    id: Uuid::nil(),
+                });
+            };
+            let columns = synced_columns(tx, &table)?;
+            let other = loser_values(&loser, &columns)?;
+            let current = current_row(tx, &table, &columns, record_id)?.ok_or(StoreError::NoSuchRecord {
+                kind: "record",
+                id: record_id,
+            })?;
+            let take: Vec<String> = match resolution {
+                Resolution::KeepCurrent => Vec::new(),
+                Resolution::KeepOther => columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, c)| !BOOKKEEPING.contains(&c.as_str()) && current.get(*i) != other.get(*i))
+                    .map(|(_, c)| c.clone())
+                    .collect(),
+                Resolution::TakeFields(f) => {
+                    for name in f {
+                        if BOOKKEEPING.contains(&name.as_str()) || !columns.contains(name) {
+                            return Err(ValidationError::Inconsistent {
+                                field: "field",
+                                reason: format!("{name} is not a field of this record"),
+                            }
+                            .into());
+                        }
+                    }
+                    f.clone()
+                }
+            };
+            let words = match resolution {
+                Resolution::KeepCurrent => "kept this laptop's version".to_owned(),
+                Resolution::KeepOther => "kept the other version".to_owned(),
+                Resolution::TakeFields(f) => format!("edited: took {} from the other version", f.join(", ")),
+            };
+            if !take.is_empty() {
+                let pos = |name: &str| columns.iter().position(|c| c == name).unwrap_or(0);
+                let cur_version = Version::new(
+                    match &current[pos("vv")] {
+                        Value::Text(t) => Some(t.as_str()),
+                        _ => None,
+                    },
+                    match &current[pos("device_id")] {
+                        Value::Text(t) => t,
+                        _ => "",
+                    },
+                    match current[pos("updated_at")] {
+                        Value::Int(c) => c,
+                        _ => 0,
+                    },
+                );
+                let loser_vv = match &other[pos("vv")] {
+                    Value::Text(t) => Some(t.as_str()),
+                    _ => None,
+                };
+                let vv = cur_version
+                    .vector
+                    .merged(&VersionVector::of_row(loser_vv, &loser_device, loser_clock))
+                    .with_change(&ctx.device_id, ctx.now)
+                    .to_column(&ctx.device_id, ctx.now);
+                let sets: Vec<String> = take
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{c} = ?{}", i + 6))
+                    .collect();
+                let sql = format!(
+                    "UPDATE {table} SET vv = ?2, updated_at = ?3, updated_by = ?4, device_id = ?5, {} WHERE id = ?1",
+                    sets.join(", ")
+                );
+                let mut values: Vec<Box<dyn ToSql>> = vec![
+                    Box::new(record_id),
+                    Box::new(vv),
+                    Box::new(ctx.now),
+                    Box::new(ctx.user_id),
+                    Box::new(ctx.device_id.clone()),
+                ];
+                for c in &take {
+                    values.push(Box::new(other[pos(c)].clone()));
+                }
+                let refs: Vec<&dyn ToSql> = values.iter().map(AsRef::as_ref).collect();
+                tx.execute(&sql, refs.as_slice())?;
+                validate_stored(tx, &table, record_id, ctx.today)?;
+                ctx.audit(tx, AuditAction::Update, Some(kind_of(&table)), Some(record_id), &format!("sync conflict: {words}"))?;
+            } else {
+                ctx.audit(tx, AuditAction::Sync, Some(kind_of(&table)), Some(record_id), &format!("sync conflict: {words}"))?;
+            }
+            tx.execute(
+                "UPDATE sync_conflicts SET resolved_at = ?2, resolved_by = ?3, resolution = ?4 WHERE id = ?1",
+                params![id, ctx.now, ctx.user_id, words],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Clients that share a code: each group is probably one person
+    /// registered on two laptops.
+    pub fn probable_duplicates(&self) -> Result<Vec<Vec<DuplicateClient>>, StoreError> {
+        let conn = self.conn();
+        let codes: Vec<String> = conn
+            .prepare("SELECT code FROM clients WHERE deleted = 0 GROUP BY code HAVING count(*) > 1 ORDER BY code")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let counts = CLIENT_TABLES
+            .iter()
+            .map(|t| {
+                format!("(SELECT count(*) FROM {t} x WHERE x.client_id = c.id AND x.deleted = 0)")
+            })
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let sql = format!(
+            "SELECT c.id, c.code, c.nickname, c.registered_on, c.device_id, {counts} FROM clients c
+             WHERE c.code = ?1 AND c.deleted = 0 ORDER BY c.created_at, c.id"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut groups = Vec::new();
+        for code in codes {
+            let group = stmt
+                .query_map([&code], |r| {
+                    Ok(DuplicateClient {
+                        id: r.get(0)?,
+                        code: r.get(1)?,
+                        nickname: r.get(2)?,
+                        registered_on: r.get(3)?,
+                        device_id: r.get(4)?,
+                        records: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            groups.push(group);
+        }
+        Ok(groups)
+    }
+
+    /// Merges client `absorb` into `keep`: every record about `absorb`
+    /// moves to `keep`, then `absorb` is deleted. Audited on both.
+    /// Returns how many records moved.
+    pub fn merge_clients(&mut self, keep: Uuid, absorb: Uuid) -> Result<usize, StoreError> {
+        self.require(Permission::ResolveConflicts)?;
+        if keep == absorb {
+            return Err(ValidationError::Inconsistent {
+                field: "client",
+                reason: "a client cannot be merged into themselves".into(),
+            }
+            .into());
+        }
+        self.write(|tx, ctx| {
+            let live = |id: Uuid| -> Result<Option<String>, StoreError> {
+                Ok(tx
+                    .query_row("SELECT code FROM clients WHERE id = ?1 AND deleted = 0", [id], |r| r.get(0))
+                    .optional()?)
+            };
+            let (Some(keep_code), Some(absorb_code)) = (live(keep)?, live(absorb)?) else {
+                return Err(ValidationError::Inconsistent {
+                    field: "client",
+                    reason: "both clients must exist and not be deleted".into(),
+                }
+                .into());
+            };
+            let mut moved = 0;
+            let mut parts = Vec::new();
+            for table in CLIENT_TABLES {
+                let n = tx.execute(
+                    &format!(
+                        "UPDATE {table} SET client_id = ?2, vv = tether_vv(vv, device_id, updated_at, ?5, ?3),
+                         updated_at = ?3, updated_by = ?4, device_id = ?5 WHERE client_id = ?1"
+                    ),
+                    params![absorb, keep, ctx.now, ctx.user_id, ctx.device_id],
+                )?;
+                if n > 0 {
+                    parts.push(format!("{table}={n}"));
+                }
+                moved += n;
+            }
+            tx.execute(
+                "UPDATE clients SET deleted = 1, vv = tether_vv(vv, device_id, updated_at, ?4, ?2),
+                 updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE id = ?1",
+                params![absorb, ctx.now, ctx.user_id, ctx.device_id],
+            )?;
+            let detail = format!(
+                "merged client {absorb_code} ({absorb}) into {keep_code}: {}",
+                if parts.is_empty() { "no records".to_owned() } else { parts.join(",") }
+            );
+            ctx.audit(tx, AuditAction::Update, Some("client"), Some(keep), &detail)?;
+            ctx.audit(tx, AuditAction::Delete, Some("client"), Some(absorb), &detail)?;
+            Ok(moved)
+        })
+    }
+}
+
+fn current_row_on(
+    conn: &Connection,
+    table: &str,
+    columns: &[String],
+    id: Uuid,
+) -> Result<Vec<Value>, StoreError> {
+    let sql = format!("SELECT {} FROM {table} WHERE id = ?1", columns.join(", "));
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], |r| {
+            (0..columns.len())
+                .map(|i| r.get_ref(i).map(to_value))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .optional()?
+        .unwrap_or_else(|| vec![Value::Null; columns.len()]))
+}
+
+/// A kept loser's values in `columns` order (a column it lacks is NULL).
+fn loser_values(json: &str, columns: &[String]) -> Result<Vec<Value>, StoreError> {
+    let map: BTreeMap<String, Value> = serde_json::from_str(json)
+        .map_err(|e| damaged(format!("a kept conflict cannot be read ({e})")))?;
+    Ok(columns
+        .iter()
+        .map(|c| map.get(c).cloned().unwrap_or(Value::Null))
+        .collect())
+}
+
+/// The record kind's name in audit entries.
+fn kind_of(table: &str) -> &'static str {
+    match table {
+        "users" => User::KIND,
+        "clients" => Client::KIND,
+        "contacts" => Contact::KIND,
+        "locations" => Location::KIND,
+        "arrests" => Arrest::KIND,
+        "detentions" => Detention::KIND,
+        "enrollments" => Enrollment::KIND,
+        "service_events" => ServiceEvent::KIND,
+        "followups" => FollowUp::KIND,
+        _ => "record",
+    }
+}
+
+/// Checks a record as it now stands in the table like a form's save would
+/// (a deleted one needs no checks).
+fn validate_stored(
+    tx: &Transaction<'_>,
+    table: &str,
+    id: Uuid,
+    today: NaiveDate,
+) -> Result<(), StoreError> {
+    fn one<R: Record>(tx: &Transaction<'_>, id: Uuid, today: NaiveDate) -> Result<(), StoreError> {
+        let sql = format!("{} WHERE id = ?1", select_sql::<R>());
+        let saved: Saved<R> = tx.query_row(&sql, [id], saved_from_row::<R>)?;
+        if saved.meta.deleted {
+            return Ok(());
+        }
+        saved.data.validate(today)?;
+        saved.data.check(tx, Some(id))
+    }
+    match table {
+        "users" => one::<User>(tx, id, today),
+        "clients" => one::<Client>(tx, id, today),
+        "contacts" => one::<Contact>(tx, id, today),
+        "locations" => one::<Location>(tx, id, today),
+        "arrests" => one::<Arrest>(tx, id, today),
+        "detentions" => one::<Detention>(tx, id, today),
+        "enrollments" => one::<Enrollment>(tx, id, today),
+        "service_events" => one::<ServiceEvent>(tx, id, today),
+        "followups" => one::<FollowUp>(tx, id, today),
+        other => Err(StoreError::NoSuchTable(other.to_owned())),
+    }
+}
