@@ -223,7 +223,7 @@ fn one_code_registered_on_two_laptops_is_flagged_and_merged_with_its_records() {
         Store::open(&path, "coord", PASSWORD).unwrap()
     };
     let mut coordinator = coordinator;
-    let moved = coordinator.merge_clients(on_a.id(), on_b.id()).unwrap();
+    let moved = coordinator.merge_clients(on_a.id(), &[on_b.id()]).unwrap();
     assert_eq!(moved, 2);
     assert!(coordinator.probable_duplicates().unwrap().is_empty());
     let contacts = coordinator.list_for_client::<Contact>(on_a.id()).unwrap();
@@ -356,7 +356,7 @@ fn roles_decide_who_syncs_resolves_and_sets_the_passphrase() {
         Err(StoreError::Forbidden { .. })
     ));
     assert!(matches!(
-        worker.merge_clients(Uuid::now_v7(), Uuid::now_v7()),
+        worker.merge_clients(Uuid::now_v7(), &[Uuid::now_v7()]),
         Err(StoreError::Forbidden { .. })
     ));
 }

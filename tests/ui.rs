@@ -1056,3 +1056,152 @@ fn make_a_period_report_save_it_and_export_the_line_list() {
         .count();
     assert_eq!(exports, 2);
 }
+
+/// Two laptops that changed one client's notes before syncing: `a` (at
+/// `db`) holds the conflict. Returns the client's id.
+fn conflicted() -> (TestDb, TestDb, uuid::Uuid) {
+    use tether::domain::Client;
+    let (a_db, mut a) = fresh();
+    let (b_db, mut b) = fresh();
+    let key = tether::sync::bundle::SyncKey::new("mekong river outreach 2026").unwrap();
+    let c = client(&mut a, "PP-0042", Some("Sokha"));
+    let all = a.sync_export(&key, 0).unwrap();
+    b.sync_import(&key, &all.bytes, &mut |_, _, _| {}).unwrap();
+    let mut on_a: Client = c.data.clone();
+    on_a.notes = Some("moved to Poipet".into());
+    on_a.phone = Some("097 111 222".into());
+    a.update(c.id(), on_a).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    let mut on_b: Client = c.data.clone();
+    on_b.notes = Some("held at Prey Speu".into());
+    b.update(c.id(), on_b).unwrap();
+    let from_b = b.sync_export(&key, 0).unwrap();
+    let merged = a
+        .sync_import(&key, &from_b.bytes, &mut |_, _, _| {})
+        .unwrap();
+    assert_eq!(merged.conflicts, 1);
+    a.close().unwrap();
+    b.close().unwrap();
+    (a_db, b_db, c.id())
+}
+
+#[test]
+fn a_coordinator_reviews_a_sync_conflict_and_takes_one_field_of_the_other_version() {
+    let (db, _b, id) = conflicted();
+    {
+        let mut s = Store::open(&db.path, "admin", PASSWORD).unwrap();
+        add_user(&mut s, "chenda", tether::domain::Role::Coordinator);
+    }
+    let mut h = unlocked(db.path.clone(), "chenda");
+    h.get_by_label("Sync review (1)").click();
+    h.run();
+    assert_eq!(
+        h.query_all_by_label("client PP-0042").count(),
+        2,
+        "in the list and as the heading of the details"
+    );
+    // b's later notes were kept; a's notes and phone are the other version.
+    h.get_by_label("held at Prey Speu");
+    h.get_by_label("moved to Poipet");
+    h.get_by_label("097 111 222");
+    assert!(
+        h.get_by_label("Save with the ticked fields")
+            .accesskit_node()
+            .is_disabled(),
+        "nothing ticked yet"
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Phone")
+        .click();
+    h.run();
+    h.get_by_label("Save with the ticked fields").click();
+    h.run();
+    h.get_by_label("Conflict resolved");
+    h.get_by_label("No conflicts.");
+    let ws = h.state().workspace().unwrap();
+    let saved: tether::domain::Saved<tether::domain::Client> = ws.store.get(id).unwrap();
+    assert_eq!(
+        saved.data.phone.as_deref(),
+        Some("097 111 222"),
+        "the ticked field came over"
+    );
+    assert_eq!(
+        saved.data.notes.as_deref(),
+        Some("held at Prey Speu"),
+        "the rest stayed"
+    );
+    assert_eq!(ws.store.open_conflict_count().unwrap(), 0);
+    let audit = ws.store.audit_for_record(id).unwrap();
+    assert!(audit[0].detail.contains("took phone"), "{:?}", audit[0]);
+    // An outreach worker has no review screen.
+    drop(h);
+    {
+        let mut s = Store::open(&db.path, "admin", PASSWORD).unwrap();
+        add_user(&mut s, "vanna", tether::domain::Role::Outreach);
+    }
+    let h = unlocked(db.path.clone(), "vanna");
+    assert!(h.query_by_label_contains("Sync review").is_none());
+}
+
+#[test]
+fn sync_now_in_settings_exchanges_bundles_through_the_folder() {
+    let (a_db, mut a) = fresh();
+    let (_b_db, mut b) = fresh();
+    let folder = a_db.dir.path().join("shared");
+    std::fs::create_dir(&folder).unwrap();
+    client(&mut b, "BB-0001", Some("Dara"));
+    let key = tether::sync::bundle::SyncKey::new("mekong river outreach 2026").unwrap();
+    b.sync_with_folder(&key, &folder, &mut |_, _, _| {})
+        .unwrap();
+    a.set_sync_folder(Some(&folder)).unwrap();
+    a.close().unwrap();
+    // Tall enough to show the sync section below the backups.
+    let path = a_db.path.clone();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1100.0, 1900.0))
+        .build_eframe(move |cc| TetherApp::new(cc, Some(path), Some("admin".into())));
+    unlock(&mut h, PASSWORD);
+    h.get_by_label("Settings").click();
+    h.run();
+    assert!(
+        h.get_by_label("Sync now").accesskit_node().is_disabled(),
+        "no passphrase yet"
+    );
+    type_field(&mut h, "Set sync passphrase", "mekong river outreach 2026");
+    type_field(&mut h, "Passphrase again", "mekong river outreach 2026");
+    h.get_by_label("Save passphrase").click();
+    h.run();
+    h.get_by_label("Sync passphrase saved");
+    h.get_by_label("Sync now").click();
+    let started = std::time::Instant::now();
+    loop {
+        h.step();
+        let busy = h
+            .state()
+            .workspace()
+            .is_some_and(|ws| ws.settings.sync.busy());
+        if !busy {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 30, "sync did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run();
+    assert_eq!(
+        h.query_all_by_label_contains("Sync done: 2 records received from 1 laptop(s)")
+            .count(),
+        2,
+        "in the banner and in the sync section"
+    );
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(
+        ws.store.count_live("clients").unwrap(),
+        1,
+        "b's client is here"
+    );
+    assert!(
+        folder
+            .join(format!("{}.tether-sync", ws.store.device_id()))
+            .exists(),
+        "a's bundle is in the folder"
+    );
+}

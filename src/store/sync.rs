@@ -1070,12 +1070,12 @@ impl Store {
         Ok(groups)
     }
 
-    /// Merges client `absorb` into `keep`: every record about `absorb`
-    /// moves to `keep`, then `absorb` is deleted. Audited on both.
-    /// Returns how many records moved.
-    pub fn merge_clients(&mut self, keep: Uuid, absorb: Uuid) -> Result<usize, StoreError> {
+    /// Merges the clients `absorb` into `keep`, all in one transaction:
+    /// every record about them moves to `keep`, then they are deleted.
+    /// Audited on both sides. Returns how many records moved.
+    pub fn merge_clients(&mut self, keep: Uuid, absorb: &[Uuid]) -> Result<usize, StoreError> {
         self.require(Permission::ResolveConflicts)?;
-        if keep == absorb {
+        if absorb.contains(&keep) {
             return Err(ValidationError::Inconsistent {
                 field: "client",
                 reason: "a client cannot be merged into themselves".into(),
@@ -1083,9 +1083,39 @@ impl Store {
             .into());
         }
         self.write(|tx, ctx| {
+            let mut moved = 0;
+            for &absorb in absorb {
+                moved += merge_one(tx, ctx, keep, absorb)?;
+            }
+            Ok(moved)
+        })
+    }
+
+    /// Open (unresolved) conflicts.
+    pub fn open_conflict_count(&self) -> Result<usize, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL")?
+            .query_row([], |r| r.get::<_, i64>(0))? as usize)
+    }
+}
+
+/// Moves one client's records to another and deletes the first.
+fn merge_one(
+    tx: &Transaction<'_>,
+    ctx: &super::WriteCtx,
+    keep: Uuid,
+    absorb: Uuid,
+) -> Result<usize, StoreError> {
+    {
+        {
             let live = |id: Uuid| -> Result<Option<String>, StoreError> {
                 Ok(tx
-                    .query_row("SELECT code FROM clients WHERE id = ?1 AND deleted = 0", [id], |r| r.get(0))
+                    .query_row(
+                        "SELECT code FROM clients WHERE id = ?1 AND deleted = 0",
+                        [id],
+                        |r| r.get(0),
+                    )
                     .optional()?)
             };
             let (Some(keep_code), Some(absorb_code)) = (live(keep)?, live(absorb)?) else {
@@ -1117,12 +1147,22 @@ impl Store {
             )?;
             let detail = format!(
                 "merged client {absorb_code} ({absorb}) into {keep_code}: {}",
-                if parts.is_empty() { "no records".to_owned() } else { parts.join(",") }
+                if parts.is_empty() {
+                    "no records".to_owned()
+                } else {
+                    parts.join(",")
+                }
             );
             ctx.audit(tx, AuditAction::Update, Some("client"), Some(keep), &detail)?;
-            ctx.audit(tx, AuditAction::Delete, Some("client"), Some(absorb), &detail)?;
+            ctx.audit(
+                tx,
+                AuditAction::Delete,
+                Some("client"),
+                Some(absorb),
+                &detail,
+            )?;
             Ok(moved)
-        })
+        }
     }
 }
 

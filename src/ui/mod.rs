@@ -17,6 +17,7 @@ pub mod raid;
 pub mod reports;
 pub mod settings;
 mod strings_km;
+pub mod sync;
 pub mod today;
 pub mod unlock;
 pub mod users;
@@ -52,6 +53,8 @@ pub enum Screen {
     Locations,
     Users,
     Settings,
+    /// Sync conflicts and probable duplicate clients.
+    Review,
 }
 
 /// A change a screen asks for; the workspace applies it through the store.
@@ -77,6 +80,11 @@ pub enum Write {
     Language(Lang),
     /// Move the automatic backups (None: back beside the database).
     BackupDir(Option<PathBuf>),
+    SyncPassphrase(String),
+    SyncFolder(Option<PathBuf>),
+    ResolveConflict(i64, crate::store::Resolution),
+    /// Keep the first client; merge the others into it.
+    MergeClients(Uuid, Vec<Uuid>),
 }
 
 /// What a screen asks the workspace to do after the frame.
@@ -95,6 +103,8 @@ pub enum Action {
     BackupNow,
     /// An import finished on the worker thread: reload, and say so.
     Imported(String),
+    /// A sync finished on the worker thread: reload, and say so.
+    Synced(String),
     /// Save a report or export the line list (both audited).
     Reports(reports::ReportsCommand),
     /// Replace the database with a backup (closes the workspace).
@@ -125,6 +135,7 @@ pub struct Workspace {
     pub locations: locations::LocationsScreen,
     pub users: users::UsersScreen,
     pub settings: settings::SettingsScreen,
+    pub review: sync::ReviewScreen,
     pub generation: u64,
     pub form_ctx: forms::FormCtx,
     /// A message for the banner: (text, is_error).
@@ -161,6 +172,7 @@ impl Workspace {
             locations: locations::LocationsScreen::default(),
             users: users::UsersScreen::default(),
             settings: settings::SettingsScreen::default(),
+            review: sync::ReviewScreen::default(),
             generation: 1,
             form_ctx: forms::FormCtx::default(),
             notice: None,
@@ -208,6 +220,16 @@ impl Workspace {
 
     fn nav_ui(&mut self, ui: &mut egui::Ui) {
         ui.add_space(6.0);
+        let open = if self.can(Permission::ResolveConflicts) {
+            self.store.open_conflict_count().unwrap_or(0)
+        } else {
+            0
+        };
+        let review_label = if open > 0 {
+            i18n::tf("Sync review ({n})", &[("n", &open)])
+        } else {
+            t("Sync review").to_owned()
+        };
         let mut items = vec![(Screen::Today, t("Today")), (Screen::Clients, t("Clients"))];
         if let Some(p) = &self.profile {
             items.push((Screen::Profile, p.title()));
@@ -223,6 +245,9 @@ impl Workspace {
         items.push((Screen::Locations, t("Detention locations")));
         if self.can(Permission::ManageUsers) {
             items.push((Screen::Users, t("Users")));
+        }
+        if self.can(Permission::ResolveConflicts) {
+            items.push((Screen::Review, &review_label));
         }
         items.push((Screen::Settings, t("Settings")));
         for (screen, label) in items {
@@ -264,6 +289,7 @@ impl Workspace {
             Screen::Settings => self
                 .settings
                 .ui(ui, &env, self.auto_lock, &self.maintenance),
+            Screen::Review => self.review.ui(ui, &env),
         }
     }
 
@@ -288,7 +314,7 @@ impl Workspace {
             }
             Action::Restore(request) => self.restore_request = Some(request),
             Action::Reports(command) => self.reports.apply(&mut self.store, command),
-            Action::Imported(summary) => {
+            Action::Imported(summary) | Action::Synced(summary) => {
                 self.generation += 1;
                 self.refresh_form_ctx();
                 self.notice = Some((summary, false));
@@ -312,7 +338,7 @@ impl Workspace {
                         }
                     }
                     Screen::Today => self.today.after_save(&result),
-                    Screen::Dashboard | Screen::Import | Screen::Reports => {}
+                    Screen::Dashboard | Screen::Import | Screen::Reports | Screen::Review => {}
                     Screen::Raid => self.raid.after_save(&result),
                     Screen::Locations => self.locations.after_save(&result),
                     Screen::Users => self.users.after_save(&result),
@@ -456,6 +482,24 @@ impl Workspace {
             Write::BackupDir(dir) => {
                 s.set_backup_dir(dir.as_deref())?;
                 t("Settings saved").to_owned()
+            }
+            Write::SyncPassphrase(mut passphrase) => {
+                let r = s.set_sync_passphrase(&passphrase);
+                passphrase.zeroize();
+                r?;
+                t("Sync passphrase saved").to_owned()
+            }
+            Write::SyncFolder(dir) => {
+                s.set_sync_folder(dir.as_deref())?;
+                t("Settings saved").to_owned()
+            }
+            Write::ResolveConflict(id, resolution) => {
+                s.resolve_conflict(id, &resolution)?;
+                t("Conflict resolved").to_owned()
+            }
+            Write::MergeClients(keep, others) => {
+                let moved = s.merge_clients(keep, &others)?;
+                i18n::tf("Clients merged: {n} records moved", &[("n", &moved)])
             }
             Write::Language(lang) => {
                 let me = s.user().id;

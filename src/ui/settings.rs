@@ -23,6 +23,8 @@ pub struct SettingsScreen {
     backups: Option<((u64, u64), Listing)>,
     /// A restore waiting for its confirmation.
     confirm_restore: Option<BackupInfo>,
+    /// Sync with other laptops.
+    pub sync: super::sync::SyncPanel,
 }
 
 impl SettingsScreen {
@@ -46,6 +48,11 @@ impl SettingsScreen {
                 let backups = self.backups_ui(ui, env, maintenance);
                 if backups != Action::None {
                     action = backups;
+                }
+                ui.add_space(12.0);
+                let sync = self.sync.ui(ui, env);
+                if sync != Action::None {
+                    action = sync;
                 }
             });
         action

@@ -1,0 +1,568 @@
+//! Sync in the window: the settings panel (passphrase, folder, "Sync now"
+//! with progress and a summary) and the review screen where a coordinator
+//! resolves conflicts and merges clients registered twice.
+
+use super::i18n::{t, tf};
+use super::widgets::*;
+use super::{Action, Env, Write};
+use crate::domain::Permission;
+use crate::store::{Conflict, DuplicateClient, FolderSync, Resolution};
+use std::collections::BTreeSet;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+use zeroize::Zeroize;
+
+/// How far the worker has got: stage, rows done, rows in all.
+type Shared = Arc<Mutex<(String, usize, usize)>>;
+
+struct Running {
+    replies: Receiver<Result<FolderSync, String>>,
+    progress: Shared,
+}
+
+/// The sync part of Settings.
+#[derive(Default)]
+pub struct SyncPanel {
+    passphrase: String,
+    passphrase_again: String,
+    running: Option<Running>,
+    /// The last "Sync now": its summary, or why it failed.
+    pub last: Option<Result<FolderSync, String>>,
+}
+
+impl SyncPanel {
+    pub fn busy(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Starts "Sync now" on a worker thread with a second handle on the database.
+    pub fn start(&mut self, env: &Env<'_>) {
+        if self.busy() {
+            return;
+        }
+        let prepared = (|| -> Result<_, String> {
+            let key = env
+                .store
+                .sync_key()
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| {
+                    t("No sync passphrase is set; an admin sets it below.").to_owned()
+                })?;
+            let dir = env
+                .store
+                .sync_folder()
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| t("Choose a sync folder first.").to_owned())?;
+            let handle = env.store.second_handle().map_err(|e| e.to_string())?;
+            Ok((key, dir, handle))
+        })();
+        let (key, dir, mut handle) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                self.last = Some(Err(e));
+                return;
+            }
+        };
+        let progress: Shared = Arc::new(Mutex::new((t("Starting…").to_owned(), 0, 0)));
+        let shared = progress.clone();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut report = |stage: &str, done: usize, total: usize| {
+                if let Ok(mut p) = shared.lock() {
+                    *p = (stage.to_owned(), done, total);
+                }
+            };
+            let result = handle
+                .sync_with_folder(&key, &dir, &mut report)
+                .map_err(|e| e.to_string());
+            let _ = handle.close();
+            let _ = tx.send(result);
+        });
+        self.last = None;
+        self.running = Some(Running {
+            replies: rx,
+            progress,
+        });
+    }
+
+    /// Takes the worker's answer; a finished sync reloads every screen.
+    fn receive(&mut self) -> Action {
+        let Some(running) = &self.running else {
+            return Action::None;
+        };
+        let result = match running.replies.try_recv() {
+            Ok(r) => r,
+            Err(TryRecvError::Empty) => return Action::None,
+            Err(TryRecvError::Disconnected) => {
+                Err(t("The sync stopped unexpectedly; nothing was merged.").to_owned())
+            }
+        };
+        self.running = None;
+        let action = match &result {
+            Ok(done) => Action::Synced(summary(done)),
+            Err(_) => Action::None,
+        };
+        self.last = Some(result);
+        action
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
+        let mut action = self.receive();
+        let store = env.store;
+        ui.heading(t("Sync with other laptops"));
+        ui.label(t("Each laptop writes its changes, encrypted with the organisation's sync passphrase, into a shared folder (a USB stick, a network folder, Syncthing or Nextcloud) and merges the other laptops' changes from it."));
+        ui.add_space(4.0);
+        let has_key = store.has_sync_key().unwrap_or(false);
+        let folder = store.sync_folder().ok().flatten();
+        egui::Grid::new("sync")
+            .num_columns(2)
+            .spacing([12.0, 8.0])
+            .show(ui, |ui| {
+                field_label(ui, t("This laptop"));
+                ui.monospace(store.device_id());
+                ui.end_row();
+
+                field_label(ui, t("Sync passphrase"));
+                if has_key {
+                    ui.colored_label(GREEN, t("set"));
+                } else {
+                    ui.colored_label(ui.visuals().error_fg_color, t("not set"));
+                }
+                ui.end_row();
+
+                if store.user().role.can(Permission::SyncSetup) {
+                    let id = field_label(
+                        ui,
+                        if has_key {
+                            t("New sync passphrase")
+                        } else {
+                            t("Set sync passphrase")
+                        },
+                    );
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.passphrase)
+                            .password(true)
+                            .desired_width(260.0),
+                    )
+                    .labelled_by(id);
+                    ui.end_row();
+                    let id = field_label(ui, t("Passphrase again"));
+                    ui.horizontal(|ui| {
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.passphrase_again)
+                                .password(true)
+                                .desired_width(260.0),
+                        )
+                        .labelled_by(id);
+                        let ready = !self.passphrase.is_empty();
+                        if ui
+                            .add_enabled(ready, egui::Button::new(t("Save passphrase")))
+                            .clicked()
+                        {
+                            if self.passphrase == self.passphrase_again {
+                                action = Action::Write(Write::SyncPassphrase(std::mem::take(
+                                    &mut self.passphrase,
+                                )));
+                                self.passphrase_again.zeroize();
+                            } else {
+                                self.last = Some(Err(t("The two passphrases differ.").to_owned()));
+                            }
+                        }
+                    });
+                    ui.end_row();
+                }
+
+                field_label(ui, t("Sync folder"));
+                ui.horizontal(|ui| {
+                    match &folder {
+                        Some(f) => ui.monospace(f.display().to_string()),
+                        None => ui.weak(t("none chosen")),
+                    };
+                    if ui.button(t("Choose sync folder…")).clicked()
+                        && let Some(dir) = rfd::FileDialog::new().pick_folder()
+                    {
+                        action = Action::Write(Write::SyncFolder(Some(dir)));
+                    }
+                });
+                ui.end_row();
+            });
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            let ready = has_key && folder.is_some() && !self.busy();
+            if ui
+                .add_enabled(ready, egui::Button::new(t("Sync now")))
+                .clicked()
+            {
+                self.start(env);
+            }
+            if store.user().role.can(Permission::ResolveConflicts) {
+                let open = store.open_conflict_count().unwrap_or(0);
+                if open > 0
+                    && ui
+                        .link(tf("Review {n} conflicts", &[("n", &open)]))
+                        .clicked()
+                {
+                    action = Action::Go(super::Screen::Review);
+                }
+            }
+        });
+        if let Some(running) = &self.running {
+            let (stage, done, total) = running
+                .progress
+                .lock()
+                .map(|p| p.clone())
+                .unwrap_or_default();
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(stage);
+            });
+            if total > 0 {
+                ui.add(egui::ProgressBar::new(done as f32 / total as f32).text(tf(
+                    "{done} of {total} records",
+                    &[("done", &done), ("total", &total)],
+                )));
+            }
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        match &self.last {
+            Some(Ok(done)) => {
+                ui.colored_label(GREEN, summary(done));
+                for note in &done.skipped {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        tf("Skipped {note}", &[("note", note)]),
+                    );
+                }
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            None => {}
+        }
+        action
+    }
+}
+
+/// "Received …, sent …, conflicts …" in words.
+pub fn summary(done: &FolderSync) -> String {
+    tf(
+        "Sync done: {received} records received from {bundles} laptop(s), {sent} sent, {conflicts} conflicts to review.",
+        &[
+            ("received", &done.received()),
+            ("bundles", &done.merged.len()),
+            ("sent", &done.sent),
+            ("conflicts", &done.conflicts()),
+        ],
+    )
+}
+
+/// Review after sync: conflicts and probable duplicate clients.
+pub struct ReviewScreen {
+    loaded: Option<u64>,
+    conflicts: Result<Vec<Conflict>, String>,
+    duplicates: Result<Vec<Vec<DuplicateClient>>, String>,
+
+    selected: Option<i64>,
+    /// Fields of the selected conflict to take from the other version.
+    take: BTreeSet<String>,
+    /// A merge waiting for its confirmation: keep this client, absorb those.
+    confirm_merge: Option<(DuplicateClient, Vec<DuplicateClient>)>,
+}
+
+impl Default for ReviewScreen {
+    fn default() -> Self {
+        ReviewScreen {
+            loaded: None,
+            conflicts: Ok(Vec::new()),
+            duplicates: Ok(Vec::new()),
+            selected: None,
+            take: BTreeSet::new(),
+            confirm_merge: None,
+        }
+    }
+}
+
+impl ReviewScreen {
+    fn load(&mut self, env: &Env<'_>) {
+        if self.loaded == Some(env.generation) {
+            return;
+        }
+        self.loaded = Some(env.generation);
+        self.conflicts = env.store.conflicts(false).map_err(|e| e.to_string());
+        self.duplicates = env.store.probable_duplicates().map_err(|e| e.to_string());
+        let still_there = self
+            .conflicts
+            .as_ref()
+            .ok()
+            .is_some_and(|cs| cs.iter().any(|c| Some(c.id) == self.selected));
+        if !still_there {
+            self.selected = self
+                .conflicts
+                .as_ref()
+                .ok()
+                .and_then(|cs| cs.first())
+                .map(|c| c.id);
+            self.take.clear();
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
+        self.load(env);
+        let mut action = Action::None;
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                ui.heading(t("Sync review"));
+                ui.label(t("A conflict is a record changed on two laptops before they synced. Tether kept the later change and saved the other one here: keep either, or take some fields of the other."));
+                ui.add_space(6.0);
+                action = self.conflicts_ui(ui, env);
+                ui.add_space(16.0);
+                let merge = self.duplicates_ui(ui, env);
+                if merge != Action::None {
+                    action = merge;
+                }
+            });
+        action
+    }
+
+    fn conflicts_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
+        let mut action = Action::None;
+        let conflicts = match &self.conflicts {
+            Ok(c) => c,
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return action;
+            }
+        };
+        ui.strong(tf("Conflicts to review: {n}", &[("n", &conflicts.len())]));
+        if conflicts.is_empty() {
+            ui.weak(t("No conflicts."));
+            return action;
+        }
+        egui::Grid::new("conflicts")
+            .num_columns(3)
+            .striped(true)
+            .spacing([16.0, 4.0])
+            .show(ui, |ui| {
+                for c in conflicts {
+                    let selected = self.selected == Some(c.id);
+                    if ui.selectable_label(selected, &c.label).clicked() && !selected {
+                        self.selected = Some(c.id);
+                        self.take.clear();
+                    }
+                    ui.label(tf("{n} fields differ", &[("n", &c.fields.len())]));
+                    ui.weak(
+                        c.found_at
+                            .with_timezone(&chrono::Local)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string(),
+                    );
+                    ui.end_row();
+                }
+            });
+        let Some(c) = conflicts.iter().find(|c| Some(c.id) == self.selected) else {
+            return action;
+        };
+        ui.add_space(8.0);
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.strong(&c.label);
+            let when = |at: &chrono::DateTime<chrono::Utc>| {
+                at.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            };
+            ui.label(tf(
+                "Kept: changed {when} on laptop {device}",
+                &[
+                    ("when", &when(&c.current_changed_at)),
+                    ("device", &short(&c.current_device)),
+                ],
+            ));
+            ui.label(tf(
+                "Other: changed {when} on laptop {device}",
+                &[
+                    ("when", &when(&c.other_changed_at)),
+                    ("device", &short(&c.other_device)),
+                ],
+            ));
+            ui.add_space(4.0);
+            egui::Grid::new("conflict_fields")
+                .num_columns(4)
+                .striped(true)
+                .spacing([16.0, 4.0])
+                .show(ui, |ui| {
+                    ui.strong(t("Field"));
+                    ui.strong(t("Kept version"));
+                    ui.strong(t("Other version"));
+                    ui.strong(t("Take other"));
+                    ui.end_row();
+                    for f in &c.fields {
+                        let sensitive = matches!(f.field.as_str(), "name" | "nickname" | "phone");
+                        let show = |v: &str| {
+                            if sensitive && env.hide_names {
+                                "•••".to_owned()
+                            } else {
+                                v.to_owned()
+                            }
+                        };
+                        let name = ui.label(field_name(&f.field));
+                        ui.label(show(&f.current));
+                        ui.label(show(&f.other));
+                        let mut on = self.take.contains(&f.field);
+                        if ui
+                            .checkbox(&mut on, "")
+                            .labelled_by(name.id)
+                            .on_hover_text(tf(
+                                "Take the other {field}",
+                                &[("field", &field_name(&f.field))],
+                            ))
+                            .changed()
+                        {
+                            if on {
+                                self.take.insert(f.field.clone());
+                            } else {
+                                self.take.remove(&f.field);
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui.button(t("Keep the kept version")).clicked() {
+                    action = Action::Write(Write::ResolveConflict(c.id, Resolution::KeepCurrent));
+                }
+                if ui.button(t("Keep the other version")).clicked() {
+                    action = Action::Write(Write::ResolveConflict(c.id, Resolution::KeepOther));
+                }
+                if ui
+                    .add_enabled(
+                        !self.take.is_empty(),
+                        egui::Button::new(t("Save with the ticked fields")),
+                    )
+                    .clicked()
+                {
+                    action = Action::Write(Write::ResolveConflict(
+                        c.id,
+                        Resolution::TakeFields(self.take.iter().cloned().collect()),
+                    ));
+                }
+            });
+        });
+        action
+    }
+
+    fn duplicates_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
+        let mut action = Action::None;
+        ui.heading(t("Probable duplicate clients"));
+        ui.label(t("The same client code registered on two laptops. Merging keeps one client and moves every contact, arrest, stay, enrollment and follow-up of the others to it."));
+        let groups = match &self.duplicates {
+            Ok(g) => g,
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return action;
+            }
+        };
+        if groups.is_empty() {
+            ui.weak(t("No duplicate codes."));
+        }
+        for (g, group) in groups.iter().enumerate() {
+            ui.add_space(6.0);
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.strong(&group[0].code);
+                egui::Grid::new(("dup", g))
+                    .num_columns(5)
+                    .spacing([16.0, 4.0])
+                    .show(ui, |ui| {
+                        ui.strong(t("Nickname"));
+                        ui.strong(t("Registered"));
+                        ui.strong(t("Records"));
+                        ui.strong(t("Laptop"));
+                        ui.label("");
+                        ui.end_row();
+                        for c in group {
+                            let nick = match (&c.nickname, env.hide_names) {
+                                (Some(_), true) => "•••".to_owned(),
+                                (Some(n), false) => n.clone(),
+                                (None, _) => "—".to_owned(),
+                            };
+                            ui.label(nick);
+                            ui.label(
+                                c.registered_on
+                                    .map_or_else(|| "—".to_owned(), |d| d.to_string()),
+                            );
+                            ui.label(c.records.to_string());
+                            ui.monospace(short(&c.device_id));
+                            if ui.button(t("Keep this one")).clicked() {
+                                let others =
+                                    group.iter().filter(|o| o.id != c.id).cloned().collect();
+                                self.confirm_merge = Some((c.clone(), others));
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        }
+        if let Some((keep, others)) = self.confirm_merge.clone() {
+            let mut close = false;
+            egui::Window::new(t("Merge clients"))
+                .collapsible(false)
+                .resizable(false)
+                .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+                .show(ui.ctx(), |ui| {
+                    let moving: i64 = others.iter().map(|o| o.records).sum();
+                    ui.label(tf(
+                        "Keep client {code} registered on {day} and move {n} records of the other {m} to it? The others are then deleted. This is recorded in the audit log.",
+                        &[
+                            ("code", &keep.code),
+                            ("day", &keep.registered_on.map_or_else(|| "—".to_owned(), |d| d.to_string())),
+                            ("n", &moving),
+                            ("m", &others.len()),
+                        ],
+                    ));
+                    ui.horizontal(|ui| {
+                        if ui.button(t("Merge")).clicked() {
+                            action = Action::Write(Write::MergeClients(
+                                keep.id,
+                                others.iter().map(|o| o.id).collect::<Vec<Uuid>>(),
+                            ));
+                            close = true;
+                        }
+                        if ui.button(t("Cancel")).clicked()
+                            || ui.input(|i| i.key_pressed(egui::Key::Escape))
+                        {
+                            close = true;
+                        }
+                    });
+                });
+            if close {
+                self.confirm_merge = None;
+            }
+        }
+        action
+    }
+}
+
+/// The first part of a device id: enough to tell laptops apart on screen.
+fn short(device: &str) -> String {
+    device
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
+}
+
+/// A column name as a person reads it.
+fn field_name(column: &str) -> String {
+    let words = column.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
+}
