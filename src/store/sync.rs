@@ -173,6 +173,19 @@ pub struct DuplicateClient {
     pub records: i64,
 }
 
+/// A row of `sync_conflicts`.
+struct KeptLoser {
+    id: i64,
+    table: String,
+    record_id: Uuid,
+    found_at: i64,
+    from_device: String,
+    clock: i64,
+    device: String,
+    loser: String,
+    resolution: Option<String>,
+}
+
 /// Tables with a `client_id`: what a client merge moves.
 const CLIENT_TABLES: &[&str] = &[
     "contacts",
@@ -777,33 +790,33 @@ impl Store {
             if include_resolved { "" } else { "WHERE resolved_at IS NULL" }
         );
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows: Vec<(
-            i64,
-            String,
-            Uuid,
-            i64,
-            String,
-            i64,
-            String,
-            String,
-            Option<String>,
-        )> = stmt
+        let rows: Vec<KeptLoser> = stmt
             .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
+                Ok(KeptLoser {
+                    id: r.get(0)?,
+                    table: r.get(1)?,
+                    record_id: r.get(2)?,
+                    found_at: r.get(3)?,
+                    from_device: r.get(4)?,
+                    clock: r.get(5)?,
+                    device: r.get(6)?,
+                    loser: r.get(7)?,
+                    resolution: r.get(8)?,
+                })
             })?
             .collect::<Result<_, _>>()?;
         let mut out = Vec::with_capacity(rows.len());
-        for (id, table, record_id, found_at, from_device, clock, device, loser, resolution) in rows
+        for KeptLoser {
+            id,
+            table,
+            record_id,
+            found_at,
+            from_device,
+            clock,
+            device,
+            loser,
+            resolution,
+        } in rows
         {
             let columns = synced_columns(self.conn(), &table)?;
             let current = current_row_on(self.conn(), &table, &columns, record_id)?;
