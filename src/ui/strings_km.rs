@@ -766,12 +766,12 @@ pub const KM: &[(&str, &str)] = &[
     ("No conflicts.", "គ្មានជម្លោះ។"),
     ("{n} fields differ", "វាល {n} ខុសគ្នា"),
     (
-        "Kept: changed {when} on laptop {device}",
-        "បានរក្សា: កែប្រែ {when} លើកុំព្យូទ័រ {device}",
+        "Kept: changed {when} on {laptop}",
+        "បានរក្សា: កែប្រែ {when} លើ{laptop}",
     ),
     (
-        "Other: changed {when} on laptop {device}",
-        "មួយទៀត: កែប្រែ {when} លើកុំព្យូទ័រ {device}",
+        "Other: changed {when} on {laptop}",
+        "មួយទៀត: កែប្រែ {when} លើ{laptop}",
     ),
     ("Field", "វាល"),
     ("Kept version", "កំណែដែលបានរក្សា"),
@@ -803,4 +803,8 @@ pub const KM: &[(&str, &str)] = &[
         "Clients merged: {n} records moved",
         "បានបញ្ចូលអតិថិជនគ្នា: បានផ្ទេរកំណត់ត្រា {n}",
     ),
+    ("this laptop", "កុំព្យូទ័រនេះ"),
+    ("laptop {device}", "កុំព្យូទ័រ {device}"),
+    ("Use this folder", "ប្រើថតនេះ"),
+    ("There is no folder {folder}.", "គ្មានថត {folder} ទេ។"),
 ];

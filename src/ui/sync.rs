@@ -24,6 +24,8 @@ struct Running {
 /// The sync part of Settings.
 #[derive(Default)]
 pub struct SyncPanel {
+    /// The folder as typed (a network path, say), before "Use this folder".
+    folder_text: Option<String>,
     passphrase: String,
     passphrase_again: String,
     running: Option<Running>,
@@ -173,15 +175,38 @@ impl SyncPanel {
                     ui.end_row();
                 }
 
-                field_label(ui, t("Sync folder"));
+                let id = field_label(ui, t("Sync folder"));
                 ui.horizontal(|ui| {
-                    match &folder {
-                        Some(f) => ui.monospace(f.display().to_string()),
-                        None => ui.weak(t("none chosen")),
-                    };
+                    let saved = folder
+                        .as_ref()
+                        .map(|f| f.display().to_string())
+                        .unwrap_or_default();
+                    let text = self.folder_text.get_or_insert_with(|| saved.clone());
+                    ui.add(
+                        egui::TextEdit::singleline(text)
+                            .hint_text(t("none chosen"))
+                            .desired_width(360.0),
+                    )
+                    .labelled_by(id);
+                    let typed = text.trim().to_owned();
+                    if !typed.is_empty()
+                        && typed != saved
+                        && ui.button(t("Use this folder")).clicked()
+                    {
+                        let dir = std::path::PathBuf::from(&typed);
+                        if dir.is_dir() {
+                            action = Action::Write(Write::SyncFolder(Some(dir)));
+                        } else {
+                            self.last = Some(Err(tf(
+                                "There is no folder {folder}.",
+                                &[("folder", &typed)],
+                            )));
+                        }
+                    }
                     if ui.button(t("Choose sync folder…")).clicked()
                         && let Some(dir) = rfd::FileDialog::new().pick_folder()
                     {
+                        self.folder_text = Some(dir.display().to_string());
                         action = Action::Write(Write::SyncFolder(Some(dir)));
                     }
                 });
@@ -373,18 +398,25 @@ impl ReviewScreen {
                     .format("%Y-%m-%d %H:%M")
                     .to_string()
             };
+            let laptop = |device: &str| {
+                if device == env.store.device_id() {
+                    t("this laptop").to_owned()
+                } else {
+                    tf("laptop {device}", &[("device", &short(device))])
+                }
+            };
             ui.label(tf(
-                "Kept: changed {when} on laptop {device}",
+                "Kept: changed {when} on {laptop}",
                 &[
                     ("when", &when(&c.current_changed_at)),
-                    ("device", &short(&c.current_device)),
+                    ("laptop", &laptop(&c.current_device)),
                 ],
             ));
             ui.label(tf(
-                "Other: changed {when} on laptop {device}",
+                "Other: changed {when} on {laptop}",
                 &[
                     ("when", &when(&c.other_changed_at)),
-                    ("device", &short(&c.other_device)),
+                    ("laptop", &laptop(&c.other_device)),
                 ],
             ));
             ui.add_space(4.0);
