@@ -734,6 +734,18 @@ fn importing_the_same_files_twice_adds_nothing() {
         "client_code,date,kind,condoms\nPP-1,2025-01-01,street,5\nPP-1,2025-01-01,street,5\nPP-1,2025-01-01,street,5\n",
     );
     assert_eq!((report.added, report.already_present), (1, 2));
+    // Imports write with the database's reference checks off (they look
+    // every reference up themselves): every reference they wrote holds.
+    let check = store.check().unwrap();
+    assert_eq!(check.foreign_key_errors, 0);
+    assert!(check.is_ok());
+    // And the checks are on again for everything else: a batch write
+    // (which leaves references to the database) with a contact for a
+    // client that does not exist is refused.
+    let mut batch = tether::store::Batch::default();
+    let ghost = Contact::new(uuid::Uuid::now_v7(), day("2025-01-05"), ContactKind::Street);
+    batch.contacts.push((uuid::Uuid::now_v7(), ghost));
+    assert!(store.write_batch(&batch, "test").is_err());
 }
 
 #[test]

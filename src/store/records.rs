@@ -139,7 +139,9 @@ pub(crate) fn insert_in_tx<R: Record>(
 
 /// Inserts records in one statement, each unless a record with its id
 /// exists (deleted or not). Returns the ids inserted. Validation and checks
-/// are the caller's.
+/// are the caller's: `OR IGNORE` (rather than `ON CONFLICT(id) DO NOTHING`)
+/// would also skip a row that broke a NOT NULL or CHECK constraint, and
+/// lets SQLite do without a statement journal for the batch.
 pub(crate) fn insert_new_in_tx<R: Record>(
     tx: &Transaction<'_>,
     ctx: &WriteCtx,
@@ -153,7 +155,8 @@ pub(crate) fn insert_new_in_tx<R: Record>(
         .flat_map(|(id, data)| row_values(ctx, *id, data))
         .collect();
     let refs: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
-    let sql = insert_sql::<R>(records.len(), " ON CONFLICT(id) DO NOTHING RETURNING id");
+    let sql =
+        insert_sql::<R>(records.len(), " RETURNING id").replacen("INSERT", "INSERT OR IGNORE", 1);
     let mut stmt = tx.prepare_cached(&sql)?;
     let ids = stmt.query_map(refs.as_slice(), |r| r.get(0))?;
     Ok(ids.collect::<Result<_, _>>()?)
