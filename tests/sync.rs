@@ -416,6 +416,8 @@ fn a_sync_folder_exchanges_only_what_is_new() {
         "{}",
         done.skipped[0]
     );
+    // ...and does not hold a's bundle back to everything.
+    assert!(done.sent < 31, "sent {}", done.sent);
 }
 
 /// A local change made by the test, on one database.

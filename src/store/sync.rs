@@ -746,8 +746,11 @@ impl Store {
             if header.device == self.device_id() {
                 continue;
             }
-            peers.push(header.device.clone());
+            // Devices of this organisation share the folder: what each has
+            // merged of ours decides what our bundle must hold. A bundle
+            // that cannot be opened (another organisation's, damaged) does not.
             if header.top <= self.merged_from(&header.device)? {
+                peers.push(header.device.clone());
                 continue;
             }
             let mut inner = |stage: &str, done: usize, total: usize| {
@@ -758,8 +761,16 @@ impl Store {
                 );
             };
             match self.sync_import(key, &bytes, &mut inner) {
-                Ok(m) => summary.merged.push(m),
-                Err(StoreError::Sync(e)) => summary.skipped.push(format!("{name}: {e}")),
+                Ok(m) => {
+                    peers.push(header.device.clone());
+                    summary.merged.push(m);
+                }
+                Err(StoreError::Sync(e)) => {
+                    if matches!(e, SyncError::Gap { .. }) {
+                        peers.push(header.device.clone());
+                    }
+                    summary.skipped.push(format!("{name}: {e}"));
+                }
                 Err(e) => return Err(e),
             }
         }
