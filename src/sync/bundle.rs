@@ -143,7 +143,7 @@ impl SyncKey {
         // A header asking for an absurd cost is not ours (and must not
         // make us allocate gigabytes).
         let [m, t, p] = kdf;
-        if !(8..=1024 * 1024).contains(&m) || !(1..=16).contains(&t) || !(1..=8).contains(&p) {
+        if !(8..=256 * 1024).contains(&m) || !(1..=16).contains(&t) || !(1..=8).contains(&p) {
             return Err(SyncError::Damaged(
                 "its key settings are out of range".into(),
             ));
