@@ -126,6 +126,24 @@ pub enum SyncCommand {
     Import { file: PathBuf },
     /// Merge every other laptop's bundle in a shared folder, then write this one's there.
     Folder { dir: PathBuf },
+    /// List the laptops this one knows: this laptop (with its key, to be
+    /// compared when another laptop enrolls it), then every other one with
+    /// what it is enrolled as and when it last synced.
+    Devices,
+    /// Enroll another laptop (admins): `member` for a field laptop (its own
+    /// changes are merged), `office` for an office laptop (may also pass on
+    /// other laptops' changes and change users), `retired` to refuse it.
+    Enroll {
+        #[arg(long, value_name = "DEVICE_ID")]
+        device: String,
+        #[arg(long = "as", value_name = "member|office|retired")]
+        trust: String,
+        /// Its public key (64 hex characters, from `sync devices` on that
+        /// laptop); not needed once its bundle has been seen here, but if
+        /// given it must match.
+        #[arg(long, value_name = "HEX")]
+        key: Option<String>,
+    },
 }
 
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
@@ -476,9 +494,45 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
         Command::Sync { action } => {
             let db = need_db(&cli.db)?;
             let mut store = open(db, &cli.user)?;
-            let key = sync_key()?;
             match action {
+                SyncCommand::Devices => {
+                    for d in store.sync_devices()? {
+                        let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                            t.map_or_else(
+                                || "never".to_owned(),
+                                |t| t.format("%Y-%m-%d %H:%M").to_string(),
+                            )
+                        };
+                        if d.this_laptop {
+                            println!(
+                                "{}  this laptop  key {}  ({})",
+                                d.device_id, d.fingerprint, d.public_key
+                            );
+                        } else {
+                            println!(
+                                "{}  {}  key {}  last seen {}  last merged {}",
+                                d.device_id,
+                                d.trust.as_str(),
+                                d.fingerprint,
+                                when(d.last_seen),
+                                when(d.last_merged)
+                            );
+                        }
+                    }
+                }
+                SyncCommand::Enroll { device, trust, key } => {
+                    let Some(trust) = crate::store::Trust::parse(trust)
+                        .filter(|t| *t != crate::store::Trust::Pending)
+                    else {
+                        return Err(CliError(format!(
+                            "--as {trust}: use member, office or retired"
+                        )));
+                    };
+                    store.enroll_device(device, key.as_deref(), trust)?;
+                    println!("Laptop {device} is now enrolled as {}", trust.as_str());
+                }
                 SyncCommand::Export { out, for_device } => {
+                    let key = sync_key()?;
                     let exported = match for_device {
                         Some(d) => store.sync_export_for(&key, d)?,
                         None => store.sync_export(&key, 0)?,
@@ -493,23 +547,26 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                     );
                 }
                 SyncCommand::Import { file } => {
-                    let bytes = std::fs::read(file)
+                    let key = sync_key()?;
+                    let bytes = crate::store::read_bundle_file(file)
                         .map_err(|e| CliError(format!("{}: {e}", file.display())))?;
                     let mut progress = sync_progress();
                     let merged = store
                         .sync_import(&key, &bytes, &mut progress)
                         .map_err(|e| CliError(format!("{}: {e}", file.display())))?;
                     println!(
-                        "Merged {} from device {}: {} records, {} new, {} updated, {} conflicts to review",
+                        "Merged {} from device {}: {} records, {} new, {} updated, {} conflicts to review, {} passed on by it and not taken",
                         file.display(),
                         merged.from_device,
                         merged.records,
                         merged.added,
                         merged.updated,
-                        merged.conflicts
+                        merged.conflicts,
+                        merged.ignored
                     );
                 }
                 SyncCommand::Folder { dir } => {
+                    let key = sync_key()?;
                     let mut progress = sync_progress();
                     let done = store.sync_with_folder(&key, dir, &mut progress)?;
                     for note in &done.skipped {

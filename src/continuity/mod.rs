@@ -44,7 +44,7 @@ impl Default for Thresholds {
 /// The last day a refill covers: refill date + days supplied − 1.
 pub fn refill_cover_end(date: NaiveDate, days_supplied: Option<i64>, t: &Thresholds) -> NaiveDate {
     let days = days_supplied.unwrap_or(t.default_refill_days).max(1);
-    date + chrono::Duration::days(days - 1)
+    crate::domain::add_days(date, days - 1)
 }
 
 /// Where an ART enrollment stands on a day, from its latest refill on or before it.
@@ -84,7 +84,7 @@ pub fn art_status(
 
 /// The date an ART refill covers up to: refill date + days supplied.
 pub fn art_cover(date: NaiveDate, days_supplied: Option<i64>, t: &Thresholds) -> NaiveDate {
-    date + chrono::Duration::days(days_supplied.unwrap_or(t.default_refill_days).max(0))
+    crate::domain::add_days(date, days_supplied.unwrap_or(t.default_refill_days).max(0))
 }
 
 /// What missed methadone days call for.
@@ -271,7 +271,7 @@ pub fn relinkage(h: &History, day: NaiveDate, t: &Thresholds) -> Option<Release>
     if h.stays.iter().any(|s| s.detention.detained_on(day)) {
         return None;
     }
-    let from = day - chrono::Duration::days(t.release_window_days);
+    let from = crate::domain::add_days(day, -t.release_window_days);
     let stay = h
         .stays
         .iter()

@@ -36,6 +36,8 @@ pub enum ValidationError {
     DuplicateCode { field: &'static str, code: String },
     #[error("{field}: {reason}")]
     Inconsistent { field: &'static str, reason: String },
+    #[error("{field}: longer than {max} characters")]
+    TooLong { field: &'static str, max: usize },
 }
 
 impl ValidationError {
@@ -51,7 +53,8 @@ impl ValidationError {
             | ValidationError::InvalidValue { field, .. }
             | ValidationError::OutOfRange { field, .. }
             | ValidationError::DuplicateCode { field, .. }
-            | ValidationError::Inconsistent { field, .. } => field,
+            | ValidationError::Inconsistent { field, .. }
+            | ValidationError::TooLong { field, .. } => field,
         }
     }
 }

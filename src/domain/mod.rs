@@ -134,3 +134,17 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
         .or_else(|_| NaiveDate::parse_from_str(t, "%d/%m/%Y"))
         .ok()
 }
+
+/// `date` moved by `days` (negative: back), saturating at the first or last
+/// representable date instead of panicking: stored values come from
+/// forms, imports and other laptops, and an absurd one must never bring
+/// the program down.
+pub fn add_days(date: NaiveDate, days: i64) -> NaiveDate {
+    chrono::TimeDelta::try_days(days)
+        .and_then(|d| date.checked_add_signed(d))
+        .unwrap_or(if days < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
+}

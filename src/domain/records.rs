@@ -2,6 +2,7 @@
 
 use super::ValidationError as E;
 use super::*;
+use chrono::Datelike;
 
 /// Collects the problems of a record; `validate` returns the first one.
 pub trait Validate {
@@ -43,6 +44,42 @@ fn end_after_start(out: &mut Vec<E>, start: NaiveDate, end: Option<NaiveDate>) {
     }
 }
 
+/// Longest text each kind of field may hold, in characters: the same for
+/// forms, imports and sync bundles, so a value one accepts the others do.
+pub mod limits {
+    /// Client codes and usernames.
+    pub const CODE: usize = 32;
+    /// Names, nicknames, display names, places, provinces, providers.
+    pub const NAME: usize = 120;
+    /// Phone numbers, programme numbers.
+    pub const SHORT: usize = 40;
+    /// Follow-up reasons and outcomes, consent scope, contact details.
+    pub const LINE: usize = 500;
+    /// Notes.
+    pub const NOTES: usize = 4000;
+    /// The earliest date any record may carry.
+    pub const FIRST_YEAR: i32 = 1900;
+}
+
+fn max_chars(out: &mut Vec<E>, field: &'static str, text: Option<&str>, max: usize) {
+    if let Some(text) = text
+        && text.chars().count() > max
+    {
+        out.push(E::TooLong { field, max });
+    }
+}
+
+fn plausible(out: &mut Vec<E>, field: &'static str, date: Option<NaiveDate>) {
+    if let Some(date) = date
+        && date.year() < limits::FIRST_YEAR
+    {
+        out.push(E::OutOfRange {
+            field,
+            reason: format!("{date} is before {}", limits::FIRST_YEAR),
+        });
+    }
+}
+
 fn required(out: &mut Vec<E>, field: &'static str, text: &str) {
     if text.trim().is_empty() {
         out.push(E::Required { field });
@@ -76,6 +113,19 @@ impl Validate for User {
             });
         }
         required(&mut out, "display_name", &self.display_name);
+        max_chars(
+            &mut out,
+            "display_name",
+            Some(&self.display_name),
+            limits::NAME,
+        );
+        if !matches!(self.language.as_str(), "en" | "km") {
+            out.push(E::InvalidValue {
+                field: "language",
+                value: self.language.chars().take(8).collect(),
+                allowed: "en, km".into(),
+            });
+        }
         out
     }
 }
@@ -135,7 +185,6 @@ impl Client {
 
 impl Validate for Client {
     fn problems(&self, today: NaiveDate) -> Vec<E> {
-        use chrono::Datelike;
         let mut out = Vec::new();
         required(&mut out, "code", &self.code);
         if !self.code.is_empty()
@@ -166,6 +215,26 @@ impl Validate for Client {
         not_future(&mut out, "hiv_last_test", self.hiv_last_test, today);
         not_future(&mut out, "consent_date", self.consent_date, today);
         not_future(&mut out, "registered_on", self.registered_on, today);
+        for (field, value, max) in [
+            ("nickname", &self.nickname, limits::NAME),
+            ("name", &self.name, limits::NAME),
+            ("gender", &self.gender, limits::NAME),
+            ("phone", &self.phone, limits::SHORT),
+            ("province", &self.province, limits::NAME),
+            ("district", &self.district, limits::NAME),
+            ("commune", &self.commune, limits::NAME),
+            ("consent_scope", &self.consent_scope, limits::LINE),
+            ("notes", &self.notes, limits::NOTES),
+        ] {
+            max_chars(&mut out, field, value.as_deref(), max);
+        }
+        for (field, date) in [
+            ("hiv_last_test", self.hiv_last_test),
+            ("consent_date", self.consent_date),
+            ("registered_on", self.registered_on),
+        ] {
+            plausible(&mut out, field, date);
+        }
         out
     }
 }
@@ -210,6 +279,9 @@ impl Validate for Contact {
     fn problems(&self, today: NaiveDate) -> Vec<E> {
         let mut out = Vec::new();
         not_future(&mut out, "date", Some(self.date), today);
+        plausible(&mut out, "date", Some(self.date));
+        max_chars(&mut out, "place", self.place.as_deref(), limits::NAME);
+        max_chars(&mut out, "notes", self.notes.as_deref(), limits::NOTES);
         for (field, value) in [
             ("needles_syringes", self.needles_syringes),
             ("condoms", self.condoms),
@@ -276,6 +348,15 @@ impl Validate for Arrest {
     fn problems(&self, today: NaiveDate) -> Vec<E> {
         let mut out = Vec::new();
         not_future(&mut out, "date", Some(self.date), today);
+        plausible(&mut out, "date", Some(self.date));
+        for (field, value) in [
+            ("province", &self.province),
+            ("district", &self.district),
+            ("place", &self.place),
+        ] {
+            max_chars(&mut out, field, value.as_deref(), limits::NAME);
+        }
+        max_chars(&mut out, "notes", self.notes.as_deref(), limits::NOTES);
         out
     }
 }
@@ -323,7 +404,12 @@ impl Validate for Location {
     fn problems(&self, today: NaiveDate) -> Vec<E> {
         let mut out = Vec::new();
         required(&mut out, "name", &self.name);
+        max_chars(&mut out, "name", Some(&self.name), limits::NAME);
+        max_chars(&mut out, "province", self.province.as_deref(), limits::NAME);
+        max_chars(&mut out, "contact", self.contact.as_deref(), limits::LINE);
+        max_chars(&mut out, "notes", self.notes.as_deref(), limits::NOTES);
         not_future(&mut out, "last_verified", self.last_verified, today);
+        plausible(&mut out, "last_verified", self.last_verified);
         out
     }
 }
@@ -353,7 +439,9 @@ impl Validate for Detention {
         let mut out = Vec::new();
         not_future(&mut out, "start", Some(self.start), today);
         not_future(&mut out, "end", self.end, today);
+        plausible(&mut out, "start", Some(self.start));
         end_after_start(&mut out, self.start, self.end);
+        max_chars(&mut out, "notes", self.notes.as_deref(), limits::NOTES);
         match (self.end, self.release_reason) {
             (Some(_), None) => out.push(E::Required {
                 field: "release_reason",
@@ -416,9 +504,14 @@ impl Validate for Enrollment {
         let mut out = Vec::new();
         not_future(&mut out, "start", Some(self.start), today);
         not_future(&mut out, "end", self.end, today);
+        plausible(&mut out, "start", Some(self.start));
         end_after_start(&mut out, self.start, self.end);
+        max_chars(&mut out, "provider", self.provider.as_deref(), limits::NAME);
+        max_chars(&mut out, "number", self.number.as_deref(), limits::SHORT);
+        max_chars(&mut out, "regimen", self.regimen.as_deref(), limits::NAME);
         if let Some(dose) = self.dose_mg {
             not_negative(&mut out, "dose_mg", dose);
+            plausible_dose(&mut out, dose);
         }
         out
     }
@@ -452,8 +545,23 @@ impl Validate for ServiceEvent {
         }
         if let Some(dose) = self.dose_mg {
             not_negative(&mut out, "dose_mg", dose);
+            plausible_dose(&mut out, dose);
         }
+        plausible(&mut out, "date", Some(self.date));
+        max_chars(&mut out, "notes", self.notes.as_deref(), limits::NOTES);
         out
+    }
+}
+
+/// Methadone doses above this many milligrams are a typing mistake.
+const MAX_DOSE_MG: f64 = 1000.0;
+
+fn plausible_dose(out: &mut Vec<E>, dose: f64) {
+    if !dose.is_finite() || dose > MAX_DOSE_MG {
+        out.push(E::OutOfRange {
+            field: "dose_mg",
+            reason: format!("{dose} mg is more than {MAX_DOSE_MG} mg"),
+        });
     }
 }
 
@@ -499,7 +607,18 @@ impl Validate for FollowUp {
     fn problems(&self, today: NaiveDate) -> Vec<E> {
         let mut out = Vec::new();
         required(&mut out, "reason", &self.reason);
+        max_chars(&mut out, "reason", Some(&self.reason), limits::LINE);
+        max_chars(&mut out, "outcome", self.outcome.as_deref(), limits::LINE);
+        max_chars(&mut out, "rule", self.rule.as_deref(), limits::SHORT);
         not_future(&mut out, "done_on", self.done_on, today);
+        plausible(&mut out, "due", Some(self.due));
+        plausible(&mut out, "done_on", self.done_on);
+        if self.due.year() > today.year() + 10 {
+            out.push(E::OutOfRange {
+                field: "due",
+                reason: format!("{} is more than ten years ahead", self.due),
+            });
+        }
         out
     }
 }

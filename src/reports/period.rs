@@ -8,7 +8,7 @@
 //! file is written from, with or without suppression.
 
 use crate::domain::Sex;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -448,13 +448,14 @@ pub fn art_interrupted(
     active: (NaiveDate, NaiveDate),
 ) -> bool {
     let days = days_supplied.unwrap_or(DEFAULT_REFILL_DAYS).max(0);
-    let Some(first) = refill.checked_add_signed(Duration::days(days + ART_INTERRUPTION_DAYS + 1))
+    let Some(first) = chrono::TimeDelta::try_days(days.saturating_add(ART_INTERRUPTION_DAYS + 1))
+        .and_then(|d| refill.checked_add_signed(d))
     else {
         return false;
     };
     let first = first.max(active.0);
     let last = match next_refill {
-        Some(next) => (next - Duration::days(1)).min(active.1),
+        Some(next) => (crate::domain::add_days(next, -1)).min(active.1),
         None => active.1,
     };
     first <= last

@@ -154,7 +154,7 @@ impl Store {
     pub fn sync_rule_followups(&mut self, day: NaiveDate) -> Result<usize, StoreError> {
         self.require(Permission::EditRecords)?;
         let t = self.thresholds();
-        let window_start = day - chrono::Duration::days(t.release_window_days);
+        let window_start = crate::domain::add_days(day, -t.release_window_days);
         let sql = format!(
             "{} WHERE deleted = 0 AND ((started_on <= ?1 AND (ended_on IS NULL OR ended_on > ?1)) OR (ended_on >= ?2 AND ended_on <= ?1))",
             select_sql::<Detention>()
@@ -329,7 +329,7 @@ pub(crate) fn detention_followups(
                 d.client_id,
                 RULE_RELINK,
                 id,
-                end + chrono::Duration::days(t.relink_days),
+                crate::domain::add_days(end, t.relink_days),
                 format!(
                     "Re-link to methadone / ART within {} days of release",
                     t.relink_days
@@ -451,7 +451,7 @@ pub(crate) fn worklist_on(
     let mut full: BTreeMap<Uuid, String> = BTreeMap::new();
     // Clients that need their services only.
     let mut services: BTreeMap<Uuid, String> = BTreeMap::new();
-    let window_start = day - chrono::Duration::days(t.release_window_days);
+    let window_start = crate::domain::add_days(day, -t.release_window_days);
     // Stays that hold someone on `day` or ended in the window: both read
     // from the (ended_on, started_on) index.
     let mut stmt = conn.prepare_cached(
@@ -569,7 +569,7 @@ pub(crate) fn worklist_on(
     }
     // Clients whose last contact is old enough to be lost to follow-up
     // (or after `day`, when looking back), from the activity index.
-    let cutoff = day - chrono::Duration::days(t.lost_after_days);
+    let cutoff = crate::domain::add_days(day, -t.lost_after_days);
     let mut last_contact: HashMap<Uuid, (String, History)> = HashMap::new();
     let mut out = Vec::new();
     let mut stmt = conn.prepare_cached(

@@ -70,13 +70,13 @@ fn month_start(day: NaiveDate) -> NaiveDate {
 fn months_back(day: NaiveDate, n: usize) -> NaiveDate {
     let mut m = month_start(day);
     for _ in 0..n {
-        m = month_start(m - Duration::days(1));
+        m = month_start(crate::domain::add_days(m, -1));
     }
     m
 }
 
 fn week_start(day: NaiveDate) -> NaiveDate {
-    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+    crate::domain::add_days(day, -i64::from(day.weekday().num_days_from_monday()))
 }
 
 fn caseload(conn: &Connection, day: NaiveDate) -> Result<Vec<WorkerLoad>, StoreError> {
@@ -122,7 +122,7 @@ fn caseload(conn: &Connection, day: NaiveDate) -> Result<Vec<WorkerLoad>, StoreE
     let mut stmt = conn.prepare_cached(
         "SELECT worker_id, count(*) FROM contacts WHERE date > ?1 AND date <= ?2 AND deleted = 0 GROUP BY worker_id",
     )?;
-    for row in stmt.query_map(params![day - Duration::days(30), day], |r| {
+    for row in stmt.query_map(params![crate::domain::add_days(day, -30), day], |r| {
         Ok((r.get::<_, Option<Uuid>>(0)?, r.get::<_, i64>(1)?))
     })? {
         let (w, n) = row?;
@@ -185,7 +185,7 @@ fn arrests_per_month(
     let mut m = first;
     while m <= day {
         months.insert(m, BTreeMap::new());
-        m = month_start(m + Duration::days(32));
+        m = month_start(crate::domain::add_days(m, 32));
     }
     let mut stmt = conn.prepare_cached(
         "SELECT date, reasons FROM arrests WHERE date >= ?1 AND date <= ?2 AND deleted = 0",
@@ -234,7 +234,7 @@ fn relinkage(conn: &Connection, day: NaiveDate) -> Result<Vec<Relinkage>, StoreE
                 ..Default::default()
             },
         );
-        m = month_start(m + Duration::days(32));
+        m = month_start(crate::domain::add_days(m, 32));
     }
     let mut stmt = conn.prepare_cached(
         "SELECT d.ended_on,

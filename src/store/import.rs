@@ -740,7 +740,7 @@ impl Run<'_, Detention> {
     fn is_recent(&self, stay: &Detention) -> bool {
         let today = self.ctx.today;
         stay.end
-            .is_none_or(|end| end >= today - chrono::Duration::days(self.release_window))
+            .is_none_or(|end| end >= crate::domain::add_days(today, -self.release_window))
     }
 }
 

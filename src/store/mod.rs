@@ -22,6 +22,7 @@ mod search;
 mod sql;
 mod sync;
 mod timeline;
+mod trust;
 mod users;
 
 pub use actions::{Raid, RaidPerson, RaidResult};
@@ -39,9 +40,10 @@ pub use reports::{ExportJob, ReportJob};
 pub use search::{ClientRow, SearchResult};
 pub use sync::{
     BUNDLE_EXTENSION, Conflict, DuplicateClient, Exported, FieldDiff, FolderSync, Merged, Progress,
-    Resolution,
+    Resolution, read_bundle_file,
 };
 pub use timeline::{TimelineEntry, TimelineItem};
+pub use trust::{SyncDevice, Trust};
 pub use users::MIN_PASSWORD_CHARS;
 
 use crate::domain::*;
@@ -256,6 +258,7 @@ impl Store {
                 "database created with its first admin",
             )?;
             tx.commit()?;
+            trust::ensure_device_key(&conn)?;
             keyfile.save(path)?;
             Ok::<_, StoreError>(Store {
                 conn,
@@ -351,6 +354,7 @@ impl Store {
         }
         if access == Access::Normal {
             schema::MIGRATIONS.to_latest(&mut conn)?;
+            trust::ensure_device_key(&conn)?;
         }
         let device_id: String =
             conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {

@@ -64,6 +64,8 @@ const ACTIVE_ENROLLMENT: &str = "EXISTS (SELECT 1 FROM enrollments e WHERE e.cli
 pub mod settings {
     /// Minutes of inactivity before the window locks itself.
     pub const AUTO_LOCK_MINUTES: (&str, i64) = ("auto_lock_minutes", 5);
+    /// How far ahead of this laptop's clock a synced change may be dated.
+    pub const SYNC_CLOCK_MARGIN_HOURS: (&str, i64) = ("sync_clock_margin_hours", 24);
 }
 
 impl Store {

@@ -27,7 +27,7 @@ use crate::reports::period::{
     self, AGE_BANDS, INDICATORS, Indicator, PeriodReport, RELINK_DAYS, age_band, art_interrupted,
     covered_together, distinct_days,
 };
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -635,7 +635,7 @@ impl Run<'_> {
                     .any(|t| t.start <= end && t.end.is_none_or(|e| e >= end));
                 if needing {
                     self.tally.add("releases_needing_relinkage", group, 1);
-                    let window = end + Duration::days(RELINK_DAYS);
+                    let window = crate::domain::add_days(end, RELINK_DAYS);
                     let dosed = relinked
                         .query_row(params![&c.id[..], end, window], |_| Ok(()))
                         .optional()?

@@ -12,7 +12,27 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(ACTIVITY_FACTS),
     M::up(REPORT_INDEXES),
     M::up(SYNC),
+    M::up(SYNC_TRUST),
 ];
+
+/// Which laptops this one believes (`store::sync`, "Trust"): each other
+/// laptop's public signing key as first seen, and what an admin enrolled
+/// it as: `pending` (seen, not enrolled: its bundles are refused),
+/// `member` (a field laptop: its own changes, checked against its users'
+/// roles), `office` (may also relay other laptops' changes and change
+/// users), `retired` (refused from now on). This laptop's own signing key
+/// is in `meta` (`device.signing_key`).
+const SYNC_TRUST: &str = r#"
+CREATE TABLE sync_devices (
+    device_id TEXT PRIMARY KEY NOT NULL,
+    public_key TEXT NOT NULL,
+    trust TEXT NOT NULL CHECK (trust IN ('pending','member','office','retired')),
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    changed_by BLOB,
+    changed_at INTEGER
+) STRICT;
+"#;
 
 /// Sync between laptops (`store::sync`).
 ///

@@ -7,6 +7,7 @@
 
 use super::dump::LOCAL_COLUMNS;
 use super::records::{Record, saved_from_row, select_sql};
+use super::trust::{Trust, device_key_on};
 use super::{Store, StoreError, clock_last, ms_to_time, now_ms, schema};
 use crate::domain::*;
 use crate::sync::bundle::{self, Bundle, Payload, SyncKey, TableRows, Value};
@@ -14,7 +15,7 @@ use crate::sync::{Decision, SyncError, Version, VersionVector, decide};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
@@ -88,6 +89,9 @@ pub struct Merged {
     pub updated: usize,
     /// Changed on both sides (new conflicts to review).
     pub conflicts: usize,
+    /// Changes a field laptop passed on from other laptops: not taken
+    /// from it (the laptop that made them, or an office laptop, sends them).
+    pub ignored: usize,
 }
 
 impl Merged {
@@ -258,8 +262,10 @@ fn export_on(
     drop(stmt);
     tx.finish()?;
     let records = payload.records();
+    let signer = device_key_on(conn)?;
     let bytes = bundle::seal(
         key,
+        &signer,
         schema::MIGRATIONS_COUNT,
         device,
         since,
@@ -325,20 +331,23 @@ fn read_incoming<'a>(
 struct Positions {
     id: usize,
     updated_at: usize,
+    updated_by: usize,
     device: usize,
+    deleted: usize,
     vv: usize,
 }
 
 fn positions(table: &TableRows, local: &[String]) -> Result<Positions, StoreError> {
-    if !schema::RECORD_TABLES.contains(&table.table.as_str()) {
-        return Err(damaged(format!("it has an unknown table {}", table.table)));
-    }
-    for c in &table.columns {
+    for (i, c) in table.columns.iter().enumerate() {
         if !local.contains(c) {
             return Err(damaged(format!(
-                "{} has an unknown column {c}",
-                table.table
+                "{} has an unknown column {}",
+                table.table,
+                bundle::short(c)
             )));
+        }
+        if table.columns[..i].contains(c) {
+            return Err(damaged(format!("{} has the column {c} twice", table.table)));
         }
     }
     let find = |name: &str| {
@@ -351,9 +360,266 @@ fn positions(table: &TableRows, local: &[String]) -> Result<Positions, StoreErro
     Ok(Positions {
         id: find("id")?,
         updated_at: find("updated_at")?,
+        updated_by: find("updated_by")?,
         device: find("device_id")?,
+        deleted: find("deleted")?,
         vv: find("vv")?,
     })
+}
+
+/// The bookkeeping columns every record kind starts with, in `from_row` order.
+const META_NAMES: [&str; 6] = [
+    "id",
+    "created_at",
+    "updated_at",
+    "updated_by",
+    "device_id",
+    "deleted",
+];
+
+/// Checks a bundle's rows of one table as a form would check them, before
+/// anything is written: every value is read into the record kind's domain
+/// type (a value outside a closed list is refused) and validated.
+struct RowCheck {
+    table: &'static str,
+    /// Where each of the kind's columns (bookkeeping first) is in a row.
+    order: Vec<usize>,
+    names: Vec<&'static str>,
+    sql: String,
+    check: CheckFn,
+}
+
+type CheckFn = fn(&rusqlite::Row<'_>, NaiveDate) -> rusqlite::Result<Result<(), ValidationError>>;
+
+fn typed_check<R: Record>(
+    row: &rusqlite::Row<'_>,
+    today: NaiveDate,
+) -> rusqlite::Result<Result<(), ValidationError>> {
+    let saved = saved_from_row::<R>(row)?;
+    Ok(saved.data.validate(today))
+}
+
+impl RowCheck {
+    fn new(table: &'static str, columns: &[String]) -> Result<RowCheck, StoreError> {
+        fn make<R: Record>(
+            table: &'static str,
+            columns: &[String],
+        ) -> Result<RowCheck, StoreError> {
+            let names: Vec<&'static str> = META_NAMES
+                .iter()
+                .chain(R::COLUMNS.iter())
+                .copied()
+                .collect();
+            let order = names
+                .iter()
+                .map(|n| {
+                    columns
+                        .iter()
+                        .position(|c| c == n)
+                        .ok_or_else(|| damaged(format!("{table} has no {n} column")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+            Ok(RowCheck {
+                table,
+                order,
+                names,
+                sql: format!("SELECT {}", marks.join(", ")),
+                check: typed_check::<R>,
+            })
+        }
+        match table {
+            "users" => make::<User>(table, columns),
+            "clients" => make::<Client>(table, columns),
+            "contacts" => make::<Contact>(table, columns),
+            "locations" => make::<Location>(table, columns),
+            "arrests" => make::<Arrest>(table, columns),
+            "detentions" => make::<Detention>(table, columns),
+            "enrollments" => make::<Enrollment>(table, columns),
+            "service_events" => make::<ServiceEvent>(table, columns),
+            "followups" => make::<FollowUp>(table, columns),
+            other => Err(StoreError::NoSuchTable(other.to_owned())),
+        }
+    }
+
+    fn check(
+        &self,
+        tx: &Transaction<'_>,
+        values: &[Value],
+        id: Uuid,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let params: Vec<&dyn ToSql> = self
+            .order
+            .iter()
+            .map(|&i| &values[i] as &dyn ToSql)
+            .collect();
+        let result = tx
+            .prepare_cached(&self.sql)?
+            .query_row(params.as_slice(), |row| (self.check)(row, today));
+        let error = match result {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(e) => {
+                let at = match &e {
+                    rusqlite::Error::FromSqlConversionFailure(i, ..)
+                    | rusqlite::Error::InvalidColumnType(i, ..)
+                    | rusqlite::Error::IntegralValueOutOfRange(i, ..) => Some(*i),
+                    _ => None,
+                };
+                let Some(at) = at else {
+                    return Err(e.into());
+                };
+                let shown = match &values[self.order[at]] {
+                    Value::Null => "empty".to_owned(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Real(f) => f.to_string(),
+                    Value::Text(t) => format!("\"{}\"", bundle::short(t)),
+                    Value::Blob(_) => "binary data".to_owned(),
+                };
+                ValidationError::Inconsistent {
+                    field: self.names[at],
+                    reason: format!("{shown} is not a value this field takes"),
+                }
+            }
+        };
+        Err(SyncError::InvalidRecord {
+            table: self.table.to_owned(),
+            record: id.to_string(),
+            error,
+        }
+        .into())
+    }
+}
+
+/// Who sent a bundle and what this laptop lets it change.
+struct Policy {
+    /// The signing laptop's device id.
+    signer: String,
+    trust: Trust,
+    /// The latest date a record may carry (today, plus the clock margin).
+    today: NaiveDate,
+}
+
+/// What to do with a row that would change something here.
+enum Verdict {
+    Apply,
+    /// Passed on by a field laptop: left for the laptop that made it.
+    Ignore,
+}
+
+/// Authors' roles as this laptop knows them (`None`: no such user here).
+#[derive(Default)]
+struct Roles(HashMap<Uuid, Option<Role>>);
+
+impl Roles {
+    fn of(&mut self, tx: &Transaction<'_>, id: Uuid) -> Result<Option<Role>, StoreError> {
+        if let Some(r) = self.0.get(&id) {
+            return Ok(*r);
+        }
+        let role: Option<Role> = tx
+            .prepare_cached("SELECT role FROM users WHERE id = ?1 AND deleted = 0")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        self.0.insert(id, role);
+        Ok(role)
+    }
+}
+
+fn refuse(table: &str, id: Uuid, reason: impl Into<String>) -> StoreError {
+    SyncError::NotAllowed {
+        table: table.to_owned(),
+        record: id.to_string(),
+        reason: reason.into(),
+    }
+    .into()
+}
+
+/// Whether this laptop takes a change, by who sent it and who made it.
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    tx: &Transaction<'_>,
+    policy: &Policy,
+    roles: &mut Roles,
+    bundle_admins: &HashSet<Uuid>,
+    table: &str,
+    incoming: &Incoming<'_>,
+    at: &Positions,
+    local_deleted: Option<bool>,
+) -> Result<Verdict, StoreError> {
+    let id = incoming.id;
+    let relayed = incoming.version.device != policy.signer;
+    if relayed && policy.trust != Trust::Office {
+        return Ok(Verdict::Ignore);
+    }
+    let author = match &incoming.values[at.updated_by] {
+        Value::Null => None,
+        Value::Blob(b) => Some(
+            Uuid::from_slice(b).map_err(|_| refuse(table, id, "its author is not a user id"))?,
+        ),
+        _ => return Err(refuse(table, id, "its author is not a user id")),
+    };
+    let deleted = matches!(incoming.values[at.deleted], Value::Int(d) if d != 0);
+    if table == "users" {
+        if policy.trust != Trust::Office {
+            // A field laptop's own new accounts stay on it; changing an
+            // account here is an office laptop's admin's work.
+            return match local_deleted {
+                None => Ok(Verdict::Ignore),
+                Some(_) => Err(refuse(
+                    table,
+                    id,
+                    "it changes a user account, which only a laptop enrolled as an office laptop may send",
+                )),
+            };
+        }
+        let by_admin = match author {
+            Some(a) => roles.of(tx, a)? == Some(Role::Admin) || bundle_admins.contains(&a),
+            // The first admin of a laptop, made by `init`.
+            None => bundle_admins.contains(&id),
+        };
+        return if by_admin {
+            Ok(Verdict::Apply)
+        } else {
+            Err(refuse(
+                table,
+                id,
+                "it changes a user account but was not made by an admin",
+            ))
+        };
+    }
+    let Some(author) = author else {
+        return Err(refuse(table, id, "it does not say which user made it"));
+    };
+    let Some(role) = roles.of(tx, author)? else {
+        return Err(refuse(
+            table,
+            id,
+            "it was made by a user this laptop does not know (users are added by an admin on the office laptop)",
+        ));
+    };
+    let need = if table == "locations" {
+        Permission::ManageRegistry
+    } else {
+        Permission::EditRecords
+    };
+    let tombstones = deleted && local_deleted != Some(true);
+    for permission in [need, Permission::Delete] {
+        if permission == Permission::Delete && !tombstones {
+            continue;
+        }
+        if !role.can(permission) {
+            return Err(refuse(
+                table,
+                id,
+                format!(
+                    "it was made by a user with the {role} role, who may not {}",
+                    permission.describe()
+                ),
+            ));
+        }
+    }
+    Ok(Verdict::Apply)
 }
 
 /// A row as JSON (column to value), the form a conflict keeps its loser in.
@@ -383,27 +649,49 @@ fn current_row(
         .optional()?)
 }
 
-/// Merges a bundle's tables inside the caller's transaction.
+/// Merges a bundle's tables inside the caller's transaction: every table
+/// name is checked against the record tables before any SQL is built,
+/// every row is validated like a form's save before anything is written,
+/// and every change is judged by who sent it and who made it.
 fn merge_in_tx(
     tx: &Transaction<'_>,
     payload: &Payload,
-    from_device: &str,
+    policy: &Policy,
     found_at: i64,
     stamp: i64,
     progress: Progress<'_>,
 ) -> Result<Merged, StoreError> {
+    let from_device = policy.signer.as_str();
     let mut merged = Merged {
         from_device: from_device.to_owned(),
         records: payload.records(),
         ..Merged::default()
     };
+    for t in &payload.tables {
+        if !schema::RECORD_TABLES.contains(&t.table.as_str()) {
+            return Err(damaged(format!(
+                "it has an unknown table {}",
+                bundle::short(&t.table)
+            )));
+        }
+    }
     let total = merged.records;
     let mut done = 0;
+    let mut roles = Roles::default();
     progress("merging", 0, total);
-    for t in &payload.tables {
-        let table = t.table.as_str();
+    // Users first, so that the roles of the changes' authors are known.
+    for &table in schema::RECORD_TABLES {
+        let Some(t) = payload.tables.iter().find(|t| t.table == table) else {
+            continue;
+        };
         let local = synced_columns(tx, table)?;
         let at = positions(t, &local)?;
+        let check = RowCheck::new(table, &t.columns)?;
+        let bundle_admins: HashSet<Uuid> = if table == "users" {
+            admins_in(t)
+        } else {
+            HashSet::new()
+        };
         let cols = t.columns.join(", ");
         let marks = vec!["?"; t.columns.len() + 1].join(", ");
         let sets: Vec<String> = t
@@ -416,27 +704,54 @@ fn merge_in_tx(
             "INSERT INTO {table}({cols}, sync_seq) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {}, sync_seq = excluded.sync_seq",
             sets.join(", ")
         );
-        let version_sql = format!("SELECT updated_at, device_id, vv FROM {table} WHERE id = ?1");
+        let version_sql =
+            format!("SELECT updated_at, device_id, vv, deleted FROM {table} WHERE id = ?1");
         let vv_sql = format!("UPDATE {table} SET vv = ?2, sync_seq = ?3 WHERE id = ?1");
         for row in &t.rows {
             let incoming = read_incoming(table, row, &at, t.columns.len())?;
-            let local_version: Option<Version> = tx
+            check.check(tx, row, incoming.id, policy.today)?;
+            let local_row: Option<(Version, bool)> = tx
                 .prepare_cached(&version_sql)?
                 .query_row([incoming.id], |r| {
-                    Ok(Version::new(
-                        r.get::<_, Option<String>>(2)?.as_deref(),
-                        &r.get::<_, String>(1)?,
-                        r.get(0)?,
+                    Ok((
+                        Version::new(
+                            r.get::<_, Option<String>>(2)?.as_deref(),
+                            &r.get::<_, String>(1)?,
+                            r.get(0)?,
+                        ),
+                        r.get::<_, bool>(3)?,
                     ))
                 })
                 .optional()?;
+            let (local_version, local_deleted) = match local_row {
+                Some((v, d)) => (Some(v), Some(d)),
+                None => (None, None),
+            };
             let upsert = |values: &[Value]| -> Result<(), StoreError> {
                 let mut params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
                 params.push(&stamp);
                 tx.prepare_cached(&upsert_sql)?.execute(params.as_slice())?;
                 Ok(())
             };
-            match decide(local_version.as_ref(), &incoming.version) {
+            let decision = decide(local_version.as_ref(), &incoming.version);
+            if decision != Decision::Keep {
+                let verdict = judge(
+                    tx,
+                    policy,
+                    &mut roles,
+                    &bundle_admins,
+                    table,
+                    &incoming,
+                    &at,
+                    local_deleted,
+                )?;
+                if matches!(verdict, Verdict::Ignore) {
+                    merged.ignored += 1;
+                    done += 1;
+                    continue;
+                }
+            }
+            match decision {
                 Decision::Insert => {
                     upsert(incoming.values)?;
                     merged.added += 1;
@@ -494,9 +809,44 @@ fn merge_in_tx(
                 progress("merging", done, total);
             }
         }
+        if table == "users" {
+            // Roles may have changed; and an office laptop's bundle may
+            // not leave this laptop without an admin.
+            roles = Roles::default();
+            let admins: i64 = tx.query_row(
+                "SELECT count(*) FROM users WHERE role = 'admin' AND active = 1 AND deleted = 0",
+                [],
+                |r| r.get(0),
+            )?;
+            if admins == 0 {
+                return Err(SyncError::NoAdminLeft.into());
+            }
+        }
     }
     progress("merging", total, total);
     Ok(merged)
+}
+
+/// The ids of the active admins a bundle's users table holds.
+fn admins_in(t: &TableRows) -> HashSet<Uuid> {
+    let col = |name: &str| t.columns.iter().position(|c| c == name);
+    let (Some(id), Some(role), Some(active), Some(deleted)) =
+        (col("id"), col("role"), col("active"), col("deleted"))
+    else {
+        return HashSet::new();
+    };
+    t.rows
+        .iter()
+        .filter(|r| {
+            matches!(r.get(role), Some(Value::Text(x)) if x == "admin")
+                && matches!(r.get(active), Some(Value::Int(1)))
+                && matches!(r.get(deleted), Some(Value::Int(0)))
+        })
+        .filter_map(|r| match r.get(id) {
+            Some(Value::Blob(b)) => Uuid::from_slice(b).ok(),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Keeps the losing version of a record for review (once). Returns 1 when new.
@@ -515,6 +865,25 @@ fn keep_loser(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
         )?
         .execute(params![table, id, found_at, from_device, loser.clock, loser.device, row])?)
+}
+
+/// Reads a bundle file, refusing one larger than any bundle can be before
+/// reading it.
+pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > bundle::MAX_BUNDLE_BYTES {
+        return Err(SyncError::TooLarge {
+            what: "the file's size in bytes",
+            limit: bundle::MAX_BUNDLE_BYTES,
+        }
+        .into());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(bundle::MAX_BUNDLE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn is_foreign_key_error(e: &StoreError) -> bool {
@@ -627,6 +996,27 @@ impl Store {
         let from = bundle.header.device.clone();
         let own = from == self.device_id();
         let header = &bundle.header;
+        let trust = self.sender_trust(header)?;
+        // No stamp may run ahead of this laptop's clock by more than the
+        // margin: one forged far-future row would otherwise win every
+        // conflict and drag this laptop's clock with it for good.
+        let margin_hours =
+            super::queries::setting_on(self.conn(), super::settings::SYNC_CLOCK_MARGIN_HOURS);
+        let wall = now_ms();
+        let newest = crate::sync::newest_clock(header, &bundle.payload);
+        if newest > wall.saturating_add(margin_hours.saturating_mul(3_600_000)) {
+            return Err(SyncError::ClockAhead {
+                stamp: ms_to_time(newest).format("%Y-%m-%d %H:%M UTC").to_string(),
+                now: ms_to_time(wall).format("%Y-%m-%d %H:%M UTC").to_string(),
+                margin_hours,
+            }
+            .into());
+        }
+        let policy = Policy {
+            signer: from.clone(),
+            trust,
+            today: crate::domain::add_days(super::today(), (margin_hours + 23) / 24),
+        };
         let result = self.write(|tx, ctx| {
             // A bundle refers to records it carries or the receiver holds;
             // checked once, at commit.
@@ -643,25 +1033,12 @@ impl Store {
                 .into());
             }
             // Every stamp of this merge is later than every clock it brings.
-            let newest = bundle
-                .payload
-                .tables
-                .iter()
-                .flat_map(|t| {
-                    let at = t.columns.iter().position(|c| c == "updated_at");
-                    t.rows.iter().filter_map(move |r| match at.and_then(|i| r.get(i)) {
-                        Some(Value::Int(c)) => Some(*c),
-                        _ => None,
-                    })
-                })
-                .max()
-                .unwrap_or(0);
             let stamp = ctx.now.max(newest.saturating_add(1));
             tx.execute(
                 "INSERT INTO meta(key, value) VALUES ('clock', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [stamp.to_string()],
             )?;
-            let merged = merge_in_tx(tx, &bundle.payload, &from, ctx.now, stamp, progress)?;
+            let merged = merge_in_tx(tx, &bundle.payload, &policy, ctx.now, stamp, progress)?;
             if !own {
                 tx.execute(
                     "INSERT INTO sync_peers(device_id, merged_up_to, last_merged_at) VALUES (?1, ?2, ?3)
@@ -682,8 +1059,8 @@ impl Store {
                 None,
                 None,
                 &format!(
-                    "merged a bundle from device {from}: {} records, {} new, {} updated, {} conflicts",
-                    merged.records, merged.added, merged.updated, merged.conflicts
+                    "merged a bundle from device {from}: {} records, {} new, {} updated, {} conflicts, {} passed on and not taken",
+                    merged.records, merged.added, merged.updated, merged.conflicts, merged.ignored
                 ),
             )?;
             Ok(merged)
@@ -727,7 +1104,7 @@ impl Store {
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
             progress(&format!("reading {name} ({} of {count})", i + 1), 0, 0);
-            let bytes = match std::fs::read(file) {
+            let bytes = match read_bundle_file(file) {
                 Ok(b) => b,
                 Err(e) => {
                     summary

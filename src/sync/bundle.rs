@@ -3,16 +3,25 @@
 //! ```text
 //! "TETHER-SYNC\n"            12 bytes
 //! header length              4 bytes, little-endian
-//! header                     JSON: format, database version, device, range of
-//!                            changes, salt, nonce, Argon2id cost, body length
+//! header                     JSON: format, database version, device, its
+//!                            signing key, range of changes, salt, nonce,
+//!                            Argon2id cost, body length
 //! body                       XChaCha20-Poly1305 of the deflated JSON payload,
 //!                            with the magic and header as associated data
+//! signature                  64 bytes: Ed25519 of everything before it, by
+//!                            the sending laptop's own device key
 //! ```
 //!
 //! The key is derived from the organisation's sync passphrase with Argon2id
 //! and the header's salt. The header is readable without the key (so a sync
 //! folder can be scanned) but authenticated: a changed byte anywhere, a
 //! wrong passphrase or a cut-short file is refused whole.
+//!
+//! Everything is bounded before work is done: the file's size, the header's
+//! length, the key-derivation cost (only the one this program writes), the
+//! signature (checked before any key is derived), the decompressed size
+//! (64 times the compressed size, and an absolute cap) and the shape of the
+//! payload (tables, columns, rows, text lengths).
 
 use super::SyncError;
 use argon2::{Algorithm, Argon2, Params};
@@ -26,8 +35,8 @@ use std::sync::Mutex;
 use zeroize::Zeroizing;
 
 const MAGIC: &[u8] = b"TETHER-SYNC\n";
-/// This build's bundle format.
-pub const FORMAT: u32 = 1;
+/// This build's bundle format (2: signed by the sending device).
+pub const FORMAT: u32 = 2;
 /// Shortest sync passphrase accepted.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// Argon2id cost for bundle keys: 19 MiB, 2 passes, 1 lane (the OWASP
@@ -37,6 +46,24 @@ const KDF_PASSES: u32 = 2;
 const KDF_LANES: u32 = 1;
 /// A header longer than this is not ours.
 const MAX_HEADER: usize = 64 * 1024;
+/// The longest bundle file read: a full bundle of a 100,000-client office
+/// database is about 80 MB.
+pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
+/// The decompressed payload may be at most this many times the compressed
+/// body (real bundles are 5 to 10 times)...
+const MAX_INFLATE_RATIO: u64 = 64;
+/// ...and never more than this.
+const MAX_INFLATED: u64 = 1024 * 1024 * 1024;
+/// Tables in one payload (there are nine kinds of record).
+const MAX_TABLES: usize = 16;
+/// Columns of one table.
+const MAX_COLUMNS: usize = 64;
+/// Rows of one table in one bundle.
+pub const MAX_ROWS_PER_TABLE: usize = 5_000_000;
+/// The longest text value (the longest field, notes, is 4,000 characters).
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Length of the signature at the end of the file.
+const SIGNATURE_LEN: usize = 64;
 
 /// The readable part of a bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +73,10 @@ pub struct Header {
     pub schema: usize,
     /// The sender's device id.
     pub device: String,
+    /// The sender's public signing key (hex): the signature at the end of
+    /// the file is checked against it, and the receiver checks that it is
+    /// the key it enrolled for this device.
+    pub signer: String,
     /// The bundle holds every change the sender made or took in after this
     /// stamp of its clock (0: everything)...
     pub since: i64,
@@ -140,14 +171,10 @@ impl SyncKey {
         if let Some(k) = cache.get(salt) {
             return Ok(k.clone());
         }
-        // A header asking for an absurd cost is not ours (and must not
-        // make us allocate gigabytes).
+        // Only the cost this program writes: a header cannot make us
+        // spend memory or time (checked before anything is derived).
+        check_kdf(kdf)?;
         let [m, t, p] = kdf;
-        if !(8..=256 * 1024).contains(&m) || !(1..=16).contains(&t) || !(1..=8).contains(&p) {
-            return Err(SyncError::Damaged(
-                "its key settings are out of range".into(),
-            ));
-        }
         let params =
             Params::new(m, t, p, Some(32)).map_err(|e| SyncError::Damaged(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, params);
@@ -160,15 +187,106 @@ impl SyncKey {
     }
 }
 
+/// A laptop's own signing key (Ed25519): every bundle it writes is signed
+/// with it, and an admin enrolls its public half on the other laptops.
+pub struct DeviceKey {
+    key: ed25519_dalek::SigningKey,
+}
+
+impl std::fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeviceKey({})", fingerprint(&self.public_hex()))
+    }
+}
+
+impl DeviceKey {
+    /// A new random key.
+    pub fn generate() -> DeviceKey {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(seed.as_mut());
+        DeviceKey {
+            key: ed25519_dalek::SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// The key from its stored secret (hex of 32 bytes).
+    pub fn from_secret_hex(text: &str) -> Option<DeviceKey> {
+        let bytes = Zeroizing::new(hex::decode(text.trim()).ok()?);
+        let seed: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.as_slice().try_into().ok()?);
+        Some(DeviceKey {
+            key: ed25519_dalek::SigningKey::from_bytes(&seed),
+        })
+    }
+
+    /// The secret, as stored (inside the encrypted database only).
+    pub fn secret_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(hex::encode(self.key.to_bytes()))
+    }
+
+    /// The public half, hex.
+    pub fn public_hex(&self) -> String {
+        hex::encode(self.key.verifying_key().to_bytes())
+    }
+
+    fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        use ed25519_dalek::Signer;
+        self.key.sign(message).to_bytes()
+    }
+}
+
+/// A public key as people compare it on two screens: 20 characters of its
+/// BLAKE2b hash in groups of four (`7F3A-09C2-…`).
+pub fn fingerprint(public_hex: &str) -> String {
+    use blake2::Digest;
+    let hash = blake2::Blake2b512::digest(public_hex.trim().to_ascii_lowercase().as_bytes());
+    let text = hex::encode_upper(&hash[..10]);
+    text.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Whether `signature` over `message` was made by the key `public_hex`.
+fn signed_by(public_hex: &str, message: &[u8], signature: &[u8]) -> bool {
+    let Ok(public) = hex::decode(public_hex) else {
+        return false;
+    };
+    let (Ok(public), Ok(signature)) = (
+        <[u8; 32]>::try_from(public.as_slice()),
+        <[u8; SIGNATURE_LEN]>::try_from(signature),
+    ) else {
+        return false;
+    };
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&public) else {
+        return false;
+    };
+    key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature))
+        .is_ok()
+}
+
 fn aad(header: &[u8]) -> Vec<u8> {
     let mut aad = MAGIC.to_vec();
     aad.extend_from_slice(header);
     aad
 }
 
-/// Writes a bundle: compresses and encrypts the payload under `key`.
+fn check_kdf(kdf: [u32; 3]) -> Result<(), SyncError> {
+    if kdf == [KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES] {
+        Ok(())
+    } else {
+        Err(SyncError::Damaged(
+            "its key settings are not the ones Tether writes".into(),
+        ))
+    }
+}
+
+/// Writes a bundle: compresses and encrypts the payload under `key`, and
+/// signs the whole file with this laptop's `signer` key.
+#[allow(clippy::too_many_arguments)]
 pub fn seal(
     key: &SyncKey,
+    signer: &DeviceKey,
     schema: usize,
     device: &str,
     since: i64,
@@ -194,6 +312,7 @@ pub fn seal(
         format: FORMAT,
         schema,
         device: device.to_owned(),
+        signer: signer.public_hex(),
         since,
         top,
         created_at,
@@ -216,16 +335,36 @@ pub fn seal(
             },
         )
         .map_err(|_| SyncError::Damaged("encryption failed".into()))?;
-    let mut out = Vec::with_capacity(MAGIC.len() + 4 + header_bytes.len() + body.len());
+    let mut out =
+        Vec::with_capacity(MAGIC.len() + 4 + header_bytes.len() + body.len() + SIGNATURE_LEN);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header_bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(&header_bytes);
     out.extend_from_slice(&body);
+    let signature = signer.sign(&out);
+    out.extend_from_slice(&signature);
     Ok(out)
 }
 
-/// Splits a file into its header (parsed), the header's bytes and the body.
-fn split(bytes: &[u8]) -> Result<(Header, &[u8], &[u8]), SyncError> {
+/// A bundle file cut into its parts.
+struct Parts<'a> {
+    header: Header,
+    header_bytes: &'a [u8],
+    body: &'a [u8],
+    /// Everything the signature covers.
+    signed: &'a [u8],
+    signature: &'a [u8],
+}
+
+/// Splits a file into its header (parsed), the header's bytes, the body and
+/// the signature, checking every length first.
+fn split(bytes: &[u8]) -> Result<Parts<'_>, SyncError> {
+    if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+        return Err(SyncError::TooLarge {
+            what: "the file's size in bytes",
+            limit: MAX_BUNDLE_BYTES,
+        });
+    }
     if bytes.len() < MAGIC.len() {
         return if MAGIC.starts_with(bytes) && !bytes.is_empty() {
             Err(SyncError::Truncated {
@@ -260,8 +399,20 @@ fn split(bytes: &[u8]) -> Result<(Header, &[u8], &[u8]), SyncError> {
     };
     let header: Header = serde_json::from_slice(header_bytes)
         .map_err(|_| SyncError::Damaged("its header cannot be read".into()))?;
-    let body = &rest[4 + header_len..];
-    let want = want_header as u64 + header.body_len;
+    if header.format != FORMAT {
+        return Err(if header.format > FORMAT {
+            SyncError::Damaged(
+                "it was written by a newer Tether, in a format this one cannot read; update Tether first".into(),
+            )
+        } else {
+            SyncError::Damaged(
+                "it was written by an older Tether, before bundles were signed; update Tether on the laptop that wrote it".into(),
+            )
+        });
+    }
+    let want = (want_header as u64)
+        .saturating_add(header.body_len)
+        .saturating_add(SIGNATURE_LEN as u64);
     if (bytes.len() as u64) < want {
         return Err(SyncError::Truncated {
             have: bytes.len(),
@@ -271,22 +422,42 @@ fn split(bytes: &[u8]) -> Result<(Header, &[u8], &[u8]), SyncError> {
     if (bytes.len() as u64) > want {
         return Err(SyncError::Damaged("it has extra bytes at the end".into()));
     }
-    Ok((header, header_bytes, body))
+    let signed_len = bytes.len() - SIGNATURE_LEN;
+    Ok(Parts {
+        header,
+        header_bytes,
+        body: &bytes[want_header..signed_len],
+        signed: &bytes[..signed_len],
+        signature: &bytes[signed_len..],
+    })
 }
 
-/// Reads the header only (no key needed): who sent it and which changes it holds.
+/// Reads the header only (no key needed): who sent it and which changes it
+/// holds. Nothing in it is to be believed before [`open`] succeeds.
 pub fn peek(bytes: &[u8]) -> Result<Header, SyncError> {
-    split(bytes).map(|(h, _, _)| h)
+    split(bytes).map(|p| p.header)
 }
 
 /// Opens a bundle: checks the format, decrypts, decompresses and parses.
 /// `schema` is this build's number of migrations; a newer bundle is refused.
 pub fn open(key: &SyncKey, schema: usize, bytes: &[u8]) -> Result<Bundle, SyncError> {
-    let (header, header_bytes, body) = split(bytes)?;
+    let Parts {
+        header,
+        header_bytes,
+        body,
+        signed,
+        signature,
+    } = split(bytes)?;
+    check_kdf(header.kdf)?;
     let salt = hex::decode(&header.salt).map_err(|_| SyncError::WrongKeyOrTampered)?;
     let nonce = hex::decode(&header.nonce).map_err(|_| SyncError::WrongKeyOrTampered)?;
-    if nonce.len() != 24 || salt.len() < 8 {
+    if nonce.len() != 24 || !(8..=64).contains(&salt.len()) {
         return Err(SyncError::WrongKeyOrTampered);
+    }
+    // The signature costs microseconds; the key derivation after it, tens
+    // of milliseconds.
+    if !signed_by(&header.signer, signed, signature) {
+        return Err(SyncError::BadSignature);
     }
     let k = key.key_for(&salt, header.kdf)?;
     let cipher = XChaCha20Poly1305::new_from_slice(k.as_ref())
@@ -309,11 +480,89 @@ pub fn open(key: &SyncKey, schema: usize, bytes: &[u8]) -> Result<Bundle, SyncEr
             ours: schema,
         });
     }
-    let mut json = Zeroizing::new(Vec::with_capacity(plain.len() * 4));
+    let limit = (plain.len() as u64)
+        .saturating_mul(MAX_INFLATE_RATIO)
+        .min(MAX_INFLATED);
+    let mut json = Zeroizing::new(Vec::with_capacity(plain.len().saturating_mul(4)));
     flate2::read::DeflateDecoder::new(plain.as_slice())
+        .take(limit.saturating_add(1))
         .read_to_end(&mut json)
         .map_err(|e| SyncError::Damaged(format!("it cannot be decompressed ({e})")))?;
+    if json.len() as u64 > limit {
+        return Err(SyncError::TooLarge {
+            what: "its decompressed size in bytes",
+            limit,
+        });
+    }
     let payload: Payload = serde_json::from_slice(&json)
         .map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
+    check_shape(&payload)?;
     Ok(Bundle { header, payload })
+}
+
+/// Bounds on what a payload may hold, checked before any row is looked at.
+fn check_shape(payload: &Payload) -> Result<(), SyncError> {
+    if payload.tables.len() > MAX_TABLES {
+        return Err(SyncError::Damaged(format!(
+            "it has {} tables",
+            payload.tables.len()
+        )));
+    }
+    if payload.merged.len() > 100_000 {
+        return Err(SyncError::Damaged("its list of devices is too long".into()));
+    }
+    for (i, t) in payload.tables.iter().enumerate() {
+        if payload.tables[..i].iter().any(|o| o.table == t.table) {
+            return Err(SyncError::Damaged(format!(
+                "it has the table {} twice",
+                short(&t.table)
+            )));
+        }
+        if t.columns.len() > MAX_COLUMNS {
+            return Err(SyncError::Damaged(format!(
+                "{} has {} columns",
+                short(&t.table),
+                t.columns.len()
+            )));
+        }
+        if t.rows.len() > MAX_ROWS_PER_TABLE {
+            return Err(SyncError::TooLarge {
+                what: "the rows of one table",
+                limit: MAX_ROWS_PER_TABLE as u64,
+            });
+        }
+        for row in &t.rows {
+            if row.len() != t.columns.len() {
+                return Err(SyncError::Damaged(format!(
+                    "a row of {} has the wrong number of values",
+                    short(&t.table)
+                )));
+            }
+            for v in row {
+                let len = match v {
+                    Value::Text(text) => text.len(),
+                    Value::Blob(b) => b.len(),
+                    _ => 0,
+                };
+                if len > MAX_TEXT_BYTES {
+                    return Err(SyncError::TooLarge {
+                        what: "the length of one value in bytes",
+                        limit: MAX_TEXT_BYTES as u64,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A name from a bundle, cut short for a message.
+pub fn short(text: &str) -> String {
+    if text.chars().count() > 40 {
+        let mut s: String = text.chars().take(40).collect();
+        s.push('…');
+        s
+    } else {
+        text.to_owned()
+    }
 }

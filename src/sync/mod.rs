@@ -190,8 +190,48 @@ pub fn decide(local: Option<&Version>, incoming: &Version) -> Decision {
     }
 }
 
+/// The newest clock a bundle carries anywhere: its rows' change and
+/// creation times, their version vectors, what it says it merged of other
+/// laptops, and its own range.
+pub fn newest_clock(header: &bundle::Header, payload: &bundle::Payload) -> i64 {
+    use bundle::Value;
+    let mut newest = header.top.max(header.since);
+    for (_, c) in &payload.merged {
+        newest = newest.max(*c);
+    }
+    for t in &payload.tables {
+        for (i, column) in t.columns.iter().enumerate() {
+            match column.as_str() {
+                "updated_at" | "created_at" => {
+                    for row in &t.rows {
+                        if let Some(Value::Int(c)) = row.get(i) {
+                            newest = newest.max(*c);
+                        }
+                    }
+                }
+                "vv" => {
+                    for row in &t.rows {
+                        if let Some(Value::Text(text)) = row.get(i) {
+                            for pair in text.split(',') {
+                                if let Some(c) = pair
+                                    .split_once('=')
+                                    .and_then(|(_, c)| c.parse::<i64>().ok())
+                                {
+                                    newest = newest.max(c);
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    newest
+}
+
 /// The error of every refused bundle, in words a coordinator can act on.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SyncError {
     #[error("this is not a Tether sync bundle")]
     NotABundle,
@@ -206,6 +246,12 @@ pub enum SyncError {
     #[error("the bundle is damaged: {0}")]
     Damaged(String),
     #[error(
+        "the bundle's signature does not match the laptop key in it: it has been altered or forged"
+    )]
+    BadSignature,
+    #[error("the bundle is too large: {what} is over the limit of {limit}")]
+    TooLarge { what: &'static str, limit: u64 },
+    #[error(
         "the bundle was made by a newer version of Tether (database version {theirs}, this one {ours}); update Tether first"
     )]
     NewerSchema { theirs: usize, ours: usize },
@@ -213,6 +259,38 @@ pub enum SyncError {
         "this bundle continues an earlier one from device {device} that has not been merged here; merge that first, or ask for a full bundle"
     )]
     Gap { device: String },
+    #[error(
+        "the bundle comes from laptop {device} (key {fingerprint}), which is not enrolled on this laptop: an admin compares that key with the one shown in Settings on that laptop, then enrolls it here"
+    )]
+    NotEnrolled { device: String, fingerprint: String },
+    #[error(
+        "the bundle says it comes from laptop {device} but is signed with another key ({fingerprint}) than the one enrolled for it: it may be forged, and nothing was merged"
+    )]
+    KeyMismatch { device: String, fingerprint: String },
+    #[error("laptop {device} has been retired: its bundles are no longer accepted")]
+    Retired { device: String },
+    #[error(
+        "the bundle has changes dated {stamp}, more than {margin_hours} hours ahead of this laptop's clock ({now}); check the date and time on both laptops"
+    )]
+    ClockAhead {
+        stamp: String,
+        now: String,
+        margin_hours: i64,
+    },
+    #[error("the bundle is refused: {table} record {record}: {error}")]
+    InvalidRecord {
+        table: String,
+        record: String,
+        error: crate::domain::ValidationError,
+    },
+    #[error("the bundle is refused: {table} record {record}: {reason}")]
+    NotAllowed {
+        table: String,
+        record: String,
+        reason: String,
+    },
+    #[error("the bundle is refused: it would leave this laptop without an active admin")]
+    NoAdminLeft,
     #[error("the sync passphrase must have at least {min} characters")]
     WeakPassphrase { min: usize },
     #[error("no sync passphrase is set; an admin sets it in Settings")]

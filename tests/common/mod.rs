@@ -45,3 +45,16 @@ pub fn client(store: &mut Store, code: &str, nickname: Option<&str>) -> Saved<Cl
     c.nickname = nickname.map(str::to_owned);
     store.create(c).expect("create client")
 }
+
+/// `to` enrolls `from` as an office laptop (trusted to relay and to change
+/// users), as an admin does once when laptops join the organisation.
+pub fn enroll(to: &mut Store, from: &Store) {
+    enroll_as(to, from, tether::store::Trust::Office);
+}
+
+/// `to` enrolls `from` as `trust`.
+pub fn enroll_as(to: &mut Store, from: &Store, trust: tether::store::Trust) {
+    let key = from.device_key().expect("device key").public_hex();
+    to.enroll_device(from.device_id(), Some(&key), trust)
+        .expect("enroll");
+}

@@ -1,0 +1,327 @@
+//! Which laptops this one believes. Each database has its own Ed25519
+//! signing key (in `meta`, so inside the encrypted file) and signs every
+//! bundle it writes. Each other laptop is known by the public key first
+//! seen for its device id, and an admin decides what it may change here:
+//!
+//! - `pending`: seen (its bundle opened with the organisation's
+//!   passphrase) but not enrolled; its bundles are refused.
+//! - `member`: a field laptop. Its own changes are merged, each checked
+//!   against the role its author has on this laptop; changes it relays
+//!   from other laptops are left for those laptops or the office to send;
+//!   it cannot change users.
+//! - `office`: may also relay other laptops' changes and change users
+//!   (made by an admin).
+//! - `retired`: refused from now on (a lost or seized laptop).
+
+use super::{Store, StoreError, ms_to_time, now_ms};
+use crate::domain::*;
+use crate::sync::SyncError;
+use crate::sync::bundle::{DeviceKey, Header, fingerprint};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// What an admin enrolled another laptop as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    Pending,
+    Member,
+    Office,
+    Retired,
+}
+
+impl Trust {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::Pending => "pending",
+            Trust::Member => "member",
+            Trust::Office => "office",
+            Trust::Retired => "retired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Trust> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "pending" => Some(Trust::Pending),
+            "member" | "field" => Some(Trust::Member),
+            "office" => Some(Trust::Office),
+            "retired" => Some(Trust::Retired),
+            _ => None,
+        }
+    }
+}
+
+/// A laptop this one knows of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncDevice {
+    pub device_id: String,
+    pub public_key: String,
+    /// The key as people compare it (see [`fingerprint`]).
+    pub fingerprint: String,
+    pub trust: Trust,
+    /// This laptop itself (always trusted).
+    pub this_laptop: bool,
+    pub first_seen: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    /// When a bundle of it was last merged here.
+    pub last_merged: Option<DateTime<Utc>>,
+}
+
+/// Pending laptops remembered at most (a folder full of strangers' bundles
+/// must not grow the list without end).
+const MAX_PENDING: i64 = 200;
+
+/// Gives the database its signing key if it has none yet.
+pub(crate) fn ensure_device_key(conn: &Connection) -> Result<(), StoreError> {
+    let has: bool = conn
+        .query_row(
+            "SELECT 1 FROM meta WHERE key = 'device.signing_key'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if !has {
+        let key = DeviceKey::generate();
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('device.signing_key', ?1)",
+            [key.secret_hex().as_str()],
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn device_key_on(conn: &Connection) -> Result<DeviceKey, StoreError> {
+    let text: Option<zeroize::Zeroizing<String>> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'device.signing_key'")?
+        .query_row([], |r| r.get::<_, String>(0))
+        .optional()?
+        .map(zeroize::Zeroizing::new);
+    text.as_deref()
+        .and_then(|t| DeviceKey::from_secret_hex(t))
+        .ok_or_else(|| StoreError::Damaged("this laptop's signing key is missing".into()))
+}
+
+impl Store {
+    /// This laptop's signing key.
+    pub fn device_key(&self) -> Result<DeviceKey, StoreError> {
+        device_key_on(self.conn())
+    }
+
+    /// This laptop's key as people compare it on two screens.
+    pub fn device_fingerprint(&self) -> Result<String, StoreError> {
+        Ok(fingerprint(&self.device_key()?.public_hex()))
+    }
+
+    /// Every laptop this one knows: itself first, then the others by first sight.
+    pub fn sync_devices(&self) -> Result<Vec<SyncDevice>, StoreError> {
+        let own = self.device_key()?.public_hex();
+        let mut out = vec![SyncDevice {
+            device_id: self.device_id().to_owned(),
+            fingerprint: fingerprint(&own),
+            public_key: own,
+            trust: Trust::Office,
+            this_laptop: true,
+            first_seen: None,
+            last_seen: None,
+            last_merged: None,
+        }];
+        let mut stmt = self.conn().prepare(
+            "SELECT d.device_id, d.public_key, d.trust, d.first_seen, d.last_seen, p.last_merged_at
+             FROM sync_devices d LEFT JOIN sync_peers p ON p.device_id = d.device_id
+             ORDER BY d.first_seen, d.device_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let key: String = r.get(1)?;
+            let trust: String = r.get(2)?;
+            Ok(SyncDevice {
+                device_id: r.get(0)?,
+                fingerprint: fingerprint(&key),
+                public_key: key,
+                trust: Trust::parse(&trust).unwrap_or(Trust::Pending),
+                this_laptop: false,
+                first_seen: Some(ms_to_time(r.get(3)?)),
+                last_seen: Some(ms_to_time(r.get(4)?)),
+                last_merged: r.get::<_, Option<i64>>(5)?.map(ms_to_time),
+            })
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+        Ok(out)
+    }
+
+    /// Enrolls another laptop (or changes what it may do, or retires it);
+    /// admins only, audited. `public_key` (hex) is needed for a laptop not
+    /// seen yet, and must match the one seen for one that has been.
+    pub fn enroll_device(
+        &mut self,
+        device_id: &str,
+        public_key: Option<&str>,
+        trust: Trust,
+    ) -> Result<(), StoreError> {
+        self.require(Permission::SyncSetup)?;
+        let device_id = device_id.trim().to_owned();
+        if device_id == self.device_id() {
+            return Err(ValidationError::Inconsistent {
+                field: "device",
+                reason: "that is this laptop".into(),
+            }
+            .into());
+        }
+        if device_id.is_empty() || device_id.len() > 64 {
+            return Err(ValidationError::Required { field: "device" }.into());
+        }
+        let given = match public_key {
+            Some(k) => {
+                let k = k.trim().to_ascii_lowercase();
+                let valid = hex::decode(&k).is_ok_and(|b| b.len() == 32);
+                if !valid {
+                    return Err(ValidationError::OutOfRange {
+                        field: "key",
+                        reason: "a laptop key is 64 hexadecimal characters".into(),
+                    }
+                    .into());
+                }
+                Some(k)
+            }
+            None => None,
+        };
+        self.write(|tx, ctx| {
+            let seen: Option<String> = tx
+                .query_row(
+                    "SELECT public_key FROM sync_devices WHERE device_id = ?1",
+                    [&device_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let key = match (seen, given) {
+                (Some(seen), Some(given)) if seen != given => {
+                    return Err(ValidationError::Inconsistent {
+                        field: "key",
+                        reason: format!(
+                            "laptop {device_id} was seen with another key ({}); check which is right",
+                            fingerprint(&seen)
+                        ),
+                    }
+                    .into());
+                }
+                (Some(seen), _) => seen,
+                (None, Some(given)) => given,
+                (None, None) => {
+                    return Err(ValidationError::Inconsistent {
+                        field: "key",
+                        reason: format!(
+                            "laptop {device_id} has not been seen here yet: give its key"
+                        ),
+                    }
+                    .into());
+                }
+            };
+            tx.execute(
+                "INSERT INTO sync_devices(device_id, public_key, trust, first_seen, last_seen, changed_by, changed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?4)
+                 ON CONFLICT(device_id) DO UPDATE SET trust = excluded.trust,
+                     changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+                params![device_id, key, trust.as_str(), ctx.now, ctx.user_id],
+            )?;
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("device"),
+                None,
+                &format!(
+                    "laptop {device_id} (key {}) enrolled as {}",
+                    fingerprint(&key),
+                    trust.as_str()
+                ),
+            )
+        })
+    }
+
+    /// Who sent an opened bundle, as this laptop believes: its trust, or
+    /// the refusal. A laptop seen for the first time is remembered as
+    /// pending (so an admin can enroll it) and refused.
+    pub(crate) fn sender_trust(&mut self, header: &Header) -> Result<Trust, StoreError> {
+        let device = header.device.clone();
+        let signer = header.signer.trim().to_ascii_lowercase();
+        if device == self.device_id() {
+            return if signer == self.device_key()?.public_hex() {
+                Ok(Trust::Office)
+            } else {
+                Err(SyncError::KeyMismatch {
+                    device,
+                    fingerprint: fingerprint(&signer),
+                }
+                .into())
+            };
+        }
+        if device.is_empty() || device.len() > 64 {
+            return Err(SyncError::Damaged("its device id is not valid".into()).into());
+        }
+        let known: Option<(String, String)> = self
+            .conn()
+            .prepare_cached("SELECT public_key, trust FROM sync_devices WHERE device_id = ?1")?
+            .query_row([&device], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let refusal = match &known {
+            Some((key, _)) if *key != signer => Some(SyncError::KeyMismatch {
+                device: device.clone(),
+                fingerprint: fingerprint(&signer),
+            }),
+            Some((_, trust)) => match Trust::parse(trust) {
+                Some(Trust::Member) | Some(Trust::Office) => None,
+                Some(Trust::Retired) => Some(SyncError::Retired {
+                    device: device.clone(),
+                }),
+                _ => Some(SyncError::NotEnrolled {
+                    device: device.clone(),
+                    fingerprint: fingerprint(&signer),
+                }),
+            },
+            None => Some(SyncError::NotEnrolled {
+                device: device.clone(),
+                fingerprint: fingerprint(&signer),
+            }),
+        };
+        let now = now_ms();
+        match (&known, &refusal) {
+            (None, _) => {
+                let pending: i64 = self.conn().query_row(
+                    "SELECT count(*) FROM sync_devices WHERE trust = 'pending'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if pending < MAX_PENDING {
+                    let fp = fingerprint(&signer);
+                    self.write(|tx, ctx| {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO sync_devices(device_id, public_key, trust, first_seen, last_seen)
+                             VALUES (?1, ?2, 'pending', ?3, ?3)",
+                            params![device, signer, now],
+                        )?;
+                        ctx.audit(
+                            tx,
+                            AuditAction::Sync,
+                            Some("device"),
+                            None,
+                            &format!("bundle from laptop {device} (key {fp}) refused: not enrolled"),
+                        )
+                    })?;
+                }
+            }
+            (Some(_), None) => {
+                self.conn().execute(
+                    "UPDATE sync_devices SET last_seen = ?2 WHERE device_id = ?1",
+                    params![device, now],
+                )?;
+            }
+            (Some(_), Some(_)) => {}
+        }
+        match refusal {
+            Some(e) => Err(e.into()),
+            None => Ok(known
+                .and_then(|(_, t)| Trust::parse(&t))
+                .unwrap_or(Trust::Pending)),
+        }
+    }
+}
