@@ -51,6 +51,10 @@ fn benches(c: &mut Criterion) {
     let mut b = Store::init(&b_path, "admin", "Admin", PASSWORD)
         .expect("init b")
         .store;
+    // b's admin enrolls a, once, as an office laptop.
+    let a_key = a.device_key().expect("a's key").public_hex();
+    b.enroll_device(a.device_id(), Some(&a_key), tether::store::Trust::Office)
+        .expect("enroll a");
     let started = Instant::now();
     let base = a.sync_export(&key, 0).expect("full export");
     let merged = b

@@ -757,3 +757,645 @@ fn an_import_killed_halfway_leaves_the_database_as_it_was() {
     let merged = b.sync_import(&k, &bundle.bytes, &mut quiet()).unwrap();
     assert_eq!(merged.added, 12_001);
 }
+
+// ---------------------------------------------------------------------
+// Hostile bundles: what a seized laptop, or a stranger who has the
+// organisation's passphrase, can try. Every refusal leaves the records
+// as they were.
+
+use tether::store::Trust;
+use tether::sync::bundle::{Payload, Value};
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A bundle as a seized laptop could write it: `from`'s own full export,
+/// opened with the passphrase, changed by `edit`, sealed again with
+/// `from`'s own signing key.
+fn forged(k: &SyncKey, from: &Store, edit: impl FnOnce(&mut Payload)) -> Vec<u8> {
+    let exported = from.sync_export(k, 0).unwrap();
+    let mut opened =
+        bundle::open(k, tether::store::schema::MIGRATIONS_COUNT, &exported.bytes).unwrap();
+    edit(&mut opened.payload);
+    let h = &opened.header;
+    bundle::seal(
+        k,
+        &from.device_key().unwrap(),
+        h.schema,
+        &h.device,
+        h.since,
+        h.top,
+        h.created_at,
+        &opened.payload,
+    )
+    .unwrap()
+}
+
+fn column(payload: &Payload, table: &str, name: &str) -> usize {
+    let t = payload.tables.iter().find(|t| t.table == table).unwrap();
+    t.columns.iter().position(|c| c == name).unwrap()
+}
+
+/// Changes one row of a payload (found by id) as a new change of `device`.
+fn change(
+    payload: &mut Payload,
+    table: &str,
+    id: Uuid,
+    device: &str,
+    author: Option<Uuid>,
+    values: &[(&str, Value)],
+) {
+    let cols: Vec<(String, usize)> = values
+        .iter()
+        .map(|(c, _)| ((*c).to_owned(), column(payload, table, c)))
+        .collect();
+    let at = |n: &str| column(payload, table, n);
+    let (id_at, upd, by, dev, vv) = (
+        at("id"),
+        at("updated_at"),
+        at("updated_by"),
+        at("device_id"),
+        at("vv"),
+    );
+    let t = payload
+        .tables
+        .iter_mut()
+        .find(|t| t.table == table)
+        .unwrap();
+    let row = t
+        .rows
+        .iter_mut()
+        .find(|r| r[id_at] == Value::Blob(id.as_bytes().to_vec()))
+        .expect("row in the bundle");
+    for ((_, i), (_, v)) in cols.iter().zip(values) {
+        row[*i] = v.clone();
+    }
+    row[upd] = Value::Int(now_ms());
+    row[dev] = Value::Text(device.to_owned());
+    row[by] = author.map_or(Value::Null, |a| Value::Blob(a.as_bytes().to_vec()));
+    row[vv] = Value::Null;
+}
+
+fn assert_refused(
+    store: &mut Store,
+    k: &SyncKey,
+    bytes: &[u8],
+    what: &str,
+    expect: impl Fn(&SyncError) -> bool,
+) -> String {
+    let dump = store.canonical_dump().unwrap();
+    let err = store.sync_import(k, bytes, &mut quiet()).expect_err(what);
+    let text = err.to_string();
+    match &err {
+        StoreError::Sync(e) => assert!(expect(e), "{what}: unexpected refusal: {text}"),
+        other => panic!("{what}: not a sync refusal: {other}"),
+    }
+    assert!(
+        !text.contains('\n') && text.len() < 400,
+        "{what}: one short line: {text}"
+    );
+    assert_eq!(
+        store.canonical_dump().unwrap(),
+        dump,
+        "{what} changed records"
+    );
+    text
+}
+
+/// An office laptop `o` with an outreach worker, a field laptop `f`
+/// enrolled on it as a member (and `o` on `f` as the office), after a first
+/// exchange.
+fn office_and_field() -> (TestDb, Store, TestDb, Store, Saved<User>) {
+    let (o_db, mut o) = fresh();
+    let (f_db, mut f) = fresh();
+    let worker = add_user(&mut o, "sokha", Role::Outreach);
+    enroll_as(&mut o, &f, Trust::Member);
+    enroll_as(&mut f, &o, Trust::Office);
+    let k = key();
+    send(&k, &o, &mut f);
+    (o_db, o, f_db, f, worker)
+}
+
+fn admin_of(store: &Store) -> Saved<User> {
+    store
+        .users()
+        .unwrap()
+        .into_iter()
+        .find(|u| u.data.username == "admin" && u.meta.device_id == store.device_id())
+        .unwrap()
+}
+
+#[test]
+fn a_field_laptop_cannot_make_an_admin_or_lock_one_out() {
+    let (_o_db, mut o, _f_db, f, worker) = office_and_field();
+    let k = key();
+    let admin = admin_of(&o);
+    let fdev = f.device_id().to_owned();
+    // The worker made an admin by the worker's own word.
+    let escalate = forged(&k, &f, |p| {
+        change(
+            p,
+            "users",
+            worker.id(),
+            &fdev,
+            Some(worker.id()),
+            &[("role", Value::Text("admin".into()))],
+        );
+    });
+    let text = assert_refused(
+        &mut o,
+        &k,
+        &escalate,
+        "role escalation",
+        |e| matches!(e, SyncError::NotAllowed { table, .. } if table == "users"),
+    );
+    assert!(text.contains("office laptop"), "{text}");
+    // The only admin turned into a deactivated outreach account.
+    let lockout = forged(&k, &f, |p| {
+        change(
+            p,
+            "users",
+            admin.id(),
+            &fdev,
+            Some(admin.id()),
+            &[
+                ("role", Value::Text("outreach".into())),
+                ("active", Value::Int(0)),
+            ],
+        );
+    });
+    assert_refused(
+        &mut o,
+        &k,
+        &lockout,
+        "admin lock-out",
+        |e| matches!(e, SyncError::NotAllowed { table, .. } if table == "users"),
+    );
+    let still: Saved<User> = o.get(admin.id()).unwrap();
+    assert_eq!((still.data.role, still.data.active), (Role::Admin, true));
+    let worker_now: Saved<User> = o.get(worker.id()).unwrap();
+    assert_eq!(worker_now.data.role, Role::Outreach);
+    // A delete by an outreach worker's hand is refused too; an ordinary
+    // contact by the worker goes through.
+    let c = client(&mut o, "PP-0100", None);
+    let mut f = f;
+    send(&k, &o, &mut f);
+    let delete = forged(&k, &f, |p| {
+        change(
+            p,
+            "clients",
+            c.id(),
+            &fdev,
+            Some(worker.id()),
+            &[("deleted", Value::Int(1))],
+        );
+    });
+    let text = assert_refused(
+        &mut o,
+        &k,
+        &delete,
+        "delete by outreach",
+        |e| matches!(e, SyncError::NotAllowed { table, .. } if table == "clients"),
+    );
+    assert!(text.contains("delete records"), "{text}");
+    let contact = f
+        .create(Contact::new(c.id(), day("2026-03-01"), ContactKind::Street))
+        .unwrap();
+    let honest = forged(&k, &f, |p| {
+        change(p, "contacts", contact.id(), &fdev, Some(worker.id()), &[]);
+    });
+    let merged = o.sync_import(&k, &honest, &mut quiet()).unwrap();
+    assert!(merged.added >= 1, "the worker's contact is taken");
+}
+
+#[test]
+fn an_office_laptop_changes_users_only_by_an_admin_and_never_removes_the_last_one() {
+    let (_o_db, mut o) = fresh();
+    let (_x_db, x) = fresh();
+    let worker = add_user(&mut o, "dara", Role::Outreach);
+    let k = key();
+    let mut x = x;
+    meet(&mut o, &mut x);
+    send(&k, &o, &mut x);
+    let admin = admin_of(&o);
+    let xdev = x.device_id().to_owned();
+    let by_worker = forged(&k, &x, |p| {
+        change(
+            p,
+            "users",
+            worker.id(),
+            &xdev,
+            Some(worker.id()),
+            &[("role", Value::Text("admin".into()))],
+        );
+    });
+    let text = assert_refused(&mut o, &k, &by_worker, "escalation by a worker", |e| {
+        matches!(e, SyncError::NotAllowed { .. })
+    });
+    assert!(text.contains("not made by an admin"), "{text}");
+    // Every admin gone, in the admin's name: the last admin stays.
+    let x_admin = admin_of(&x);
+    let lockout = forged(&k, &x, |p| {
+        for id in [admin.id(), x_admin.id()] {
+            change(
+                p,
+                "users",
+                id,
+                &xdev,
+                Some(admin.id()),
+                &[("active", Value::Int(0))],
+            );
+        }
+    });
+    assert_refused(&mut o, &k, &lockout, "lock-out", |e| {
+        matches!(e, SyncError::NoAdminLeft)
+    });
+    // An admin's real change from the office laptop is taken.
+    let promote = forged(&k, &x, |p| {
+        change(
+            p,
+            "users",
+            worker.id(),
+            &xdev,
+            Some(admin.id()),
+            &[("role", Value::Text("coordinator".into()))],
+        );
+    });
+    o.sync_import(&k, &promote, &mut quiet()).unwrap();
+    let now: Saved<User> = o.get(worker.id()).unwrap();
+    assert_eq!(now.data.role, Role::Coordinator);
+}
+
+#[test]
+fn strangers_impersonators_and_retired_laptops_are_refused() {
+    let (_o_db, mut o, _f_db, f, _worker) = office_and_field();
+    let k = key();
+    // A stranger with the passphrase: refused, and listed for an admin to judge.
+    let (_s_db, mut s) = fresh();
+    client(&mut s, "XX-0001", None);
+    let theirs = s.sync_export(&k, 0).unwrap().bytes;
+    let text = assert_refused(&mut o, &k, &theirs, "stranger", |e| {
+        matches!(e, SyncError::NotEnrolled { .. })
+    });
+    let fp = s.device_fingerprint().unwrap();
+    assert!(
+        text.contains(&fp),
+        "the refusal shows the key to compare: {text}"
+    );
+    let listed = o.sync_devices().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|d| d.device_id == s.device_id() && d.trust == Trust::Pending)
+    );
+    // Enrolled as a field laptop, its own admin stays its own, and records
+    // made by a user the office does not know are refused.
+    o.enroll_device(s.device_id(), None, Trust::Member).unwrap();
+    let text = assert_refused(
+        &mut o,
+        &k,
+        &theirs,
+        "unknown author",
+        |e| matches!(e, SyncError::NotAllowed { table, .. } if table == "clients"),
+    );
+    assert!(text.contains("does not know"), "{text}");
+    // Someone else's key under the field laptop's device id.
+    let exported = s.sync_export(&k, 0).unwrap();
+    let opened =
+        bundle::open(&k, tether::store::schema::MIGRATIONS_COUNT, &exported.bytes).unwrap();
+    let posing = bundle::seal(
+        &k,
+        &s.device_key().unwrap(),
+        opened.header.schema,
+        f.device_id(),
+        0,
+        opened.header.top,
+        opened.header.created_at,
+        &opened.payload,
+    )
+    .unwrap();
+    assert_refused(&mut o, &k, &posing, "impersonation", |e| {
+        matches!(e, SyncError::KeyMismatch { .. })
+    });
+    // A retired laptop.
+    let from_f = f.sync_export(&k, 0).unwrap().bytes;
+    o.enroll_device(f.device_id(), None, Trust::Retired)
+        .unwrap();
+    assert_refused(&mut o, &k, &from_f, "retired", |e| {
+        matches!(e, SyncError::Retired { .. })
+    });
+    // Only an admin enrolls.
+    let mut worker = Store::open(o.path(), "sokha", PASSWORD).unwrap();
+    assert!(matches!(
+        worker.enroll_device(s.device_id(), None, Trust::Office),
+        Err(StoreError::Forbidden { .. })
+    ));
+}
+
+#[test]
+fn invalid_rows_are_refused_whole_naming_table_record_and_field() {
+    let (_a_db, mut a) = fresh();
+    let (_b_db, mut b) = fresh();
+    meet(&mut a, &mut b);
+    let k = key();
+    let c = client(&mut a, "PP-0200", None);
+    let enrollment = a
+        .create(Enrollment {
+            client_id: c.id(),
+            service: Service::Art,
+            provider: None,
+            number: None,
+            start: day("2026-01-05"),
+            end: None,
+            status: EnrollmentStatus::Active,
+            dose_mg: None,
+            regimen: None,
+        })
+        .unwrap();
+    let refill = a
+        .create(ServiceEvent {
+            enrollment_id: enrollment.id(),
+            client_id: c.id(),
+            date: day("2026-02-01"),
+            kind: ServiceEventKind::Refill,
+            days_supplied: Some(30),
+            dose_mg: None,
+            cause: None,
+            notes: None,
+        })
+        .unwrap();
+    let admin = admin_of(&a);
+    let adev = a.device_id().to_owned();
+    let cases: Vec<(&str, &str, Uuid, &str, Value)> = vec![
+        (
+            "formula code",
+            "clients",
+            c.id(),
+            "code",
+            Value::Text("=cmd|' /C calc'!A0".into()),
+        ),
+        (
+            "bogus sex",
+            "clients",
+            c.id(),
+            "sex",
+            Value::Text("bogus".into()),
+        ),
+        (
+            "far-future registration",
+            "clients",
+            c.id(),
+            "registered_on",
+            Value::Text("9999-12-31".into()),
+        ),
+        (
+            "long nickname",
+            "clients",
+            c.id(),
+            "nickname",
+            Value::Text("ស".repeat(5000)),
+        ),
+        (
+            "absurd days supplied",
+            "service_events",
+            refill.id(),
+            "days_supplied",
+            Value::Int(1_000_000_000_000),
+        ),
+        (
+            "not a date",
+            "service_events",
+            refill.id(),
+            "date",
+            Value::Text("yesterday".into()),
+        ),
+    ];
+    for (what, table, id, field, value) in cases {
+        let bytes = forged(&k, &a, |p| {
+            change(p, table, id, &adev, Some(admin.id()), &[(field, value)]);
+        });
+        let text = assert_refused(&mut b, &k, &bytes, what, |e| {
+            matches!(e, SyncError::InvalidRecord { .. })
+        });
+        assert!(
+            text.contains(table) && text.contains(&id.to_string()) && text.contains(field),
+            "{what}: names table, record and field: {text}"
+        );
+    }
+    // Nothing of `a` was taken by the refusals; the honest bundle still merges.
+    send(&k, &a, &mut b);
+    let got: Saved<ServiceEvent> = b.get(refill.id()).unwrap();
+    assert_eq!(got.data.days_supplied, Some(30));
+}
+
+#[test]
+fn far_future_stamps_are_refused_and_the_clock_stays() {
+    let (_a_db, mut a) = fresh();
+    let (_b_db, mut b) = fresh();
+    meet(&mut a, &mut b);
+    let k = key();
+    let c = client(&mut a, "PP-0300", None);
+    let adev = a.device_id().to_owned();
+    let admin = admin_of(&a);
+    let at = |p: &Payload, n: &str| column(p, "clients", n);
+    for (what, stamp) in [
+        ("two days ahead", now_ms() + 2 * 86_400_000),
+        ("i64::MAX", i64::MAX),
+    ] {
+        let bytes = forged(&k, &a, |p| {
+            change(p, "clients", c.id(), &adev, Some(admin.id()), &[]);
+            let u = at(p, "updated_at");
+            let t = p.tables.iter_mut().find(|t| t.table == "clients").unwrap();
+            for row in &mut t.rows {
+                row[u] = Value::Int(stamp);
+            }
+        });
+        let text = assert_refused(&mut b, &k, &bytes, what, |e| {
+            matches!(e, SyncError::ClockAhead { .. })
+        });
+        assert!(text.contains("24 hours"), "{text}");
+    }
+    let vv_bytes = forged(&k, &a, |p| {
+        change(p, "clients", c.id(), &adev, Some(admin.id()), &[]);
+        let v = at(p, "vv");
+        let t = p.tables.iter_mut().find(|t| t.table == "clients").unwrap();
+        t.rows[0][v] = Value::Text(format!("{adev}=1,zz={}", i64::MAX));
+    });
+    assert_refused(&mut b, &k, &vv_bytes, "a far-future version vector", |e| {
+        matches!(e, SyncError::ClockAhead { .. })
+    });
+    // The local clock did not move: a new record is stamped now.
+    let mine = client(&mut b, "BB-0300", None);
+    let drift = mine.meta.updated_at.timestamp_millis() - now_ms();
+    assert!(drift < 60_000, "the clock ran ahead by {drift} ms");
+    // And an honest bundle still merges.
+    send(&k, &a, &mut b);
+}
+
+#[test]
+fn oversized_costly_and_misshapen_bundles_are_refused_before_work() {
+    let (_a_db, mut a) = fresh();
+    let (_b_db, mut b) = fresh();
+    meet(&mut a, &mut b);
+    let k = key();
+    client(&mut a, "PP-0400", None);
+    // A decompression bomb: 20 MB of JSON that deflates to a few KB.
+    let bomb = forged(&k, &a, |p| {
+        let t = p.tables.iter_mut().find(|t| t.table == "clients").unwrap();
+        let n = t.columns.len();
+        t.rows = (0..400)
+            .map(|_| {
+                let mut row = vec![Value::Null; n];
+                row[1] = Value::Text("a".repeat(50_000));
+                row
+            })
+            .collect();
+    });
+    assert!(bomb.len() < 1_000_000, "the bomb is small: {}", bomb.len());
+    let text = assert_refused(&mut b, &k, &bomb, "decompression bomb", |e| {
+        matches!(e, SyncError::TooLarge { .. })
+    });
+    assert!(text.contains("decompressed"), "{text}");
+    // A header asking for a costly key derivation: refused before any is done.
+    let good = a.sync_export(&k, 0).unwrap().bytes;
+    let header_len = u32::from_le_bytes(good[12..16].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&good[16..16 + header_len]).unwrap();
+    let costly = header.replace("\"kdf\":[19456,2,1]", "\"kdf\":[4194304,64,8]");
+    assert_ne!(costly, header);
+    let mut bytes = good[..12].to_vec();
+    bytes.extend_from_slice(&(costly.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(costly.as_bytes());
+    bytes.extend_from_slice(&good[16 + header_len..]);
+    let text = assert_refused(&mut b, &k, &bytes, "costly key header", |e| {
+        matches!(e, SyncError::Damaged(_))
+    });
+    assert!(text.contains("key settings"), "{text}");
+    // Table and column names are checked before any SQL is built.
+    for name in ["meta", "users; DROP TABLE clients", "sync_devices"] {
+        let bytes = forged(&k, &a, |p| {
+            p.tables[0].table = name.to_owned();
+        });
+        let text = assert_refused(&mut b, &k, &bytes, name, |e| {
+            matches!(e, SyncError::Damaged(_))
+        });
+        assert!(text.contains("unknown table"), "{text}");
+    }
+    let bytes = forged(&k, &a, |p| {
+        let t = p.tables.iter_mut().find(|t| t.table == "clients").unwrap();
+        t.columns[1] = "code = 'x', role".into();
+    });
+    assert_refused(&mut b, &k, &bytes, "a column name", |e| {
+        matches!(e, SyncError::Damaged(_))
+    });
+    // A file larger than any bundle is not even read.
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.tether-sync");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(tether::sync::bundle::MAX_BUNDLE_BYTES + 1)
+        .unwrap();
+    assert!(matches!(
+        tether::store::read_bundle_file(&huge),
+        Err(StoreError::Sync(SyncError::TooLarge { .. }))
+    ));
+    // Junk and strangers' files in the shared folder cost little and are skipped.
+    let folder = dir.path().join("shared");
+    std::fs::create_dir(&folder).unwrap();
+    for i in 0..5 {
+        std::fs::write(
+            folder.join(format!("junk{i}.tether-sync")),
+            &bytes[..bytes.len() / 2],
+        )
+        .unwrap();
+    }
+    let done = b.sync_with_folder(&k, &folder, &mut quiet()).unwrap();
+    assert_eq!(done.skipped.len(), 5, "{:?}", done.skipped);
+}
+
+#[test]
+fn random_changes_to_a_real_bundle_never_panic_and_change_nothing_when_refused() {
+    use proptest::test_runner::{Config, TestRunner};
+    let (_a_db, mut a) = fresh();
+    let (_b_db, mut b) = fresh();
+    meet(&mut a, &mut b);
+    let k = key();
+    let c = client(&mut a, "PP-0500", Some("Sokha"));
+    a.create(Contact::new(c.id(), day("2026-03-03"), ContactKind::DropIn))
+        .unwrap();
+    let base = a.sync_export(&k, 0).unwrap();
+    let opened = bundle::open(&k, tether::store::schema::MIGRATIONS_COUNT, &base.bytes).unwrap();
+    let signer = a.device_key().unwrap();
+    let value = prop_oneof![
+        Just(Value::Null),
+        any::<i64>().prop_map(Value::Int),
+        (-1e12f64..1e12).prop_map(Value::Real),
+        ".{0,40}".prop_map(Value::Text),
+        "(=|\\+|-|@)[A-Z0-9(]{0,10}".prop_map(Value::Text),
+        prop::collection::vec(any::<u8>(), 0..20).prop_map(Value::Blob),
+    ];
+    let edits = prop::collection::vec((0usize..8, 0usize..64, 0usize..64, value), 1..6);
+    let b = std::cell::RefCell::new(b);
+    let mut runner = TestRunner::new(Config {
+        cases: 48,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&edits, |edits| {
+            let mut payload = opened.payload.clone();
+            for (t, r, col, v) in edits {
+                let n = payload.tables.len();
+                let table = &mut payload.tables[t % n];
+                if table.rows.is_empty() {
+                    continue;
+                }
+                let rows = table.rows.len();
+                let row = &mut table.rows[r % rows];
+                let cols = row.len();
+                row[col % cols] = v;
+            }
+            let h = &opened.header;
+            let bytes = bundle::seal(
+                &k,
+                &signer,
+                h.schema,
+                &h.device,
+                0,
+                h.top,
+                h.created_at,
+                &payload,
+            )
+            .unwrap();
+            let mut b = b.borrow_mut();
+            let dump = b.canonical_dump().unwrap();
+            match b.sync_import(&k, &bytes, &mut quiet()) {
+                Ok(_) => {}
+                Err(e) => {
+                    prop_assert!(!e.to_string().is_empty());
+                    prop_assert_eq!(b.canonical_dump().unwrap(), dump);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(b.borrow().check().unwrap().is_ok());
+}
+
+#[test]
+fn demo_data_syncs_whole_through_every_check() {
+    let (_a_db, mut a) = fresh();
+    let (_b_db, mut b) = fresh();
+    meet(&mut a, &mut b);
+    let config = tether::demo::DemoConfig {
+        clients: 150,
+        seed: 3,
+        today: tether::store::today(),
+    };
+    tether::demo::run(&mut a, &config, |_, _| {}).unwrap();
+    let k = key();
+    let merged = send(&k, &a, &mut b);
+    assert_eq!(merged.records, merged.added, "every record taken");
+    send(&k, &b, &mut a);
+    assert_eq!(a.canonical_dump().unwrap(), b.canonical_dump().unwrap());
+}

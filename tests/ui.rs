@@ -1063,6 +1063,8 @@ fn conflicted() -> (TestDb, TestDb, uuid::Uuid) {
     use tether::domain::Client;
     let (a_db, mut a) = fresh();
     let (b_db, mut b) = fresh();
+    enroll(&mut a, &b);
+    enroll(&mut b, &a);
     let key = tether::sync::bundle::SyncKey::new("mekong river outreach 2026").unwrap();
     let c = client(&mut a, "PP-0042", Some("Sokha"));
     let all = a.sync_export(&key, 0).unwrap();
@@ -1146,6 +1148,8 @@ fn a_coordinator_reviews_a_sync_conflict_and_takes_one_field_of_the_other_versio
 fn sync_now_in_settings_exchanges_bundles_through_the_folder() {
     let (a_db, mut a) = fresh();
     let (_b_db, mut b) = fresh();
+    enroll(&mut a, &b);
+    enroll(&mut b, &a);
     let folder = a_db.dir.path().join("shared");
     std::fs::create_dir(&folder).unwrap();
     client(&mut b, "BB-0001", Some("Dara"));

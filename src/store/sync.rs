@@ -573,10 +573,15 @@ fn judge(
                 )),
             };
         }
+        // The author's role as this laptop knows it; an author new here
+        // must be an admin of the same bundle (not the row itself).
         let by_admin = match author {
-            Some(a) => roles.of(tx, a)? == Some(Role::Admin) || bundle_admins.contains(&a),
-            // The first admin of a laptop, made by `init`.
-            None => bundle_admins.contains(&id),
+            Some(a) => match roles.of(tx, a)? {
+                Some(role) => role == Role::Admin,
+                None => a != id && bundle_admins.contains(&a),
+            },
+            // The first admin of a laptop, made by `init`: new here.
+            None => local_deleted.is_none() && bundle_admins.contains(&id),
         };
         return if by_admin {
             Ok(Verdict::Apply)

@@ -82,6 +82,8 @@ pub enum Write {
     BackupDir(Option<PathBuf>),
     SyncPassphrase(String),
     SyncFolder(Option<PathBuf>),
+    /// Enroll another laptop (device id) as a field or office laptop, or retire it.
+    EnrollDevice(String, crate::store::Trust),
     ResolveConflict(i64, crate::store::Resolution),
     /// Keep the first client; merge the others into it.
     MergeClients(Uuid, Vec<Uuid>),
@@ -492,6 +494,10 @@ impl Workspace {
             Write::SyncFolder(dir) => {
                 s.set_sync_folder(dir.as_deref())?;
                 t("Settings saved").to_owned()
+            }
+            Write::EnrollDevice(device, trust) => {
+                s.enroll_device(&device, None, trust)?;
+                t("Laptop enrolled").to_owned()
             }
             Write::ResolveConflict(id, resolution) => {
                 s.resolve_conflict(id, &resolution)?;

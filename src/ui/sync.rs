@@ -6,7 +6,7 @@ use super::i18n::{t, tf};
 use super::widgets::*;
 use super::{Action, Env, Write};
 use crate::domain::Permission;
-use crate::store::{Conflict, DuplicateClient, FolderSync, Resolution};
+use crate::store::{Conflict, DuplicateClient, FolderSync, Resolution, SyncDevice, Trust};
 use std::collections::BTreeSet;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,8 @@ pub struct SyncPanel {
     running: Option<Running>,
     /// The last "Sync now": its summary, or why it failed.
     pub last: Option<Result<FolderSync, String>>,
+    /// The laptops this one knows, loaded once per change of the data.
+    devices: Option<(u64, Result<Vec<SyncDevice>, String>)>,
 }
 
 impl SyncPanel {
@@ -123,6 +125,10 @@ impl SyncPanel {
             .show(ui, |ui| {
                 field_label(ui, t("This laptop"));
                 ui.monospace(store.device_id());
+                ui.end_row();
+
+                field_label(ui, t("This laptop's key"));
+                ui.monospace(store.device_fingerprint().unwrap_or_else(|e| e.to_string()));
                 ui.end_row();
 
                 field_label(ui, t("Sync passphrase"));
@@ -266,6 +272,87 @@ impl SyncPanel {
             }
             None => {}
         }
+        ui.add_space(8.0);
+        let devices = self.devices_ui(ui, env);
+        if devices != Action::None {
+            action = devices;
+        }
+        action
+    }
+
+    /// This laptop's key, and the other laptops with what each is enrolled as.
+    fn devices_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
+        let mut action = Action::None;
+        if self
+            .devices
+            .as_ref()
+            .is_none_or(|(g, _)| *g != env.generation)
+        {
+            let loaded = env.store.sync_devices().map_err(|e| e.to_string());
+            self.devices = Some((env.generation, loaded));
+        }
+        let Some((_, devices)) = &self.devices else {
+            return action;
+        };
+        let devices = match devices {
+            Ok(d) => d,
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return action;
+            }
+        };
+        ui.strong(t("Laptops"));
+        ui.label(t("Bundles are merged only from laptops an admin has enrolled here. Before enrolling one, check that the key shown here is the one its own Settings show. A field laptop sends its own changes; an office laptop may also pass on other laptops' changes and changes to users."));
+        let admin = env.store.user().role.can(Permission::SyncSetup);
+        egui::Grid::new("sync-devices")
+            .num_columns(5)
+            .striped(true)
+            .spacing([12.0, 6.0])
+            .show(ui, |ui| {
+                ui.strong(t("Laptop"));
+                ui.strong(t("Key"));
+                ui.strong(t("Enrolled as"));
+                ui.strong(t("Last merged"));
+                ui.label("");
+                ui.end_row();
+                for d in devices {
+                    ui.monospace(short(&d.device_id));
+                    ui.monospace(&d.fingerprint);
+                    if d.this_laptop {
+                        ui.label(t("this laptop"));
+                    } else {
+                        let (text, colour) = match d.trust {
+                            Trust::Pending => (t("not enrolled"), ui.visuals().warn_fg_color),
+                            Trust::Member => (t("field laptop"), GREEN),
+                            Trust::Office => (t("office laptop"), GREEN),
+                            Trust::Retired => (t("retired"), ui.visuals().error_fg_color),
+                        };
+                        ui.colored_label(colour, text);
+                    }
+                    ui.label(
+                        d.last_merged
+                            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_else(|| "—".into()),
+                    );
+                    ui.horizontal(|ui| {
+                        if !admin || d.this_laptop {
+                            return;
+                        }
+                        let choices = [
+                            (Trust::Member, t("Enroll as field laptop")),
+                            (Trust::Office, t("Enroll as office laptop")),
+                            (Trust::Retired, t("Retire")),
+                        ];
+                        for (trust, label) in choices {
+                            if d.trust != trust && ui.small_button(label).clicked() {
+                                action =
+                                    Action::Write(Write::EnrollDevice(d.device_id.clone(), trust));
+                            }
+                        }
+                    });
+                    ui.end_row();
+                }
+            });
         action
     }
 }
