@@ -308,3 +308,110 @@ fn release_and_detained_on_follow_the_report_terms() {
         "not detained on the day of release"
     );
 }
+
+#[test]
+fn text_fields_are_capped_alike_for_forms_imports_and_bundles() {
+    let today = d(TODAY);
+    let mut c = Client::with_code("PP-0001");
+    c.nickname = Some("ស".repeat(limits::NAME));
+    assert_eq!(c.validate(today), Ok(()), "Khmer counts by character");
+    c.nickname = Some("x".repeat(100_000));
+    assert_eq!(
+        c.validate(today),
+        Err(ValidationError::TooLong {
+            field: "nickname",
+            max: limits::NAME
+        })
+    );
+    assert_eq!(
+        c.validate(today).unwrap_err().to_string(),
+        format!("nickname: longer than {} characters", limits::NAME)
+    );
+    let mut c = Client::with_code("PP-0001");
+    c.notes = Some("n".repeat(limits::NOTES + 1));
+    assert_eq!(c.validate(today).unwrap_err().field(), "notes");
+    let mut contact = Contact::new(Uuid::nil(), today, ContactKind::Street);
+    contact.place = Some("p".repeat(limits::NAME + 1));
+    assert_eq!(contact.validate(today).unwrap_err().field(), "place");
+    let mut loc = Location::new("Prey Speu", LocationKind::SocialAffairsCentre);
+    loc.name = "L".repeat(limits::NAME + 1);
+    assert_eq!(loc.validate(today).unwrap_err().field(), "name");
+    let followup = FollowUp {
+        client_id: Uuid::nil(),
+        worker_id: None,
+        due: today,
+        reason: "r".repeat(limits::LINE + 1),
+        rule: None,
+        source_id: None,
+        done_on: None,
+        outcome: None,
+    };
+    assert_eq!(followup.validate(today).unwrap_err().field(), "reason");
+    let user = User {
+        username: "sokha".into(),
+        display_name: "Sokha".into(),
+        role: Role::Outreach,
+        active: true,
+        language: "fr".into(),
+    };
+    assert_eq!(user.validate(today).unwrap_err().field(), "language");
+}
+
+#[test]
+fn absurd_dates_and_doses_are_refused() {
+    let today = d(TODAY);
+    let contact = Contact::new(Uuid::nil(), d("0001-01-01"), ContactKind::Street);
+    assert_eq!(contact.validate(today).unwrap_err().field(), "date");
+    let followup = FollowUp {
+        client_id: Uuid::nil(),
+        worker_id: None,
+        due: d("2062-01-01"),
+        reason: "visit".into(),
+        rule: None,
+        source_id: None,
+        done_on: None,
+        outcome: None,
+    };
+    assert_eq!(followup.validate(today).unwrap_err().field(), "due");
+    let event = ServiceEvent {
+        enrollment_id: Uuid::nil(),
+        client_id: Uuid::nil(),
+        date: today,
+        kind: ServiceEventKind::DoseChange,
+        days_supplied: None,
+        dose_mg: Some(f64::INFINITY),
+        cause: None,
+        notes: None,
+    };
+    assert_eq!(event.validate(today).unwrap_err().field(), "dose_mg");
+}
+
+#[test]
+fn date_arithmetic_on_stored_values_never_panics() {
+    use tether::continuity::*;
+    let t = Thresholds::default();
+    let day = d(TODAY);
+    for days in [i64::MAX, i64::MIN, 1_000_000_000_000, -1_000_000_000_000] {
+        let _ = art_cover(day, Some(days), &t);
+        let _ = refill_cover_end(day, Some(days), &t);
+        let _ = art_status(Some((day, Some(days))), day, &t);
+        assert!(!tether::reports::period::art_interrupted(
+            day,
+            Some(days.max(0)),
+            None,
+            (day, day)
+        ));
+    }
+    assert_eq!(add_days(day, i64::MAX), NaiveDate::MAX);
+    assert_eq!(add_days(day, i64::MIN), NaiveDate::MIN);
+    assert_eq!(add_days(NaiveDate::MAX, 1), NaiveDate::MAX);
+    assert_eq!(add_days(day, 1), d("2026-06-16"));
+    let huge = Thresholds {
+        release_window_days: i64::MAX,
+        lost_after_days: i64::MAX,
+        relink_days: i64::MAX,
+        ..t
+    };
+    let empty = History::default();
+    let _ = relinkage(&empty, day, &huge);
+}
