@@ -144,6 +144,9 @@ pub enum SyncCommand {
         #[arg(long, value_name = "HEX")]
         key: Option<String>,
     },
+    /// How far ahead of this laptop's clock (hours, 1 to 720; default 24)
+    /// a change in a bundle may be dated (admins).
+    ClockMargin { hours: i64 },
 }
 
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
@@ -368,7 +371,12 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                 Err(e) => return Err(e.into()),
             };
             let report = store.check()?;
-            if report.is_ok() {
+            if report.is_ok() && !report.out_of_range.is_empty() {
+                Err(CliError(format!(
+                    "the file is sound, but records hold values out of range: {}",
+                    report.out_of_range.join("; ")
+                )))
+            } else if report.is_ok() {
                 let counts: Vec<String> = report
                     .counts
                     .iter()
@@ -530,6 +538,12 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                     };
                     store.enroll_device(device, key.as_deref(), trust)?;
                     println!("Laptop {device} is now enrolled as {}", trust.as_str());
+                }
+                SyncCommand::ClockMargin { hours } => {
+                    store.set_sync_clock_margin_hours(*hours)?;
+                    println!(
+                        "Changes dated more than {hours} hours ahead of this laptop's clock are refused"
+                    );
                 }
                 SyncCommand::Export { out, for_device } => {
                     let key = sync_key()?;

@@ -1399,3 +1399,102 @@ fn demo_data_syncs_whole_through_every_check() {
     send(&k, &b, &mut a);
     assert_eq!(a.canonical_dump().unwrap(), b.canonical_dump().unwrap());
 }
+
+#[test]
+fn the_command_line_lists_enrolls_and_refuses_in_one_line() {
+    use std::process::Command;
+    let (o_db, mut o) = fresh();
+    add_user(&mut o, "sokha", Role::Outreach);
+    let (s_db, mut s) = fresh();
+    client(&mut s, "XX-0001", None);
+    let k = key();
+    let file = s_db.dir.path().join("stranger.tether-sync");
+    std::fs::write(&file, s.sync_export(&k, 0).unwrap().bytes).unwrap();
+    let before = o.canonical_dump().unwrap();
+    let path = o.path().to_owned();
+    o.close().unwrap();
+    let run = |user: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(args)
+            .arg("--db")
+            .arg(&path)
+            .env("TETHER_USER", user)
+            .env("TETHER_PASSWORD", PASSWORD)
+            .env("TETHER_SYNC_KEY", ORG_KEY)
+            .output()
+            .unwrap()
+    };
+    let import = |user: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(["sync", "import", "--db"])
+            .arg(&path)
+            .arg(&file)
+            .env("TETHER_USER", user)
+            .env("TETHER_PASSWORD", PASSWORD)
+            .env("TETHER_SYNC_KEY", ORG_KEY)
+            .output()
+            .unwrap()
+    };
+    let out = import("admin");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("not enrolled"), "{err}");
+    let out = run("admin", &["sync", "devices"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("this laptop"), "{listed}");
+    assert!(
+        listed.contains(s.device_id()) && listed.contains("pending"),
+        "{listed}"
+    );
+    let out = run(
+        "sokha",
+        &[
+            "sync",
+            "enroll",
+            "--device",
+            s.device_id(),
+            "--as",
+            "office",
+        ],
+    );
+    assert!(!out.status.success(), "an outreach worker cannot enroll");
+    let out = run(
+        "admin",
+        &[
+            "sync",
+            "enroll",
+            "--device",
+            s.device_id(),
+            "--as",
+            "sideways",
+        ],
+    );
+    assert!(!out.status.success());
+    let out = run(
+        "admin",
+        &[
+            "sync",
+            "enroll",
+            "--device",
+            s.device_id(),
+            "--as",
+            "office",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = import("admin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = Store::open(&path, "admin", PASSWORD).unwrap();
+    assert_ne!(o.canonical_dump().unwrap(), before);
+    assert_eq!(o.search_clients("XX-0001", 5).unwrap().rows.len(), 1);
+    drop(o_db);
+}

@@ -1209,3 +1209,71 @@ fn sync_now_in_settings_exchanges_bundles_through_the_folder() {
         "a's bundle is in the folder"
     );
 }
+
+fn wait_for_sync(h: &mut Harness<'_, TetherApp>) {
+    let started = std::time::Instant::now();
+    loop {
+        h.step();
+        let busy = h
+            .state()
+            .workspace()
+            .is_some_and(|ws| ws.settings.sync.busy());
+        if !busy {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 30, "sync did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run();
+}
+
+#[test]
+fn a_laptop_not_enrolled_is_refused_until_an_admin_enrolls_it_in_settings() {
+    let (a_db, mut a) = fresh();
+    let (_b_db, mut b) = fresh();
+    let folder = a_db.dir.path().join("shared");
+    std::fs::create_dir(&folder).unwrap();
+    client(&mut b, "BB-0002", Some("Dara"));
+    let key = tether::sync::bundle::SyncKey::new("mekong river outreach 2026").unwrap();
+    b.sync_with_folder(&key, &folder, &mut |_, _, _| {})
+        .unwrap();
+    a.set_sync_passphrase("mekong river outreach 2026").unwrap();
+    a.set_sync_folder(Some(&folder)).unwrap();
+    let b_fingerprint = b.device_fingerprint().unwrap();
+    a.close().unwrap();
+    let path = a_db.path.clone();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 2200.0))
+        .build_eframe(move |cc| TetherApp::new(cc, Some(path), Some("admin".into())));
+    unlock(&mut h, PASSWORD);
+    h.get_by_label("Settings").click();
+    h.run();
+    h.get_by_label("Sync now").click();
+    wait_for_sync(&mut h);
+    h.get_by_label_contains("not enrolled on this laptop");
+    assert_eq!(
+        h.state()
+            .workspace()
+            .unwrap()
+            .store
+            .count_live("clients")
+            .unwrap(),
+        0,
+        "nothing taken from a laptop not enrolled"
+    );
+    // The laptop is listed with the key to compare, not enrolled.
+    h.get_by_label(&b_fingerprint);
+    h.get_by_label("not enrolled");
+    h.get_by_label("Enroll as office laptop").click();
+    h.run();
+    h.get_by_label("Laptop enrolled");
+    h.get_by_label("office laptop");
+    h.get_by_label("Sync now").click();
+    wait_for_sync(&mut h);
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(
+        ws.store.count_live("clients").unwrap(),
+        1,
+        "b's client is here"
+    );
+}

@@ -20,6 +20,10 @@ pub struct CheckReport {
     pub foreign_key_errors: usize,
     /// Live rows per record table.
     pub counts: Vec<(String, i64)>,
+    /// Live records holding values the forms would refuse (absurd days
+    /// supplied, dates before 1900 or in the future), one line per kind:
+    /// the file is sound, but these need correcting.
+    pub out_of_range: Vec<String>,
 }
 
 impl CheckReport {
@@ -71,13 +75,47 @@ pub(crate) fn check_on(conn: &Connection) -> Result<CheckReport, StoreError> {
             Vec::new()
         }
     };
+    let mut out_of_range = Vec::new();
+    let today = super::today();
+    for (what, sql) in OUT_OF_RANGE {
+        match conn.query_row(sql, [today], |r| r.get::<_, i64>(0)) {
+            Ok(0) => {}
+            Ok(n) => out_of_range.push(format!("{n} {what}")),
+            Err(e) => integrity_errors.push(e.to_string()),
+        }
+    }
     Ok(CheckReport {
         cipher_errors,
         integrity_errors,
         foreign_key_errors,
         counts,
+        out_of_range,
     })
 }
+
+/// Values the forms refuse, counted among live records (`?1` is today).
+const OUT_OF_RANGE: &[(&str, &str)] = &[
+    (
+        "service events with days supplied outside 0 to 366",
+        "SELECT count(*) FROM service_events WHERE deleted = 0 AND (days_supplied < 0 OR days_supplied > 366)",
+    ),
+    (
+        "service events dated before 1900 or in the future",
+        "SELECT count(*) FROM service_events WHERE deleted = 0 AND (date < '1900-01-01' OR date > ?1)",
+    ),
+    (
+        "contacts dated before 1900 or in the future",
+        "SELECT count(*) FROM contacts WHERE deleted = 0 AND (date < '1900-01-01' OR date > ?1)",
+    ),
+    (
+        "detention stays starting before 1900 or in the future",
+        "SELECT count(*) FROM detentions WHERE deleted = 0 AND (started_on < '1900-01-01' OR started_on > ?1)",
+    ),
+    (
+        "enrollments starting before 1900 or in the future",
+        "SELECT count(*) FROM enrollments WHERE deleted = 0 AND (started_on < '1900-01-01' OR started_on > ?1)",
+    ),
+];
 
 impl Store {
     /// Checks every page's authentication code, SQLite's integrity and the

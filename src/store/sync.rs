@@ -1005,8 +1005,7 @@ impl Store {
         // No stamp may run ahead of this laptop's clock by more than the
         // margin: one forged far-future row would otherwise win every
         // conflict and drag this laptop's clock with it for good.
-        let margin_hours =
-            super::queries::setting_on(self.conn(), super::settings::SYNC_CLOCK_MARGIN_HOURS);
+        let margin_hours = self.sync_clock_margin_hours();
         let wall = now_ms();
         let newest = crate::sync::newest_clock(header, &bundle.payload);
         if newest > wall.saturating_add(margin_hours.saturating_mul(3_600_000)) {

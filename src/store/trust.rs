@@ -238,6 +238,39 @@ impl Store {
         })
     }
 
+    /// How far ahead of this laptop's clock a synced change may be dated.
+    pub fn sync_clock_margin_hours(&self) -> i64 {
+        super::queries::setting_on(self.conn(), super::settings::SYNC_CLOCK_MARGIN_HOURS)
+    }
+
+    /// Sets the clock margin (admins; 1 hour to 30 days), audited.
+    pub fn set_sync_clock_margin_hours(&mut self, hours: i64) -> Result<(), StoreError> {
+        self.require(Permission::SyncSetup)?;
+        if !(1..=720).contains(&hours) {
+            return Err(ValidationError::OutOfRange {
+                field: "clock_margin_hours",
+                reason: format!("{hours} is not between 1 and 720 hours"),
+            }
+            .into());
+        }
+        self.write(|tx, ctx| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![
+                    format!("setting.{}", super::settings::SYNC_CLOCK_MARGIN_HOURS.0),
+                    hours.to_string()
+                ],
+            )?;
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("setting"),
+                None,
+                &format!("sync clock margin={hours}h"),
+            )
+        })
+    }
+
     /// Who sent an opened bundle, as this laptop believes: its trust, or
     /// the refusal. A laptop seen for the first time is remembered as
     /// pending (so an admin can enroll it) and refused.
