@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tether::domain::*;
@@ -1350,4 +1351,409 @@ fn an_import_can_run_on_a_worker_thread() {
     .unwrap();
     assert_eq!(report.added, 1);
     assert_eq!(done.load(Ordering::Relaxed), 1);
+}
+
+// Hostile files (issue 12): every one refused with one clear line naming
+// where, without a panic, without first building the file's whole grid,
+// and without changing the database.
+
+/// A workbook with these text cells `(row, column, text)` on its first sheet.
+fn xlsx_with(path: &Path, cells: &[(u32, u16, &str)]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (row, col, text) in cells {
+        sheet.write_string(*row, *col, *text).unwrap();
+    }
+    book.save(path).unwrap();
+}
+
+/// A workbook written by hand: `sheet` is the XML inside `<worksheet>`,
+/// `shared` the whole shared-strings part when there is one.
+fn raw_xlsx(path: &Path, sheet: &str, shared: Option<&str>) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    let ns = "http://schemas.openxmlformats.org";
+    let mut parts = vec![
+        (
+            "[Content_Types].xml".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{ns}/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#
+            ),
+        ),
+        (
+            "_rels/.rels".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+            ),
+        ),
+        (
+            "xl/workbook.xml".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{ns}/spreadsheetml/2006/main" xmlns:r="{ns}/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+            ),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{ns}/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#
+            ),
+        ),
+        (
+            "xl/worksheets/sheet1.xml".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{ns}/spreadsheetml/2006/main">{sheet}</worksheet>"#
+            ),
+        ),
+    ];
+    if let Some(shared) = shared {
+        parts.push(("xl/sharedStrings.xml".to_owned(), shared.to_owned()));
+    }
+    for (name, text) in parts {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// An inline-string cell for [`raw_xlsx`].
+fn inline(cell: &str, text: &str) -> String {
+    format!(r#"<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+}
+
+/// The message of a file that cannot be read.
+fn read_error(path: &Path) -> String {
+    match read_file(path) {
+        Ok(table) => panic!("{} was read: {} rows", path.display(), table.len()),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn csv_error(text: &str) -> String {
+    match read_csv(text.as_bytes()) {
+        Ok(table) => panic!("the CSV was read: {} rows", table.len()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `tether import` as a real process, its address space capped at 3 GB
+/// where `ulimit` exists, so that a file that makes it reserve a huge
+/// grid fails the test instead of slowing the machine.
+fn tether_import(db: &Path, kind: &str, file: &Path) -> Output {
+    let args = [
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        "--kind",
+        kind,
+        file.to_str().unwrap(),
+    ];
+    let mut command = if cfg!(target_os = "linux") {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(r#"ulimit -v 3000000 && exec "$0" "$@""#)
+            .arg(env!("CARGO_BIN_EXE_tether"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_tether"))
+    };
+    command
+        .args(args)
+        .env("TETHER_PASSWORD", PASSWORD)
+        .env("TETHER_USER", "admin")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tether")
+}
+
+/// A refusal by the command line: exit status 1 (not a signal, not a
+/// panic), one short line on stderr that says `needle`.
+fn assert_refused_in_one_line(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{:?}: {err}", o.status);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(err.contains(needle), "{err:?} should say {needle:?}");
+    assert!(err.len() < 400, "a short line: {} bytes", err.len());
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn hostile_a_sparse_xlsx_with_cells_at_a1_and_xfd1048576_is_refused_naming_the_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.xlsx");
+    xlsx_with(&path, &[(0, 0, "code"), (1_048_575, 16_383, "x")]);
+    assert!(
+        std::fs::metadata(&path).unwrap().len() < 8_000,
+        "a small file"
+    );
+    assert_eq!(
+        read_error(&path),
+        "sheet Sheet1, cell XFD1048576: the sheet is 16,384 columns wide; an import file has at most 100 columns"
+    );
+}
+
+#[test]
+fn hostile_a_sheet_with_a_cell_at_zz200000_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zz.xlsx");
+    xlsx_with(&path, &[(199_999, 701, "x")]);
+    assert_eq!(
+        read_error(&path),
+        "sheet Sheet1, cell ZZ200000: the sheet is 702 columns wide; an import file has at most 100 columns"
+    );
+    // Within the width, the last cell Excel allows is read, with the blank
+    // rows between.
+    xlsx_with(&path, &[(0, 0, "code"), (1_048_575, 99, "x")]);
+    let table = read_file(&path).unwrap();
+    assert_eq!(table.len(), 1_048_575);
+    assert_eq!(table.row(1_048_574).unwrap().get(99), "x");
+    assert!(table.row(1_000).unwrap().is_blank());
+    // Past Excel's rows (a file written by hand), the row cap refuses it.
+    let sheet = format!(
+        r#"<sheetData><row r="1">{}</row><row r="1100002">{}</row></sheetData>"#,
+        inline("A1", "code"),
+        inline("B1100002", "x")
+    );
+    raw_xlsx(&path, &sheet, None);
+    assert_eq!(
+        read_error(&path),
+        "sheet Sheet1, cell B1100002: the sheet has more than 1,100,000 rows under its header row; an import file has at most that many, so split it into smaller files"
+    );
+}
+
+#[test]
+fn hostile_xlsx_claims_cells_and_order_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw.xlsx");
+    let header = format!(
+        r#"<row r="1">{}{}</row>"#,
+        inline("A1", "code"),
+        inline("B1", "sex")
+    );
+    let shared = |count: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount={count}><si><t>PP-1</t></si></sst>"#
+        )
+    };
+    let data = r#"<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="inlineStr"><is><t>male</t></is></c></row>"#;
+    let sheet = format!("<sheetData>{header}{data}</sheetData>");
+    // An honest list of texts is read.
+    raw_xlsx(&path, &sheet, Some(&shared(r#""1""#)));
+    let table = read_file(&path).unwrap();
+    assert_eq!(
+        table.row(0).unwrap().cells().collect::<Vec<_>>(),
+        ["PP-1", "male"]
+    );
+    // One that claims 10^15 entries would make calamine reserve them (and
+    // end the process); with spaces and single quotes too, as XML allows.
+    for count in [r#""1000000000000000""#, "  '99999999999999999999999'"] {
+        raw_xlsx(&path, &sheet, Some(&shared(count)));
+        let e = read_error(&path);
+        assert!(
+            e.starts_with(
+                "not a readable spreadsheet: its list of texts claims more entries than it holds"
+            ),
+            "{e}"
+        );
+    }
+    // A cell longer than Excel allows.
+    let long = "x".repeat(100_000);
+    let sheet = format!(
+        r#"<sheetData>{header}<row r="2">{}</row></sheetData>"#,
+        inline("C2", &long)
+    );
+    raw_xlsx(&path, &sheet, None);
+    assert_eq!(
+        read_error(&path),
+        "sheet Sheet1, cell C2: the cell is 100,000 characters long; a cell holds at most 32,767 characters"
+    );
+    // Cells out of order (a file not made by a spreadsheet program).
+    let sheet = format!(
+        r#"<sheetData><row r="2">{}</row>{header}</sheetData>"#,
+        inline("A2", "PP-1")
+    );
+    raw_xlsx(&path, &sheet, None);
+    let e = read_error(&path);
+    assert!(
+        e.starts_with("sheet Sheet1, cell A1: the sheet's cells are not in order"),
+        "{e}"
+    );
+    // One text, comment or CDATA section of megabytes (a zip bomb's way to
+    // make calamine hold it whole) is refused before calamine reads it.
+    let big = "x<>".repeat(700_000);
+    for (sheet, shared) in [
+        (
+            format!(
+                "<sheetData>{header}<row r=\"2\">{}</row></sheetData>",
+                inline("A2", &"x".repeat(2 << 20))
+            ),
+            None,
+        ),
+        (
+            format!("<!-- {big} --><sheetData>{header}</sheetData>"),
+            None,
+        ),
+        (
+            format!(
+                "<sheetData>{header}<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t><![CDATA[{big}]]></t></is></c></row></sheetData>"
+            ),
+            None,
+        ),
+        (
+            format!("<sheetData>{header}</sheetData>"),
+            Some(format!(
+                r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="1"><si><t>{}</t></si></sst>"#,
+                "y".repeat(2 << 20)
+            )),
+        ),
+    ] {
+        raw_xlsx(&path, &sheet, shared.as_deref());
+        let e = read_error(&path);
+        assert!(
+            e.contains("holds a text or tag longer than any cell can be"),
+            "{e}"
+        );
+    }
+    // A sheet that declares a huge size but holds a small table is read.
+    let sheet = format!(r#"<dimension ref="A1:XFD1048576"/><sheetData>{header}</sheetData>"#);
+    raw_xlsx(&path, &sheet, None);
+    assert_eq!(read_file(&path).unwrap().headers(), ["code", "sex"]);
+}
+
+#[test]
+fn hostile_old_excel_and_ods_files_are_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["xls", "ods", "xlsb"] {
+        let path = dir.path().join(format!("old.{ext}"));
+        std::fs::write(&path, b"whatever").unwrap();
+        assert_eq!(
+            read_error(&path),
+            format!(
+                "cannot read .{ext} files: open the file in Excel or LibreOffice and save it as .xlsx or as CSV UTF-8"
+            )
+        );
+    }
+}
+
+#[test]
+fn hostile_a_csv_with_10000_columns_is_refused_naming_the_column() {
+    let wide: Vec<String> = (0..10_000).map(|i| format!("c{i}")).collect();
+    let header = wide.join(",");
+    assert_eq!(
+        csv_error(&format!("{header}\n")),
+        "row 1, column 10,000: the file is 10,000 columns wide; an import file has at most 100 columns"
+    );
+    assert_eq!(
+        csv_error(&format!("code,sex\nPP-1,male\n{header}\n")),
+        "row 3, column 10,000: the file is 10,000 columns wide; an import file has at most 100 columns"
+    );
+    // Empty cells at the end of a row (as spreadsheets often save) are not columns.
+    let commas = ",".repeat(10_000);
+    let table = table(&format!("code,sex{commas}\nPP-1,male{commas}\n"));
+    assert_eq!(table.headers(), ["code", "sex"]);
+    assert_eq!(
+        table.row(0).unwrap().cells().collect::<Vec<_>>(),
+        ["PP-1", "male"]
+    );
+    // 100 columns are fine.
+    let hundred: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
+    assert_eq!(
+        table_len(&format!("{}\n{}\n", hundred.join(","), hundred.join(","))),
+        1
+    );
+}
+
+fn table_len(csv: &str) -> usize {
+    table(csv).len()
+}
+
+#[test]
+fn hostile_a_cell_of_100000_characters_is_refused_naming_row_and_column() {
+    let long = "ក".repeat(100_000);
+    let e = csv_error(&format!(
+        "code,sex,nickname\nPP-1,male,ok\nPP-2,male,{long}\n"
+    ));
+    assert_eq!(
+        e,
+        "row 3, column 3 (\"nickname\"): the cell is 100,000 characters long; a cell holds at most 32,767 characters"
+    );
+    // Excel's own limit is allowed.
+    let most = "ក".repeat(32_767);
+    assert_eq!(
+        table_len(&format!("code,sex,nickname\nPP-1,male,{most}\n")),
+        1
+    );
+    // One line without end: refused before it fills memory.
+    let endless = "x".repeat(17 << 20);
+    assert_eq!(
+        csv_error(&format!("code,sex\n{endless}")),
+        "row 2: the row is longer than 16 MB; a row of an import file has at most 100 cells of 32,767 characters"
+    );
+}
+
+#[test]
+fn hostile_a_csv_longer_than_the_row_cap_is_refused() {
+    let mut csv = String::with_capacity(2_300_000);
+    csv.push_str("code\n");
+    for _ in 0..1_100_000 {
+        csv.push_str("x\n");
+    }
+    assert_eq!(table_len(&csv), 1_100_000, "1,100,000 rows are allowed");
+    csv.push_str("x\n");
+    assert_eq!(
+        csv_error(&csv),
+        "row 1,100,002: the file has more than 1,100,000 rows under its header row; an import file has at most that many, so split it into smaller files"
+    );
+}
+
+#[test]
+fn hostile_command_line_refusals_are_one_line_and_change_nothing() {
+    let (db, mut store) = fresh();
+    with_clients(&mut store, &["PP-1"]);
+    let dump = store.canonical_dump().unwrap();
+    store.close().unwrap();
+    let dir = db.dir.path();
+    let sparse = dir.join("sparse.xlsx");
+    xlsx_with(&sparse, &[(0, 0, "code"), (1_048_575, 16_383, "x")]);
+    let zz = dir.join("zz.xlsx");
+    xlsx_with(&zz, &[(0, 0, "code"), (199_999, 701, "x")]);
+    let wide = dir.join("wide.csv");
+    let header: Vec<String> = (0..10_000).map(|i| format!("c{i}")).collect();
+    std::fs::write(&wide, format!("{}\n", header.join(","))).unwrap();
+    let long = dir.join("long.csv");
+    std::fs::write(
+        &long,
+        format!("code,sex,nickname\nPP-2,male,{}\n", "x".repeat(100_000)),
+    )
+    .unwrap();
+    let claims = dir.join("claims.xlsx");
+    raw_xlsx(
+        &claims,
+        "<sheetData/>",
+        Some(
+            r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="1000000000000000"></sst>"#,
+        ),
+    );
+    for (file, needle) in [
+        (&sparse, "cell XFD1048576: the sheet is 16,384 columns wide"),
+        (&zz, "cell ZZ200000: the sheet is 702 columns wide"),
+        (
+            &wide,
+            "row 1, column 10,000: the file is 10,000 columns wide",
+        ),
+        (
+            &long,
+            "row 2, column 3 (\"nickname\"): the cell is 100,000 characters long",
+        ),
+        (
+            &claims,
+            "its list of texts claims more entries than it holds",
+        ),
+    ] {
+        let o = tether_import(&db.path, "clients", file);
+        assert_refused_in_one_line(&o, needle);
+    }
+    let store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    assert_eq!(store.canonical_dump().unwrap(), dump);
 }

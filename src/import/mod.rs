@@ -7,14 +7,20 @@
 //! This module holds no SQL: reading files, columns, mapping, and turning
 //! cells into domain records are plain functions; the store resolves
 //! references (client codes, usernames, locations, enrollments) and writes.
+//!
+//! A file is untrusted input: its size is capped while it is read
+//! ([`limits`]).
 
+pub mod limits;
 mod mapping;
 pub(crate) mod parse;
 mod table;
+mod xlsx;
 
 pub(crate) use mapping::Columns;
 pub use mapping::{Assign, Mapping};
-pub use table::{ReadError, Row, Table, read_csv, read_file, read_spreadsheet};
+pub use table::{ReadError, Row, Table, read_csv, read_file};
+pub use xlsx::read_spreadsheet;
 
 use std::sync::atomic::AtomicBool;
 

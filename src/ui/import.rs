@@ -254,7 +254,7 @@ impl ImportScreen {
             ui.horizontal(|ui| {
                 if ui.button(t("Choose file…")).clicked()
                     && let Some(path) = rfd::FileDialog::new()
-                        .add_filter("CSV / Excel", &["csv", "xlsx", "xls", "ods"])
+                        .add_filter("CSV / Excel", &["csv", "xlsx", "xlsm"])
                         .pick_file()
                 {
                     self.open_file(path);
