@@ -1708,6 +1708,79 @@ fn hostile_a_csv_longer_than_the_row_cap_is_refused() {
 }
 
 #[test]
+fn hostile_problems_repeat_at_most_40_characters_of_a_cell() {
+    let (_db, mut store) = fresh();
+    with_clients(&mut store, &["PP-1"]);
+    let long = "9".repeat(30_000);
+    let code = "Z".repeat(30_000);
+    let csv = format!(
+        "client_code,date,kind,{long}\n{code},2025-01-01,street,\nPP-1,{long},street,\nPP-1,2025-01-01,{long},\n"
+    );
+    let mut report = run(&mut store, ImportKind::Contacts, &csv, false);
+    let header = problem_lines(&report);
+    assert_eq!(header.len(), 1, "{header:?}");
+    let cut = format!("{}…", "9".repeat(39));
+    assert_eq!(
+        header[0],
+        format!(
+            "row 1, column \"{cut}\": unknown column \"{cut}\"; map it to a column or skip it (contacts columns are: client_code, date, kind, worker, needles_syringes, condoms, naloxone, hiv_test, hiv_result, referrals, notes)"
+        )
+    );
+    let table = table(&csv);
+    let mut mapping = Mapping::auto(ImportKind::Contacts, table.headers());
+    mapping.set(3, Assign::Skip);
+    report = store
+        .import(
+            &table,
+            &mapping,
+            &ImportOptions::default(),
+            &Control::none(),
+        )
+        .unwrap();
+    assert_eq!(
+        problem_lines(&report),
+        [
+            format!(
+                "row 2, column \"client_code\": client code {}… does not exist",
+                "Z".repeat(39)
+            ),
+            format!("row 3, column \"date\": \"{cut}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+            format!(
+                "row 4, column \"kind\": \"{cut}\" is not one of: street, drop_in, home, phone, detention_visit, legal, clinic"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn hostile_problems_are_kept_to_the_first_10000_and_all_counted() {
+    let (_db, mut store) = fresh();
+    let before = counts(&store);
+    let mut csv = String::from("code,sex\n");
+    for i in 0..12_000 {
+        csv.push_str(&format!("P-{i},nobody\n"));
+    }
+    let report = run(&mut store, ImportKind::Clients, &csv, false);
+    assert_eq!(report.outcome, Outcome::Refused);
+    assert_eq!(report.problems.len(), 10_000);
+    assert_eq!(report.more_problems, 2_000);
+    assert_eq!(report.problem_count(), 12_000);
+    assert_eq!(
+        report.problems[9_999].row, 10_001,
+        "the first ones, in file order"
+    );
+    assert_eq!(report.summary(), "nothing imported: 12000 problems");
+    let lines = report.problem_lines();
+    assert_eq!(lines.len(), 201);
+    assert_eq!(
+        lines[0],
+        "row 2, column \"sex\": \"nobody\" is not one of: male, female, other, unknown"
+    );
+    assert_eq!(lines[200], "and 11800 more problems");
+    assert_eq!(counts(&store), before);
+}
+
+#[test]
 fn hostile_command_line_refusals_are_one_line_and_change_nothing() {
     let (db, mut store) = fresh();
     with_clients(&mut store, &["PP-1"]);
@@ -1754,6 +1827,37 @@ fn hostile_command_line_refusals_are_one_line_and_change_nothing() {
         let o = tether_import(&db.path, "clients", file);
         assert_refused_in_one_line(&o, needle);
     }
+    let store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    assert_eq!(store.canonical_dump().unwrap(), dump);
+}
+
+#[test]
+fn hostile_command_line_lists_200_problems_then_counts_the_rest() {
+    let (db, mut store) = fresh();
+    with_clients(&mut store, &["PP-1"]);
+    let dump = store.canonical_dump().unwrap();
+    store.close().unwrap();
+    // As wide as a file may be: 98 columns without a name, each cell a problem.
+    let file = db.dir.path().join("clients.csv");
+    let mut csv = format!("code{}sex\n", ",".repeat(99));
+    for i in 0..10 {
+        csv.push_str(&format!("P-{i},{}male\n", "=1+1,".repeat(98)));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let o = tether_import(&db.path, "clients", &file);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 202, "{err}");
+    assert_eq!(
+        lines[0],
+        "row 2, column \"column 2\": this cell has no column name in the header row"
+    );
+    assert_eq!(lines[200], "and 780 more problems");
+    assert_eq!(
+        lines[201],
+        format!("tether: {}: nothing imported: 980 problems", file.display())
+    );
     let store = Store::open(&db.path, "admin", PASSWORD).unwrap();
     assert_eq!(store.canonical_dump().unwrap(), dump);
 }
