@@ -169,7 +169,10 @@ pub fn columns(kind: ImportKind) -> &'static [Column] {
 
 /// The header line of an empty file of this kind ("Download template").
 pub fn template_csv(kind: ImportKind) -> String {
-    let names: Vec<&str> = columns(kind).iter().map(|(name, _)| *name).collect();
+    let names: Vec<_> = columns(kind)
+        .iter()
+        .map(|(name, _)| crate::reports::output::csv_text(name))
+        .collect();
     format!("{}\n", names.join(","))
 }
 
