@@ -1861,3 +1861,207 @@ fn hostile_command_line_lists_200_problems_then_counts_the_rest() {
     let store = Store::open(&db.path, "admin", PASSWORD).unwrap();
     assert_eq!(store.canonical_dump().unwrap(), dump);
 }
+
+/// Any small CSV, made of real column names, junk headers and hostile
+/// cells, is either read and checked (imported whole, or refused with
+/// problems that each name a row and column), or refused at reading with
+/// one short line; nothing panics.
+#[test]
+fn random_csv_files_import_whole_or_are_refused_naming_row_and_column() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    use std::cell::RefCell;
+
+    // Mostly the kind's own columns in any order (the required ones most
+    // of the time), sometimes a junk header; cells mostly plausible for
+    // their column, and in half the files hostile ones among them.
+    let strategy = proptest::sample::select(ImportKind::ALL.to_vec())
+        .prop_flat_map(|kind| {
+            let all: Vec<&'static str> = columns(kind).iter().map(|(n, _)| *n).collect();
+            let n = all.len();
+            (
+                Just(kind),
+                proptest::sample::subsequence(all, 0..=n),
+                proptest::option::weighted(0.2, junk_header()),
+                proptest::bool::weighted(0.9),
+                any::<bool>(),
+            )
+        })
+        .prop_flat_map(|(kind, chosen, junk, with_required, clean)| {
+            let mut headers: Vec<String> = chosen.iter().map(|c| (*c).to_owned()).collect();
+            for (name, required) in columns(kind) {
+                if *required && with_required && !chosen.contains(name) {
+                    headers.push((*name).to_owned());
+                }
+            }
+            headers.extend(junk);
+            let cells: Vec<BoxedStrategy<String>> =
+                headers.iter().map(|h| cell_for(kind, h, clean)).collect();
+            (
+                Just(kind),
+                Just(headers),
+                proptest::collection::vec(cells, 0..6),
+                any::<bool>(),
+            )
+        });
+
+    let (_db, mut store) = fresh();
+    with_clients(&mut store, &["PP-1", "PP-2"]);
+    import(
+        &mut store,
+        ImportKind::Locations,
+        "name,kind\nPrison,prison\n",
+    );
+    let store = RefCell::new(store);
+    let seen = RefCell::new(std::collections::BTreeMap::<String, usize>::new());
+    let mut runner = TestRunner::new(Config {
+        cases: 192,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&strategy, |(kind, headers, rows, dry_run)| {
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        w.write_record(&headers).unwrap();
+        for row in &rows {
+            w.write_record(row).unwrap();
+        }
+        let text = w.into_inner().unwrap();
+        let table = match read_csv(text.as_slice()) {
+            Ok(table) => table,
+            Err(e) => {
+                let message = e.to_string();
+                *seen.borrow_mut().entry("read".to_owned()).or_default() += 1;
+                prop_assert!(message.len() < 400 && !message.contains('\n'), "{message}");
+                if message.contains("characters long") {
+                    prop_assert!(message.starts_with("row "), "{message}");
+                    prop_assert!(message.contains(", column "), "{message}");
+                }
+                return Ok(());
+            }
+        };
+        let mut store = store.borrow_mut();
+        let before = counts(&store);
+        let mapping = Mapping::auto(kind, table.headers());
+        let options = ImportOptions {
+            file_name: "random.csv".into(),
+            dry_run,
+        };
+        let report = store
+            .import(&table, &mapping, &options, &Control::none())
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let after = counts(&store);
+        *seen
+            .borrow_mut()
+            .entry(format!("{:?}", report.outcome))
+            .or_default() += 1;
+        match report.outcome {
+            Outcome::Imported => {
+                prop_assert!(report.problems.is_empty());
+                prop_assert_eq!(report.added + report.already_present, report.rows);
+                if dry_run || report.added == 0 {
+                    prop_assert_eq!(&after[..TABLES.len()], &before[..TABLES.len()]);
+                } else {
+                    prop_assert!(after != before, "the new records are written");
+                }
+            }
+            Outcome::Checked => prop_assert_eq!(&after, &before),
+            Outcome::Refused => {
+                prop_assert_eq!(&after, &before, "a refusal changes nothing");
+                prop_assert!(report.problem_count() > 0);
+                for p in &report.problems {
+                    prop_assert!(p.row >= 1 && p.row <= table.len() + 1, "{p}");
+                    prop_assert!(!p.column.trim().is_empty(), "{p}");
+                    let line = p.to_string();
+                    let start = format!("row {}, column \"", p.row);
+                    prop_assert!(line.starts_with(&start), "{}", line);
+                    prop_assert!(line.chars().count() < 500 && !line.contains('\n'), "{line}");
+                }
+            }
+            Outcome::Cancelled => prop_assert!(false, "nothing cancelled"),
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // The cases cover every way out.
+    let seen = seen.into_inner();
+    for way in ["Imported", "Checked", "Refused", "read"] {
+        assert!(seen.get(way).is_some_and(|n| *n > 0), "{way} in {seen:?}");
+    }
+}
+
+fn junk_header() -> proptest::strategy::BoxedStrategy<String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(String::new()),
+        Just("=cmd|' /C calc'!A0".to_owned()),
+        Just("ឈ្មោះ".to_owned()),
+        Just("x".repeat(50_000)),
+        "[a-z_ ]{1,12}",
+    ]
+    .boxed()
+}
+
+/// A cell for column `header` of a `kind` file: a plausible value, or in
+/// a file that is not `clean` now and then a hostile one (a formula, Khmer
+/// text, quotes and line breaks, a cell too long, any text at all).
+fn cell_for(
+    kind: ImportKind,
+    header: &str,
+    clean: bool,
+) -> proptest::strategy::BoxedStrategy<String> {
+    use proptest::prelude::*;
+    let good: &[&str] = match (kind, header) {
+        (ImportKind::Clients, "code") => &["PP-3", "PP-4", "kh-9"],
+        (ImportKind::Locations, "kind") => &["prison", "police_station", "other"],
+        (ImportKind::Contacts, "kind") => &["street", "phone", "drop_in"],
+        (ImportKind::ServiceEvents, "kind") => &["dose", "refill", "missed"],
+        (_, "client_code") => &["PP-1", "pp-2"],
+        (_, "name") => &["Prison", "Cell 9", "ប៉ុស្តិ៍ប៉ូលិស"],
+        (_, "location") => &["Prison", "prison"],
+        (_, "sex") => &["male", "female", "unknown"],
+        (_, "birth_year") => &["1990", ""],
+        (_, "date" | "start" | "registered_on") => &["2025-01-01", "15/02/2025"],
+        (_, "end") => &["", "2025-03-01"],
+        (_, "service") => &["methadone", "art"],
+        (_, "worker" | "assigned_worker") => &["admin", ""],
+        (_, "needles_syringes" | "condoms" | "naloxone" | "days_supplied") => &["0", "3", ""],
+        (_, "dose_mg") => &["40", "12.5", ""],
+        (_, "hiv_test") => &["none", "offered"],
+        (_, "referrals") => &["art;tb", ""],
+        (_, "key_populations") => &["pwid;msm", ""],
+        (_, "hiv_status") => &["negative", "unknown"],
+        (_, "methadone" | "art") => &["yes", "no", "unknown"],
+        (_, "ngo_access") => &["allowed", "none"],
+        (_, "authority") => &["national_police", "unknown"],
+        (_, "reasons") => &["use;possession", ""],
+        (_, "abuse") => &["extortion", ""],
+        (_, "outcome") => &["released", "unknown"],
+        (_, "basis") => &["police_custody", ""],
+        (_, "status") => &["active", "completed"],
+        (_, "cause") => &["", "detention"],
+        (
+            _,
+            "nickname" | "province" | "district" | "place" | "provider" | "number" | "notes"
+            | "phone",
+        ) => &["", "ភ្នំពេញ", "=1+1", "Phnom Penh", "-A1"],
+        _ => &[""],
+    };
+    let good = proptest::sample::select(good.to_vec()).prop_map(str::to_owned);
+    if clean {
+        return good.boxed();
+    }
+    prop_oneof![
+        12 => good,
+        1 => Just("=HYPERLINK(\"http://x\",\"y\")".to_owned()),
+        1 => Just("@SUM(1+1)".to_owned()),
+        1 => Just("ជួបនៅផ្សារ ស្រីពៅ".to_owned()),
+        1 => Just("a \"quoted\",\nmulti-line cell".to_owned()),
+        1 => (1usize..3).prop_map(|n| "x".repeat(n * 20_000)),
+        1 => any::<String>(),
+    ]
+    .boxed()
+}
