@@ -414,8 +414,10 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
             let mut store = open(db, &cli.user)?;
             let report = import(&mut store, *kind, file, &table, *dry_run)?;
             store.close()?;
-            for problem in &report.problems {
-                eprintln!("{problem}");
+            // The first problems, then one line counting the rest: a
+            // hostile file cannot flood the terminal.
+            for line in report.problem_lines() {
+                eprintln!("{line}");
             }
             match report.outcome {
                 Outcome::Imported | Outcome::Checked => {

@@ -611,3 +611,123 @@ fn worklist_command_writes_json_and_csv() {
         ".json or .csv",
     );
 }
+
+/// `tether export` and `tether worklist` write text that a spreadsheet
+/// would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first)
+/// after a `'`, so it shows as text; counts stay numbers.
+#[test]
+fn csv_files_from_the_command_line_hold_formulas_as_text() {
+    let formulas = [
+        (
+            "=HYPERLINK(\"http://x.example\",\"open\")",
+            "'=HYPERLINK(\"http://x.example\",\"open\")",
+        ),
+        ("@SUM(1+1)", "'@SUM(1+1)"),
+        ("+1+2", "'+1+2"),
+        ("-A1", "'-A1"),
+        ("\tTAB", "'\tTAB"),
+        ("\rCR", "'\rCR"),
+    ];
+    let (db, mut store) = fresh();
+    for (i, (text, _)) in formulas.iter().enumerate() {
+        let mut c = Client::with_code(&format!("F-{i}"));
+        c.nickname = Some((*text).to_owned());
+        let id = store.create(c).unwrap().id();
+        let place = store
+            .create(Location::new(
+                &format!("{text} centre"),
+                LocationKind::Prison,
+            ))
+            .unwrap()
+            .id();
+        store
+            .create(Enrollment {
+                client_id: id,
+                service: Service::Methadone,
+                provider: None,
+                number: None,
+                start: day("2025-01-01"),
+                end: None,
+                status: EnrollmentStatus::Active,
+                dose_mg: None,
+                regimen: None,
+            })
+            .unwrap();
+        store
+            .create(Detention {
+                client_id: id,
+                location_id: place,
+                start: day("2025-03-01"),
+                end: None,
+                basis: None,
+                arrest_id: None,
+                release_reason: None,
+                notes: None,
+            })
+            .unwrap();
+    }
+    store.create(Client::with_code("-A1")).unwrap();
+    store.close().unwrap();
+    let db_s = db.path.to_str().unwrap();
+    let read = |path: &Path| -> Vec<Vec<String>> {
+        csv::Reader::from_path(path)
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect()
+    };
+
+    let out = db.dir.path().join("clients.csv");
+    let o = tether(
+        &[
+            "export",
+            "--db",
+            db_s,
+            "--user",
+            "admin",
+            "--identifiable",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read(&out);
+    // code, nickname, name, phone, ..., contacts, arrests, detentions
+    for (i, (_, safe)) in formulas.iter().enumerate() {
+        let row = rows.iter().find(|r| r[0] == format!("F-{i}")).unwrap();
+        assert_eq!(row[1], *safe);
+        assert_eq!(row[row.len() - 1], "1", "detentions: a number");
+    }
+    assert!(rows.iter().any(|r| r[0] == "'-A1"));
+
+    let out = db.dir.path().join("worklist.csv");
+    let o = tether(
+        &[
+            "worklist",
+            "--db",
+            db_s,
+            "--user",
+            "admin",
+            "--day",
+            "2025-03-31",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read(&out);
+    // day, client_code, kind, reason, days, service, location
+    for (i, (text, safe)) in formulas.iter().enumerate() {
+        let row = rows
+            .iter()
+            .find(|r| r[1] == format!("F-{i}") && r[2] == "at_risk_detained")
+            .unwrap();
+        // The store trims a location's name: a tab or return first is gone.
+        let place = format!("{} centre", text.trim());
+        let expected = if i < 4 { format!("'{place}") } else { place };
+        assert_eq!(row[6], expected, "{safe:?}");
+        assert_eq!(row[4], "31");
+    }
+}

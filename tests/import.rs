@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tether::domain::*;
@@ -1350,4 +1351,717 @@ fn an_import_can_run_on_a_worker_thread() {
     .unwrap();
     assert_eq!(report.added, 1);
     assert_eq!(done.load(Ordering::Relaxed), 1);
+}
+
+// Hostile files (issue 12): every one refused with one clear line naming
+// where, without a panic, without first building the file's whole grid,
+// and without changing the database.
+
+/// A workbook with these text cells `(row, column, text)` on its first sheet.
+fn xlsx_with(path: &Path, cells: &[(u32, u16, &str)]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (row, col, text) in cells {
+        sheet.write_string(*row, *col, *text).unwrap();
+    }
+    book.save(path).unwrap();
+}
+
+/// A workbook written by hand: `sheet` is the XML inside `<worksheet>`,
+/// `shared` the whole shared-strings part when there is one.
+fn raw_xlsx(path: &Path, sheet: &str, shared: Option<&str>) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    let ns = "http://schemas.openxmlformats.org";
+    let mut parts = vec![
+        (
+            "[Content_Types].xml".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{ns}/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#
+            ),
+        ),
+        (
+            "_rels/.rels".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+            ),
+        ),
+        (
+            "xl/workbook.xml".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{ns}/spreadsheetml/2006/main" xmlns:r="{ns}/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+            ),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{ns}/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#
+            ),
+        ),
+        (
+            "xl/worksheets/sheet1.xml".to_owned(),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{ns}/spreadsheetml/2006/main">{sheet}</worksheet>"#
+            ),
+        ),
+    ];
+    if let Some(shared) = shared {
+        parts.push(("xl/sharedStrings.xml".to_owned(), shared.to_owned()));
+    }
+    for (name, text) in parts {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// An inline-string cell for [`raw_xlsx`].
+fn inline(cell: &str, text: &str) -> String {
+    format!(r#"<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+}
+
+/// The message of a file that cannot be read.
+fn read_error(path: &Path) -> String {
+    match read_file(path) {
+        Ok(table) => panic!("{} was read: {} rows", path.display(), table.len()),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn csv_error(text: &str) -> String {
+    match read_csv(text.as_bytes()) {
+        Ok(table) => panic!("the CSV was read: {} rows", table.len()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `tether import` as a real process, its address space capped at 3 GB
+/// where `ulimit` exists, so that a file that makes it reserve a huge
+/// grid fails the test instead of slowing the machine.
+fn tether_import(db: &Path, kind: &str, file: &Path) -> Output {
+    let args = [
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        "--kind",
+        kind,
+        file.to_str().unwrap(),
+    ];
+    let mut command = if cfg!(target_os = "linux") {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(r#"ulimit -v 3000000 && exec "$0" "$@""#)
+            .arg(env!("CARGO_BIN_EXE_tether"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_tether"))
+    };
+    command
+        .args(args)
+        .env("TETHER_PASSWORD", PASSWORD)
+        .env("TETHER_USER", "admin")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tether")
+}
+
+/// A refusal by the command line: exit status 1 (not a signal, not a
+/// panic), one short line on stderr that says `needle`.
+fn assert_refused_in_one_line(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{:?}: {err}", o.status);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(err.contains(needle), "{err:?} should say {needle:?}");
+    assert!(err.len() < 400, "a short line: {} bytes", err.len());
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn hostile_a_sparse_xlsx_with_cells_at_a1_and_xfd1048576_is_refused_naming_the_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.xlsx");
+    xlsx_with(&path, &[(0, 0, "code"), (1_048_575, 16_383, "x")]);
+    assert!(
+        std::fs::metadata(&path).unwrap().len() < 8_000,
+        "a small file"
+    );
+    assert_eq!(
+        read_error(&path),
+        "sheet Sheet1, cell XFD1048576: the sheet is 16,384 columns wide; an import file has at most 100 columns"
+    );
+}
+
+#[test]
+fn hostile_a_sheet_with_a_cell_at_zz200000_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zz.xlsx");
+    xlsx_with(&path, &[(199_999, 701, "x")]);
+    assert_eq!(
+        read_error(&path),
+        "sheet Sheet1, cell ZZ200000: the sheet is 702 columns wide; an import file has at most 100 columns"
+    );
+    // Within the width, the last cell Excel allows is read, with the blank
+    // rows between.
+    xlsx_with(&path, &[(0, 0, "code"), (1_048_575, 99, "x")]);
+    let table = read_file(&path).unwrap();
+    assert_eq!(table.len(), 1_048_575);
+    assert_eq!(table.row(1_048_574).unwrap().get(99), "x");
+    assert!(table.row(1_000).unwrap().is_blank());
+    // Past Excel's rows (a file written by hand), the row cap refuses it.
+    let sheet = format!(
+        r#"<sheetData><row r="1">{}</row><row r="1100002">{}</row></sheetData>"#,
+        inline("A1", "code"),
+        inline("B1100002", "x")
+    );
+    raw_xlsx(&path, &sheet, None);
+    assert_eq!(
+        read_error(&path),
+        "sheet Sheet1, cell B1100002: the sheet has more than 1,100,000 rows under its header row; an import file has at most that many, so split it into smaller files"
+    );
+}
+
+#[test]
+fn hostile_xlsx_claims_cells_and_order_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw.xlsx");
+    let header = format!(
+        r#"<row r="1">{}{}</row>"#,
+        inline("A1", "code"),
+        inline("B1", "sex")
+    );
+    let shared = |count: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount={count}><si><t>PP-1</t></si></sst>"#
+        )
+    };
+    let data = r#"<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="inlineStr"><is><t>male</t></is></c></row>"#;
+    let sheet = format!("<sheetData>{header}{data}</sheetData>");
+    // An honest list of texts is read.
+    raw_xlsx(&path, &sheet, Some(&shared(r#""1""#)));
+    let table = read_file(&path).unwrap();
+    assert_eq!(
+        table.row(0).unwrap().cells().collect::<Vec<_>>(),
+        ["PP-1", "male"]
+    );
+    // One that claims 10^15 entries would make calamine reserve them (and
+    // end the process); with spaces and single quotes too, as XML allows.
+    for count in [r#""1000000000000000""#, "  '99999999999999999999999'"] {
+        raw_xlsx(&path, &sheet, Some(&shared(count)));
+        let e = read_error(&path);
+        assert!(
+            e.starts_with(
+                "not a readable spreadsheet: its list of texts claims more entries than it holds"
+            ),
+            "{e}"
+        );
+    }
+    // A cell longer than Excel allows.
+    let long = "x".repeat(100_000);
+    let sheet = format!(
+        r#"<sheetData>{header}<row r="2">{}</row></sheetData>"#,
+        inline("C2", &long)
+    );
+    raw_xlsx(&path, &sheet, None);
+    assert_eq!(
+        read_error(&path),
+        "sheet Sheet1, cell C2: the cell is 100,000 characters long; a cell holds at most 32,767 characters"
+    );
+    // Cells out of order (a file not made by a spreadsheet program).
+    let sheet = format!(
+        r#"<sheetData><row r="2">{}</row>{header}</sheetData>"#,
+        inline("A2", "PP-1")
+    );
+    raw_xlsx(&path, &sheet, None);
+    let e = read_error(&path);
+    assert!(
+        e.starts_with("sheet Sheet1, cell A1: the sheet's cells are not in order"),
+        "{e}"
+    );
+    // One text, comment or CDATA section of megabytes (a zip bomb's way to
+    // make calamine hold it whole) is refused before calamine reads it.
+    let big = "x<>".repeat(700_000);
+    for (sheet, shared) in [
+        (
+            format!(
+                "<sheetData>{header}<row r=\"2\">{}</row></sheetData>",
+                inline("A2", &"x".repeat(2 << 20))
+            ),
+            None,
+        ),
+        (
+            format!("<!-- {big} --><sheetData>{header}</sheetData>"),
+            None,
+        ),
+        (
+            format!(
+                "<sheetData>{header}<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t><![CDATA[{big}]]></t></is></c></row></sheetData>"
+            ),
+            None,
+        ),
+        (
+            format!("<sheetData>{header}</sheetData>"),
+            Some(format!(
+                r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="1"><si><t>{}</t></si></sst>"#,
+                "y".repeat(2 << 20)
+            )),
+        ),
+    ] {
+        raw_xlsx(&path, &sheet, shared.as_deref());
+        let e = read_error(&path);
+        assert!(
+            e.contains("holds a text or tag longer than any cell can be"),
+            "{e}"
+        );
+    }
+    // A sheet that declares a huge size but holds a small table is read.
+    let sheet = format!(r#"<dimension ref="A1:XFD1048576"/><sheetData>{header}</sheetData>"#);
+    raw_xlsx(&path, &sheet, None);
+    assert_eq!(read_file(&path).unwrap().headers(), ["code", "sex"]);
+}
+
+#[test]
+fn hostile_old_excel_and_ods_files_are_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["xls", "ods", "xlsb"] {
+        let path = dir.path().join(format!("old.{ext}"));
+        std::fs::write(&path, b"whatever").unwrap();
+        assert_eq!(
+            read_error(&path),
+            format!(
+                "cannot read .{ext} files: open the file in Excel or LibreOffice and save it as .xlsx or as CSV UTF-8"
+            )
+        );
+    }
+}
+
+#[test]
+fn hostile_a_csv_with_10000_columns_is_refused_naming_the_column() {
+    let wide: Vec<String> = (0..10_000).map(|i| format!("c{i}")).collect();
+    let header = wide.join(",");
+    assert_eq!(
+        csv_error(&format!("{header}\n")),
+        "row 1, column 10,000: the file is 10,000 columns wide; an import file has at most 100 columns"
+    );
+    assert_eq!(
+        csv_error(&format!("code,sex\nPP-1,male\n{header}\n")),
+        "row 3, column 10,000: the file is 10,000 columns wide; an import file has at most 100 columns"
+    );
+    // Empty cells at the end of a row (as spreadsheets often save) are not columns.
+    let commas = ",".repeat(10_000);
+    let table = table(&format!("code,sex{commas}\nPP-1,male{commas}\n"));
+    assert_eq!(table.headers(), ["code", "sex"]);
+    assert_eq!(
+        table.row(0).unwrap().cells().collect::<Vec<_>>(),
+        ["PP-1", "male"]
+    );
+    // 100 columns are fine.
+    let hundred: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
+    assert_eq!(
+        table_len(&format!("{}\n{}\n", hundred.join(","), hundred.join(","))),
+        1
+    );
+}
+
+fn table_len(csv: &str) -> usize {
+    table(csv).len()
+}
+
+#[test]
+fn hostile_a_cell_of_100000_characters_is_refused_naming_row_and_column() {
+    let long = "ក".repeat(100_000);
+    let e = csv_error(&format!(
+        "code,sex,nickname\nPP-1,male,ok\nPP-2,male,{long}\n"
+    ));
+    assert_eq!(
+        e,
+        "row 3, column 3 (\"nickname\"): the cell is 100,000 characters long; a cell holds at most 32,767 characters"
+    );
+    // Excel's own limit is allowed.
+    let most = "ក".repeat(32_767);
+    assert_eq!(
+        table_len(&format!("code,sex,nickname\nPP-1,male,{most}\n")),
+        1
+    );
+    // One line without end: refused before it fills memory.
+    let endless = "x".repeat(17 << 20);
+    assert_eq!(
+        csv_error(&format!("code,sex\n{endless}")),
+        "row 2: the row is longer than 16 MB; a row of an import file has at most 100 cells of 32,767 characters"
+    );
+}
+
+#[test]
+fn hostile_a_csv_longer_than_the_row_cap_is_refused() {
+    let mut csv = String::with_capacity(2_300_000);
+    csv.push_str("code\n");
+    for _ in 0..1_100_000 {
+        csv.push_str("x\n");
+    }
+    assert_eq!(table_len(&csv), 1_100_000, "1,100,000 rows are allowed");
+    csv.push_str("x\n");
+    assert_eq!(
+        csv_error(&csv),
+        "row 1,100,002: the file has more than 1,100,000 rows under its header row; an import file has at most that many, so split it into smaller files"
+    );
+}
+
+#[test]
+fn hostile_problems_repeat_at_most_40_characters_of_a_cell() {
+    let (_db, mut store) = fresh();
+    with_clients(&mut store, &["PP-1"]);
+    let long = "9".repeat(30_000);
+    let code = "Z".repeat(30_000);
+    let csv = format!(
+        "client_code,date,kind,{long}\n{code},2025-01-01,street,\nPP-1,{long},street,\nPP-1,2025-01-01,{long},\n"
+    );
+    let mut report = run(&mut store, ImportKind::Contacts, &csv, false);
+    let header = problem_lines(&report);
+    assert_eq!(header.len(), 1, "{header:?}");
+    let cut = format!("{}…", "9".repeat(39));
+    assert_eq!(
+        header[0],
+        format!(
+            "row 1, column \"{cut}\": unknown column \"{cut}\"; map it to a column or skip it (contacts columns are: client_code, date, kind, worker, needles_syringes, condoms, naloxone, hiv_test, hiv_result, referrals, notes)"
+        )
+    );
+    let table = table(&csv);
+    let mut mapping = Mapping::auto(ImportKind::Contacts, table.headers());
+    mapping.set(3, Assign::Skip);
+    report = store
+        .import(
+            &table,
+            &mapping,
+            &ImportOptions::default(),
+            &Control::none(),
+        )
+        .unwrap();
+    assert_eq!(
+        problem_lines(&report),
+        [
+            format!(
+                "row 2, column \"client_code\": client code {}… does not exist",
+                "Z".repeat(39)
+            ),
+            format!("row 3, column \"date\": \"{cut}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+            format!(
+                "row 4, column \"kind\": \"{cut}\" is not one of: street, drop_in, home, phone, detention_visit, legal, clinic"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn hostile_problems_are_kept_to_the_first_10000_and_all_counted() {
+    let (_db, mut store) = fresh();
+    let before = counts(&store);
+    let mut csv = String::from("code,sex\n");
+    for i in 0..12_000 {
+        csv.push_str(&format!("P-{i},nobody\n"));
+    }
+    let report = run(&mut store, ImportKind::Clients, &csv, false);
+    assert_eq!(report.outcome, Outcome::Refused);
+    assert_eq!(report.problems.len(), 10_000);
+    assert_eq!(report.more_problems, 2_000);
+    assert_eq!(report.problem_count(), 12_000);
+    assert_eq!(
+        report.problems[9_999].row, 10_001,
+        "the first ones, in file order"
+    );
+    assert_eq!(report.summary(), "nothing imported: 12000 problems");
+    let lines = report.problem_lines();
+    assert_eq!(lines.len(), 201);
+    assert_eq!(
+        lines[0],
+        "row 2, column \"sex\": \"nobody\" is not one of: male, female, other, unknown"
+    );
+    assert_eq!(lines[200], "and 11800 more problems");
+    assert_eq!(counts(&store), before);
+}
+
+#[test]
+fn hostile_command_line_refusals_are_one_line_and_change_nothing() {
+    let (db, mut store) = fresh();
+    with_clients(&mut store, &["PP-1"]);
+    let dump = store.canonical_dump().unwrap();
+    store.close().unwrap();
+    let dir = db.dir.path();
+    let sparse = dir.join("sparse.xlsx");
+    xlsx_with(&sparse, &[(0, 0, "code"), (1_048_575, 16_383, "x")]);
+    let zz = dir.join("zz.xlsx");
+    xlsx_with(&zz, &[(0, 0, "code"), (199_999, 701, "x")]);
+    let wide = dir.join("wide.csv");
+    let header: Vec<String> = (0..10_000).map(|i| format!("c{i}")).collect();
+    std::fs::write(&wide, format!("{}\n", header.join(","))).unwrap();
+    let long = dir.join("long.csv");
+    std::fs::write(
+        &long,
+        format!("code,sex,nickname\nPP-2,male,{}\n", "x".repeat(100_000)),
+    )
+    .unwrap();
+    let claims = dir.join("claims.xlsx");
+    raw_xlsx(
+        &claims,
+        "<sheetData/>",
+        Some(
+            r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="1000000000000000"></sst>"#,
+        ),
+    );
+    for (file, needle) in [
+        (&sparse, "cell XFD1048576: the sheet is 16,384 columns wide"),
+        (&zz, "cell ZZ200000: the sheet is 702 columns wide"),
+        (
+            &wide,
+            "row 1, column 10,000: the file is 10,000 columns wide",
+        ),
+        (
+            &long,
+            "row 2, column 3 (\"nickname\"): the cell is 100,000 characters long",
+        ),
+        (
+            &claims,
+            "its list of texts claims more entries than it holds",
+        ),
+    ] {
+        let o = tether_import(&db.path, "clients", file);
+        assert_refused_in_one_line(&o, needle);
+    }
+    let store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    assert_eq!(store.canonical_dump().unwrap(), dump);
+}
+
+#[test]
+fn hostile_command_line_lists_200_problems_then_counts_the_rest() {
+    let (db, mut store) = fresh();
+    with_clients(&mut store, &["PP-1"]);
+    let dump = store.canonical_dump().unwrap();
+    store.close().unwrap();
+    // As wide as a file may be: 98 columns without a name, each cell a problem.
+    let file = db.dir.path().join("clients.csv");
+    let mut csv = format!("code{}sex\n", ",".repeat(99));
+    for i in 0..10 {
+        csv.push_str(&format!("P-{i},{}male\n", "=1+1,".repeat(98)));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let o = tether_import(&db.path, "clients", &file);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 202, "{err}");
+    assert_eq!(
+        lines[0],
+        "row 2, column \"column 2\": this cell has no column name in the header row"
+    );
+    assert_eq!(lines[200], "and 780 more problems");
+    assert_eq!(
+        lines[201],
+        format!("tether: {}: nothing imported: 980 problems", file.display())
+    );
+    let store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    assert_eq!(store.canonical_dump().unwrap(), dump);
+}
+
+/// Any small CSV, made of real column names, junk headers and hostile
+/// cells, is either read and checked (imported whole, or refused with
+/// problems that each name a row and column), or refused at reading with
+/// one short line; nothing panics.
+#[test]
+fn random_csv_files_import_whole_or_are_refused_naming_row_and_column() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    use std::cell::RefCell;
+
+    // Mostly the kind's own columns in any order (the required ones most
+    // of the time), sometimes a junk header; cells mostly plausible for
+    // their column, and in half the files hostile ones among them.
+    let strategy = proptest::sample::select(ImportKind::ALL.to_vec())
+        .prop_flat_map(|kind| {
+            let all: Vec<&'static str> = columns(kind).iter().map(|(n, _)| *n).collect();
+            let n = all.len();
+            (
+                Just(kind),
+                proptest::sample::subsequence(all, 0..=n),
+                proptest::option::weighted(0.2, junk_header()),
+                proptest::bool::weighted(0.9),
+                any::<bool>(),
+            )
+        })
+        .prop_flat_map(|(kind, chosen, junk, with_required, clean)| {
+            let mut headers: Vec<String> = chosen.iter().map(|c| (*c).to_owned()).collect();
+            for (name, required) in columns(kind) {
+                if *required && with_required && !chosen.contains(name) {
+                    headers.push((*name).to_owned());
+                }
+            }
+            headers.extend(junk);
+            let cells: Vec<BoxedStrategy<String>> =
+                headers.iter().map(|h| cell_for(kind, h, clean)).collect();
+            (
+                Just(kind),
+                Just(headers),
+                proptest::collection::vec(cells, 0..6),
+                any::<bool>(),
+            )
+        });
+
+    let (_db, mut store) = fresh();
+    with_clients(&mut store, &["PP-1", "PP-2"]);
+    import(
+        &mut store,
+        ImportKind::Locations,
+        "name,kind\nPrison,prison\n",
+    );
+    let store = RefCell::new(store);
+    let seen = RefCell::new(std::collections::BTreeMap::<String, usize>::new());
+    let mut runner = TestRunner::new(Config {
+        cases: 192,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&strategy, |(kind, headers, rows, dry_run)| {
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        w.write_record(&headers).unwrap();
+        for row in &rows {
+            w.write_record(row).unwrap();
+        }
+        let text = w.into_inner().unwrap();
+        let table = match read_csv(text.as_slice()) {
+            Ok(table) => table,
+            Err(e) => {
+                let message = e.to_string();
+                *seen.borrow_mut().entry("read".to_owned()).or_default() += 1;
+                prop_assert!(message.len() < 400 && !message.contains('\n'), "{message}");
+                if message.contains("characters long") {
+                    prop_assert!(message.starts_with("row "), "{message}");
+                    prop_assert!(message.contains(", column "), "{message}");
+                }
+                return Ok(());
+            }
+        };
+        let mut store = store.borrow_mut();
+        let before = counts(&store);
+        let mapping = Mapping::auto(kind, table.headers());
+        let options = ImportOptions {
+            file_name: "random.csv".into(),
+            dry_run,
+        };
+        let report = store
+            .import(&table, &mapping, &options, &Control::none())
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let after = counts(&store);
+        *seen
+            .borrow_mut()
+            .entry(format!("{:?}", report.outcome))
+            .or_default() += 1;
+        match report.outcome {
+            Outcome::Imported => {
+                prop_assert!(report.problems.is_empty());
+                prop_assert_eq!(report.added + report.already_present, report.rows);
+                if dry_run || report.added == 0 {
+                    prop_assert_eq!(&after[..TABLES.len()], &before[..TABLES.len()]);
+                } else {
+                    prop_assert!(after != before, "the new records are written");
+                }
+            }
+            Outcome::Checked => prop_assert_eq!(&after, &before),
+            Outcome::Refused => {
+                prop_assert_eq!(&after, &before, "a refusal changes nothing");
+                prop_assert!(report.problem_count() > 0);
+                for p in &report.problems {
+                    prop_assert!(p.row >= 1 && p.row <= table.len() + 1, "{p}");
+                    prop_assert!(!p.column.trim().is_empty(), "{p}");
+                    let line = p.to_string();
+                    let start = format!("row {}, column \"", p.row);
+                    prop_assert!(line.starts_with(&start), "{}", line);
+                    prop_assert!(line.chars().count() < 500 && !line.contains('\n'), "{line}");
+                }
+            }
+            Outcome::Cancelled => prop_assert!(false, "nothing cancelled"),
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // The cases cover every way out.
+    let seen = seen.into_inner();
+    for way in ["Imported", "Checked", "Refused", "read"] {
+        assert!(seen.get(way).is_some_and(|n| *n > 0), "{way} in {seen:?}");
+    }
+}
+
+fn junk_header() -> proptest::strategy::BoxedStrategy<String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(String::new()),
+        Just("=cmd|' /C calc'!A0".to_owned()),
+        Just("ឈ្មោះ".to_owned()),
+        Just("x".repeat(50_000)),
+        "[a-z_ ]{1,12}",
+    ]
+    .boxed()
+}
+
+/// A cell for column `header` of a `kind` file: a plausible value, or in
+/// a file that is not `clean` now and then a hostile one (a formula, Khmer
+/// text, quotes and line breaks, a cell too long, any text at all).
+fn cell_for(
+    kind: ImportKind,
+    header: &str,
+    clean: bool,
+) -> proptest::strategy::BoxedStrategy<String> {
+    use proptest::prelude::*;
+    let good: &[&str] = match (kind, header) {
+        (ImportKind::Clients, "code") => &["PP-3", "PP-4", "kh-9"],
+        (ImportKind::Locations, "kind") => &["prison", "police_station", "other"],
+        (ImportKind::Contacts, "kind") => &["street", "phone", "drop_in"],
+        (ImportKind::ServiceEvents, "kind") => &["dose", "refill", "missed"],
+        (_, "client_code") => &["PP-1", "pp-2"],
+        (_, "name") => &["Prison", "Cell 9", "ប៉ុស្តិ៍ប៉ូលិស"],
+        (_, "location") => &["Prison", "prison"],
+        (_, "sex") => &["male", "female", "unknown"],
+        (_, "birth_year") => &["1990", ""],
+        (_, "date" | "start" | "registered_on") => &["2025-01-01", "15/02/2025"],
+        (_, "end") => &["", "2025-03-01"],
+        (_, "service") => &["methadone", "art"],
+        (_, "worker" | "assigned_worker") => &["admin", ""],
+        (_, "needles_syringes" | "condoms" | "naloxone" | "days_supplied") => &["0", "3", ""],
+        (_, "dose_mg") => &["40", "12.5", ""],
+        (_, "hiv_test") => &["none", "offered"],
+        (_, "referrals") => &["art;tb", ""],
+        (_, "key_populations") => &["pwid;msm", ""],
+        (_, "hiv_status") => &["negative", "unknown"],
+        (_, "methadone" | "art") => &["yes", "no", "unknown"],
+        (_, "ngo_access") => &["allowed", "none"],
+        (_, "authority") => &["national_police", "unknown"],
+        (_, "reasons") => &["use;possession", ""],
+        (_, "abuse") => &["extortion", ""],
+        (_, "outcome") => &["released", "unknown"],
+        (_, "basis") => &["police_custody", ""],
+        (_, "status") => &["active", "completed"],
+        (_, "cause") => &["", "detention"],
+        (
+            _,
+            "nickname" | "province" | "district" | "place" | "provider" | "number" | "notes"
+            | "phone",
+        ) => &["", "ភ្នំពេញ", "=1+1", "Phnom Penh", "-A1"],
+        _ => &[""],
+    };
+    let good = proptest::sample::select(good.to_vec()).prop_map(str::to_owned);
+    if clean {
+        return good.boxed();
+    }
+    prop_oneof![
+        12 => good,
+        1 => Just("=HYPERLINK(\"http://x\",\"y\")".to_owned()),
+        1 => Just("@SUM(1+1)".to_owned()),
+        1 => Just("ជួបនៅផ្សារ ស្រីពៅ".to_owned()),
+        1 => Just("a \"quoted\",\nmulti-line cell".to_owned()),
+        1 => (1usize..3).prop_map(|n| "x".repeat(n * 20_000)),
+        1 => any::<String>(),
+    ]
+    .boxed()
 }

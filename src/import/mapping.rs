@@ -1,5 +1,6 @@
 //! Which file column feeds which column of the kind.
 
+use super::limits::echo;
 use super::table::trim_ascii;
 use super::{ImportKind, Problem, columns, normalize_name};
 
@@ -79,7 +80,7 @@ impl Mapping {
     pub fn problems(&self, headers: &[String]) -> Vec<Problem> {
         let known: Vec<&str> = columns(self.kind).iter().map(|(n, _)| *n).collect();
         let mut out = Vec::new();
-        let mut fed: Vec<(&str, &str)> = Vec::new();
+        let mut fed: Vec<(&str, String)> = Vec::new();
         for (i, header) in headers.iter().enumerate() {
             let shown = header_name(headers, i);
             match self.get(i) {
@@ -89,7 +90,7 @@ impl Mapping {
                     shown,
                     format!(
                         "unknown column \"{}\"; map it to a column or skip it ({} columns are: {})",
-                        trim_ascii(header),
+                        echo(trim_ascii(header)),
                         self.kind,
                         known.join(", ")
                     ),
@@ -105,7 +106,7 @@ impl Mapping {
                         shown,
                         format!("column \"{name}\" is already given by column \"{first}\""),
                     )),
-                    None => fed.push((name, trim_ascii(header))),
+                    None => fed.push((name, shown_header(headers, i))),
                 },
             }
         }
@@ -151,12 +152,21 @@ impl Mapping {
     }
 }
 
-/// A header as shown in problems: as written, or its position when blank.
+/// A header as shown in problems: as written (cut to a few words), or its
+/// position when blank.
 fn header_name(headers: &[String], index: usize) -> String {
     match headers.get(index).map(|h| trim_ascii(h)) {
-        Some(h) if !h.is_empty() => h.to_owned(),
+        Some(h) if !h.is_empty() => echo(h),
         _ => format!("column {}", index + 1),
     }
+}
+
+/// A header as another problem quotes it: as written, cut to a few words.
+fn shown_header(headers: &[String], index: usize) -> String {
+    headers
+        .get(index)
+        .map(|h| echo(trim_ascii(h)))
+        .unwrap_or_default()
 }
 
 /// A mapping applied to a file's headers: where each of the kind's columns

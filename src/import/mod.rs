@@ -7,14 +7,21 @@
 //! This module holds no SQL: reading files, columns, mapping, and turning
 //! cells into domain records are plain functions; the store resolves
 //! references (client codes, usernames, locations, enrollments) and writes.
+//!
+//! A file is untrusted input: its size is capped while it is read, a
+//! problem never repeats more than a few words of a cell, and only the
+//! first problems are kept and listed ([`limits`]).
 
+pub mod limits;
 mod mapping;
 pub(crate) mod parse;
 mod table;
+mod xlsx;
 
 pub(crate) use mapping::Columns;
 pub use mapping::{Assign, Mapping};
-pub use table::{ReadError, Row, Table, read_csv, read_file, read_spreadsheet};
+pub use table::{ReadError, Row, Table, read_csv, read_file};
+pub use xlsx::read_spreadsheet;
 
 use std::sync::atomic::AtomicBool;
 
@@ -162,7 +169,10 @@ pub fn columns(kind: ImportKind) -> &'static [Column] {
 
 /// The header line of an empty file of this kind ("Download template").
 pub fn template_csv(kind: ImportKind) -> String {
-    let names: Vec<&str> = columns(kind).iter().map(|(name, _)| *name).collect();
+    let names: Vec<_> = columns(kind)
+        .iter()
+        .map(|(name, _)| crate::reports::output::csv_text(name))
+        .collect();
     format!("{}\n", names.join(","))
 }
 
@@ -178,12 +188,62 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem; the column's name is cut to [`limits::ECHO_CHARS`]
+    /// characters and the reason to [`limits::MAX_REASON_CHARS`], so that
+    /// no file can make a problem long.
     pub fn new(row: usize, column: impl Into<String>, reason: impl Into<String>) -> Self {
+        let column = column.into();
+        let reason = reason.into();
         Problem {
             row,
-            column: column.into(),
-            reason: reason.into(),
+            column: if column.chars().count() > limits::ECHO_CHARS {
+                limits::echo(&column)
+            } else {
+                column
+            },
+            reason: if reason.len() > limits::MAX_REASON_CHARS {
+                limits::cut(&reason, limits::MAX_REASON_CHARS)
+            } else {
+                reason
+            },
         }
+    }
+}
+
+/// Problems as an import finds them: the first [`limits::KEPT_PROBLEMS`]
+/// are kept, every one is counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems {
+    kept: Vec<Problem>,
+    count: usize,
+}
+
+impl Problems {
+    pub fn new() -> Self {
+        Problems::default()
+    }
+
+    /// Notes a problem (kept while fewer than [`limits::KEPT_PROBLEMS`] are).
+    pub fn push(&mut self, problem: Problem) {
+        self.count += 1;
+        if self.kept.len() < limits::KEPT_PROBLEMS {
+            self.kept.push(problem);
+        }
+    }
+
+    /// How many problems were found.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The kept problems and how many more were found.
+    pub fn into_parts(self) -> (Vec<Problem>, usize) {
+        let more = self.count - self.kept.len();
+        (self.kept, more)
     }
 }
 
@@ -252,8 +312,11 @@ pub struct ImportReport {
     pub added: usize,
     /// Rows whose record is in the database already (imported before).
     pub already_present: usize,
-    /// Every problem, by row.
+    /// The problems, by row: every one, or the first
+    /// [`limits::KEPT_PROBLEMS`] when there are more.
     pub problems: Vec<Problem>,
+    /// Problems found past those in `problems` (counted, not kept).
+    pub more_problems: usize,
 }
 
 impl ImportReport {
@@ -266,7 +329,39 @@ impl ImportReport {
             added: 0,
             already_present: 0,
             problems: Vec::new(),
+            more_problems: 0,
         }
+    }
+
+    /// How many problems were found.
+    pub fn problem_count(&self) -> usize {
+        self.problems.len() + self.more_problems
+    }
+
+    /// The problems to list to people: the first [`limits::SHOWN_PROBLEMS`].
+    pub fn shown_problems(&self) -> &[Problem] {
+        &self.problems[..self.problems.len().min(limits::SHOWN_PROBLEMS)]
+    }
+
+    /// How many problems are not in [`ImportReport::shown_problems`].
+    pub fn unshown_problems(&self) -> usize {
+        self.problem_count() - self.shown_problems().len()
+    }
+
+    /// The problem lines for people: the first [`limits::SHOWN_PROBLEMS`],
+    /// then `and N more problems` when there are more.
+    pub fn problem_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .shown_problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        match self.unshown_problems() {
+            0 => {}
+            1 => lines.push("and 1 more problem".to_owned()),
+            n => lines.push(format!("and {n} more problems")),
+        }
+        lines
     }
 
     /// One line for people: what was added, or why nothing was.
@@ -282,8 +377,8 @@ impl ImportReport {
             ),
             Outcome::Refused => format!(
                 "nothing imported: {} problem{}",
-                self.problems.len(),
-                if self.problems.len() == 1 { "" } else { "s" }
+                self.problem_count(),
+                if self.problem_count() == 1 { "" } else { "s" }
             ),
             Outcome::Cancelled => "cancelled: nothing imported".to_owned(),
         }

@@ -3,8 +3,9 @@
 //! names, services) are left as text for the store to resolve; the record
 //! carries nil ids until then.
 
+use super::limits::echo;
 use super::table::{Row, trim_ascii};
-use super::{Columns, ImportKind, Problem};
+use super::{Columns, ImportKind, Problem, Problems};
 use crate::domain::*;
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -93,7 +94,7 @@ pub(crate) struct Cells<'a> {
     number: usize,
     columns: &'a Columns,
     today: NaiveDate,
-    problems: &'a mut Vec<Problem>,
+    problems: &'a mut Problems,
     failed: bool,
 }
 
@@ -104,7 +105,7 @@ impl<'a> Cells<'a> {
         number: usize,
         columns: &'a Columns,
         today: NaiveDate,
-        problems: &'a mut Vec<Problem>,
+        problems: &'a mut Problems,
     ) -> Self {
         let mut cells = Cells {
             row,
@@ -167,7 +168,7 @@ impl<'a> Cells<'a> {
         if value.is_none() {
             self.problem(
                 name,
-                format!("\"{text}\" is not one of: {}", allowed::<T>()),
+                format!("\"{}\" is not one of: {}", echo(text), allowed::<T>()),
             );
         }
         value
@@ -192,7 +193,10 @@ impl<'a> Cells<'a> {
         match parse_list(text, T::parse) {
             Ok(values) => values,
             Err(bad) => {
-                self.problem(name, format!("\"{bad}\" is not one of: {}", allowed::<T>()));
+                self.problem(
+                    name,
+                    format!("\"{}\" is not one of: {}", echo(&bad), allowed::<T>()),
+                );
                 Vec::new()
             }
         }
@@ -203,7 +207,10 @@ impl<'a> Cells<'a> {
         if date.is_none() {
             self.problem(
                 name,
-                format!("\"{text}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+                format!(
+                    "\"{}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+                    echo(text)
+                ),
             );
         }
         date
@@ -227,12 +234,12 @@ impl<'a> Cells<'a> {
             Ok(_) => {
                 self.problem(
                     name,
-                    format!("\"{text}\" is negative; counts cannot be below 0"),
+                    format!("\"{}\" is negative; counts cannot be below 0", echo(text)),
                 );
                 None
             }
             Err(_) => {
-                self.problem(name, format!("\"{text}\" is not a whole number"));
+                self.problem(name, format!("\"{}\" is not a whole number", echo(text)));
                 None
             }
         }
@@ -243,7 +250,7 @@ impl<'a> Cells<'a> {
         let text = self.cell(name)?;
         let year = text.parse::<i32>().ok();
         if year.is_none() {
-            self.problem(name, format!("\"{text}\" is not a year"));
+            self.problem(name, format!("\"{}\" is not a year", echo(text)));
         }
         year
     }
@@ -254,11 +261,11 @@ impl<'a> Cells<'a> {
         match text.parse::<f64>() {
             Ok(n) if n.is_finite() && n >= 0.0 => Some(n),
             Ok(n) if n < 0.0 => {
-                self.problem(name, format!("\"{text}\" is negative"));
+                self.problem(name, format!("\"{}\" is negative", echo(text)));
                 None
             }
             _ => {
-                self.problem(name, format!("\"{text}\" is not a number"));
+                self.problem(name, format!("\"{}\" is not a number", echo(text)));
                 None
             }
         }

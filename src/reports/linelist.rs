@@ -3,7 +3,7 @@
 //! memory. De-identified unless made identifiable: then the nickname, name
 //! and phone columns are added.
 
-use super::output::{FileFormat, OutputError};
+use super::output::{FileFormat, OutputError, csv_text};
 use crate::domain::Service;
 use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatBorder, Workbook, XlsxError};
@@ -132,7 +132,10 @@ impl LineListWriter {
             FileFormat::Xlsx => Self::xlsx(path, &header, identifiable, day)?,
             FileFormat::Csv => {
                 let mut w = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
-                w.write_record(&header)?;
+                for name in &header {
+                    w.write_field(csv_text(name).as_ref())?;
+                }
+                w.write_record(None::<&[u8]>)?;
                 Sink::Csv(w)
             }
             FileFormat::Json => {
@@ -221,7 +224,9 @@ impl LineListWriter {
             Sink::Csv(w) => {
                 for cell in &cells {
                     match cell {
-                        Cell::Text(t) => w.write_field(t)?,
+                        // Names, places and codes come from people: a
+                        // cell that looks like a formula stays text.
+                        Cell::Text(t) => w.write_field(csv_text(t).as_ref())?,
                         Cell::Date(d) => {
                             w.write_field(d.map(|d| d.to_string()).unwrap_or_default())?;
                         }

@@ -76,6 +76,19 @@ impl FileFormat {
     }
 }
 
+/// A text cell as every CSV file of Tether writes it. Excel and
+/// LibreOffice run a cell that starts with `=`, `+`, `-` or `@` as a
+/// formula (and treat a leading tab or carriage return alike), so such a
+/// cell, which can come from any imported spreadsheet or synced bundle,
+/// gets a leading `'` and shows as the text it is. Numbers Tether writes
+/// itself (counts, days) are written as numbers and never pass here.
+pub fn csv_text(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
 /// The JSON text of a published report (INDICATORS.md's shape).
 pub fn to_json(report: &PeriodReport<Count>) -> Result<String, OutputError> {
     Ok(serde_json::to_string_pretty(report)?)
@@ -94,7 +107,11 @@ pub const CSV_HEADER: [&str; 4] = ["indicator", "dimension", "value", "count"];
 /// `detained_at_end_by_location,location,NAME,N`.
 pub fn to_csv(report: &PeriodReport<Count>) -> Result<String, OutputError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(CSV_HEADER)?;
+    // Every text cell through `csv_text`: keys and dates are safe, but
+    // location names and kinds come from people.
+    let mut row =
+        |fields: [&str; 4]| w.write_record(fields.map(csv_text).iter().map(|f| f.as_ref()));
+    row(CSV_HEADER)?;
     let made_at = report.made_at.to_rfc3339();
     for (dimension, value) in [
         ("from", report.from.to_string()),
@@ -102,10 +119,10 @@ pub fn to_csv(report: &PeriodReport<Count>) -> Result<String, OutputError> {
         ("made_at", made_at),
         ("device_id", report.device_id.clone()),
     ] {
-        w.write_record(["report", dimension, &value, ""])?;
+        row(["report", dimension, &value, ""])?;
     }
     if let Some(below) = report.suppressed_below {
-        w.write_record([
+        row([
             "report",
             "suppressed_below",
             &suppression_note(below),
@@ -117,21 +134,21 @@ pub fn to_csv(report: &PeriodReport<Count>) -> Result<String, OutputError> {
         let Some(ind) = report.indicator(def.key) else {
             continue;
         };
-        w.write_record([def.key, "total", "", &ind.total.to_string()])?;
+        row([def.key, "total", "", &ind.total.to_string()])?;
         for sex in sex_keys() {
             let n = ind.by_sex.get(sex).unwrap_or(&zero);
-            w.write_record([def.key, "sex", sex, &n.to_string()])?;
+            row([def.key, "sex", sex, &n.to_string()])?;
         }
         for band in AGE_BANDS {
             let n = ind.by_age.get(band).unwrap_or(&zero);
-            w.write_record([def.key, "age", band, &n.to_string()])?;
+            row([def.key, "age", band, &n.to_string()])?;
         }
     }
     for (kind, n) in &report.referrals_by_kind {
-        w.write_record(["referrals_by_kind", "kind", kind, &n.to_string()])?;
+        row(["referrals_by_kind", "kind", kind, &n.to_string()])?;
     }
     for (name, n) in &report.detained_at_end_by_location {
-        w.write_record([
+        row([
             "detained_at_end_by_location",
             "location",
             name,

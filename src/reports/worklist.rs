@@ -1,5 +1,6 @@
 //! `tether worklist --out FILE.json|FILE.csv`: the continuity worklists of a day.
 
+use super::output::csv_text;
 use crate::continuity::Entry;
 use chrono::NaiveDate;
 use std::path::Path;
@@ -32,7 +33,9 @@ pub fn to_json(day: NaiveDate, entries: &[Entry]) -> serde_json::Value {
     })
 }
 
-/// One header row, then one row per entry.
+/// One header row, then one row per entry. Text cells go through
+/// [`csv_text`], so a client code, reason or location name that looks
+/// like a formula stays text in a spreadsheet; `days` is a number.
 pub fn to_csv(day: NaiveDate, entries: &[Entry]) -> Result<String, WriteError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -44,16 +47,22 @@ pub fn to_csv(day: NaiveDate, entries: &[Entry]) -> Result<String, WriteError> {
         "service",
         "location",
     ])?;
+    let day = day.to_string();
     for e in entries {
-        w.write_record([
-            day.to_string(),
-            e.client_code.clone(),
-            e.kind.as_str().to_owned(),
-            e.reason.clone(),
-            e.days.to_string(),
-            e.service.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            e.location.clone().unwrap_or_default(),
-        ])?;
+        let days = e.days.to_string();
+        w.write_record(
+            [
+                csv_text(&day),
+                csv_text(&e.client_code),
+                csv_text(e.kind.as_str()),
+                csv_text(&e.reason),
+                days.as_str().into(),
+                csv_text(e.service.map_or("", |s| s.as_str())),
+                csv_text(e.location.as_deref().unwrap_or_default()),
+            ]
+            .iter()
+            .map(|c| c.as_ref()),
+        )?;
     }
     let bytes = w.into_inner().map_err(|e| WriteError::Io(e.into_error()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())

@@ -12,10 +12,11 @@
 use super::records::{insert_new_in_tx, saved_from_row, select_sql};
 use super::{Record, Store, StoreError, WriteCtx, clock_tick, now_ms, today};
 use crate::domain::*;
+use crate::import::limits::echo;
 use crate::import::parse::{self, Cells, Parsed};
 use crate::import::{
-    Columns, Control, ImportKind, ImportOptions, ImportReport, Mapping, Outcome, Problem, Row,
-    Table,
+    Columns, Control, ImportKind, ImportOptions, ImportReport, Mapping, Outcome, Problem, Problems,
+    Row, Table,
 };
 use blake2::{Blake2b512, Digest};
 use chrono::NaiveDate;
@@ -172,7 +173,7 @@ fn read_rows<R: Importable>(
     report.rows = run.rows;
     report.added = run.added;
     report.already_present = run.present;
-    report.problems = run.problems;
+    (report.problems, report.more_problems) = run.problems.into_parts();
     Ok(report)
 }
 
@@ -207,7 +208,8 @@ struct Run<'a, R> {
     write: bool,
     release_window: i64,
     file_name: &'a str,
-    problems: Vec<Problem>,
+    /// The first problems found, and how many there are.
+    problems: Problems,
     rows: usize,
     added: usize,
     present: usize,
@@ -286,7 +288,7 @@ impl<'a, R: Importable> Run<'a, R> {
             write: setup.write,
             release_window: setup.release_window,
             file_name: setup.file_name,
-            problems: Vec::new(),
+            problems: Problems::new(),
             rows: 0,
             added: 0,
             present: 0,
@@ -465,7 +467,7 @@ impl<'a, R: Importable> Run<'a, R> {
             self.problem(
                 row,
                 "client_code",
-                format!("client code {code} does not exist"),
+                format!("client code {} does not exist", echo(code)),
             );
         }
         id
@@ -478,7 +480,7 @@ impl<'a, R: Importable> Run<'a, R> {
         };
         let id = self.users.get(&name.to_ascii_lowercase()).copied();
         if id.is_none() {
-            self.problem(row, column, format!("no user named \"{name}\""));
+            self.problem(row, column, format!("no user named \"{}\"", echo(name)));
         }
         id.map(Some)
     }
@@ -581,7 +583,7 @@ impl Importable for Location {
             return Ok(None);
         };
         let key = location_key(&location.name);
-        let what = format!("location \"{}\"", location.name);
+        let what = format!("location \"{}\"", echo(&location.name));
         if !run.first_in_file(row, "name", &key, &what, &location)? {
             return Ok(None);
         }
@@ -621,7 +623,7 @@ impl Importable for Client {
         };
         client.assigned_worker = worker;
         let code = client.code.clone();
-        let what = format!("client code {code}");
+        let what = format!("client code {}", echo(&code));
         if !run.first_in_file(row, "code", &code, &what, &client)? {
             return Ok(None);
         }
@@ -768,7 +770,10 @@ impl Importable for Detention {
                 run.problem(
                     row,
                     "location",
-                    format!("no location named \"{name}\"; import the locations first"),
+                    format!(
+                        "no location named \"{}\"; import the locations first",
+                        echo(name)
+                    ),
                 );
             }
             found
@@ -864,7 +869,8 @@ impl Importable for ServiceEvent {
                 row,
                 "service",
                 format!(
-                    "client {code} has no {service} enrollment that covers {}; import the enrollments first",
+                    "client {} has no {service} enrollment that covers {}; import the enrollments first",
+                    echo(&code),
                     event.date
                 ),
             );

@@ -7,6 +7,7 @@
 use super::i18n::{t, tf};
 use super::widgets::*;
 use super::{Action, Env};
+use crate::import::limits::{SHOWN_PROBLEMS, echo};
 use crate::import::{
     self, Assign, Control, ImportKind, ImportOptions, ImportReport, Mapping, Outcome, Table,
 };
@@ -18,8 +19,6 @@ use std::sync::mpsc::{Receiver, channel};
 
 /// Rows shown in the preview.
 const PREVIEW_ROWS: usize = 8;
-/// Problems listed on screen (all are counted).
-const SHOWN_PROBLEMS: usize = 500;
 
 /// The kinds' names for people.
 pub fn kind_label(kind: ImportKind) -> &'static str {
@@ -254,7 +253,7 @@ impl ImportScreen {
             ui.horizontal(|ui| {
                 if ui.button(t("Choose file…")).clicked()
                     && let Some(path) = rfd::FileDialog::new()
-                        .add_filter("CSV / Excel", &["csv", "xlsx", "xls", "ods"])
+                        .add_filter("CSV / Excel", &["csv", "xlsx", "xlsm"])
                         .pick_file()
                 {
                     self.open_file(path);
@@ -299,8 +298,14 @@ impl ImportScreen {
                     .as_ref()
                     .map(|m| m.problems(table.headers()))
                     .unwrap_or_default();
-                for p in &header_problems {
+                for p in header_problems.iter().take(SHOWN_PROBLEMS) {
                     ui.colored_label(ui.visuals().error_fg_color, p.to_string());
+                }
+                if header_problems.len() > SHOWN_PROBLEMS {
+                    ui.weak(tf(
+                        "…and {n} more",
+                        &[("n", &(header_problems.len() - SHOWN_PROBLEMS))],
+                    ));
                 }
                 ui.horizontal(|ui| {
                     let ready = !busy && header_problems.is_empty();
@@ -372,7 +377,7 @@ impl ImportScreen {
                 ui.strong(t("Imported as"));
                 ui.end_row();
                 for (i, header) in table.headers().iter().enumerate() {
-                    let label = ui.label(header);
+                    let label = ui.label(echo(header));
                     let current = mapping.get(i);
                     let text = match current {
                         Assign::Column(name) => name.to_owned(),
@@ -427,7 +432,7 @@ impl ImportScreen {
             Outcome::Refused => (
                 tf(
                     "{n} problems: nothing was written. Correct the file and check again.",
-                    &[("n", &report.problems.len())],
+                    &[("n", &report.problem_count())],
                 ),
                 false,
             ),
@@ -450,18 +455,15 @@ impl ImportScreen {
                 ui.strong(t("Column"));
                 ui.strong(t("Problem"));
                 ui.end_row();
-                for p in report.problems.iter().take(SHOWN_PROBLEMS) {
+                for p in report.shown_problems() {
                     ui.label(p.row.to_string());
                     ui.label(&p.column);
                     ui.label(&p.reason);
                     ui.end_row();
                 }
             });
-        if report.problems.len() > SHOWN_PROBLEMS {
-            ui.weak(tf(
-                "…and {n} more",
-                &[("n", &(report.problems.len() - SHOWN_PROBLEMS))],
-            ));
+        if report.unshown_problems() > 0 {
+            ui.weak(tf("…and {n} more", &[("n", &report.unshown_problems())]));
         }
     }
 
@@ -510,14 +512,14 @@ fn preview_ui(ui: &mut egui::Ui, table: &Table) {
                 .show(ui, |ui| {
                     ui.strong("1");
                     for h in table.headers() {
-                        ui.strong(h);
+                        ui.strong(echo(h));
                     }
                     ui.end_row();
                     for i in 0..PREVIEW_ROWS.min(table.len()) {
                         if let Some(row) = table.row(i) {
                             ui.weak((i + 2).to_string());
                             for j in 0..table.headers().len() {
-                                ui.label(row.get(j));
+                                ui.label(echo(row.get(j)));
                             }
                             ui.end_row();
                         }
