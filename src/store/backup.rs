@@ -97,7 +97,7 @@ pub(crate) fn check_on(conn: &Connection) -> Result<CheckReport, StoreError> {
 const OUT_OF_RANGE: &[(&str, &str)] = &[
     (
         "service events with days supplied outside 0 to 366",
-        "SELECT count(*) FROM service_events WHERE deleted = 0 AND (days_supplied < 0 OR days_supplied > 366)",
+        "SELECT count(*) FROM service_events WHERE deleted = 0 AND (days_supplied < 0 OR days_supplied > 366) AND ?1 IS NOT NULL",
     ),
     (
         "service events dated before 1900 or in the future",
