@@ -35,6 +35,11 @@ pub enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Every password lost, or the key file gone: open the database with its
+    /// recovery key (TETHER_RECOVERY_KEY or a prompt) and set a new password
+    /// (TETHER_NEW_PASSWORD or typed twice) for --user, an existing admin
+    /// or a new admin if the name is new. Rebuilds a missing key file.
+    Recover,
     /// Add realistic generated data (creates the database if it does not exist).
     Demo {
         #[arg(long, default_value_t = 1000)]
@@ -312,6 +317,47 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
             println!("Created {} with admin {admin}.", db.display());
             print_recovery_key(&init.recovery_key);
             init.store.close()?;
+            Ok(true)
+        }
+        Command::Recover => {
+            let db = need_db(&cli.db)?;
+            let user = need_user(&cli.user)?;
+            let recovery = zeroize::Zeroizing::new(match std::env::var("TETHER_RECOVERY_KEY") {
+                Ok(k) => k,
+                Err(_) => rpassword::prompt_password("Recovery key: ")
+                    .map_err(|e| CliError(format!("could not read the recovery key: {e}")))?,
+            });
+            let pw = zeroize::Zeroizing::new(match std::env::var("TETHER_NEW_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let first = zeroize::Zeroizing::new(
+                        rpassword::prompt_password(format!("New password for {user}: "))
+                            .map_err(|e| CliError(format!("could not read the password: {e}")))?,
+                    );
+                    let again = zeroize::Zeroizing::new(
+                        rpassword::prompt_password("Again: ")
+                            .map_err(|e| CliError(format!("could not read the password: {e}")))?,
+                    );
+                    if *first != *again {
+                        return Err(CliError("the two passwords differ".into()));
+                    }
+                    first.to_string()
+                }
+            });
+            let (store, done) = Store::recover(db, &recovery, &user, &pw)?;
+            if done.created_admin {
+                println!(
+                    "Created admin {user} with the recovery key; log in with the new password."
+                );
+            } else {
+                println!("New password set for {user}; log in with it.");
+            }
+            if done.key_file_rebuilt {
+                println!(
+                    "The key file was missing or damaged and has been made anew: every other user needs a new password from an admin (Users)."
+                );
+            }
+            store.close()?;
             Ok(true)
         }
         Command::Demo {

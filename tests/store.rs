@@ -587,3 +587,82 @@ fn a_contact_brings_a_client_lost_to_follow_up_back_to_active() {
         CaseStatus::Moved
     );
 }
+
+#[test]
+fn the_recovery_key_sets_a_new_password_and_rebuilds_a_lost_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("office.db");
+    let init = Store::init(&path, "admin", "Admin", PASSWORD).unwrap();
+    let recovery = init.recovery_key.clone();
+    let mut store = init.store;
+    add_user(&mut store, "sokha", Role::Outreach);
+    client(&mut store, "PP-0001", Some("Dara"));
+    let dump = store.canonical_dump().unwrap();
+    store.close().unwrap();
+
+    // Every password forgotten: a wrong key is refused, the right one works.
+    let wrong = tether::store::DbKey::random().to_recovery_key();
+    assert!(matches!(
+        Store::recover(&path, &wrong, "admin", "a brand new password"),
+        Err(StoreError::BadRecoveryKey)
+    ));
+    assert!(
+        matches!(
+            Store::recover(&path, &recovery, "sokha", "a brand new password"),
+            Err(StoreError::Invalid(_))
+        ),
+        "an outreach account is not reset with the recovery key"
+    );
+    let (store, done) = Store::recover(&path, &recovery, "admin", "a brand new password").unwrap();
+    assert_eq!(
+        done,
+        tether::store::Recovered {
+            created_admin: false,
+            key_file_rebuilt: false
+        }
+    );
+    assert_eq!(
+        store.canonical_dump().unwrap(),
+        dump,
+        "nothing else changed"
+    );
+    let entry = &store.audit_log(5).unwrap()[0];
+    assert!(entry.detail.contains("recovery key"), "{}", entry.detail);
+    store.close().unwrap();
+    assert!(matches!(
+        Store::open(&path, "admin", PASSWORD),
+        Err(StoreError::WrongPassword)
+    ));
+    Store::open(&path, "admin", "a brand new password")
+        .unwrap()
+        .close()
+        .unwrap();
+    Store::open(&path, "sokha", PASSWORD)
+        .unwrap()
+        .close()
+        .unwrap();
+
+    // The key file deleted: rebuilt, with a new admin; the others must be
+    // given new passwords.
+    std::fs::remove_file(tether::store::key_file_path(&path)).unwrap();
+    assert!(Store::open(&path, "admin", "a brand new password").is_err());
+    let (store, done) = Store::recover(&path, &recovery, "rescue", "rescue password 1").unwrap();
+    assert_eq!(
+        done,
+        tether::store::Recovered {
+            created_admin: true,
+            key_file_rebuilt: true
+        }
+    );
+    assert_eq!(store.user().role, Role::Admin);
+    assert_eq!(store.count_live("clients").unwrap(), 1);
+    store.close().unwrap();
+    Store::open(&path, "rescue", "rescue password 1")
+        .unwrap()
+        .close()
+        .unwrap();
+    assert!(
+        Store::open(&path, "sokha", PASSWORD).is_err(),
+        "other slots went with the file"
+    );
+}

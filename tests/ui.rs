@@ -1277,3 +1277,46 @@ fn a_laptop_not_enrolled_is_refused_until_an_admin_enrolls_it_in_settings() {
         "b's client is here"
     );
 }
+
+#[test]
+fn forgot_password_on_the_unlock_screen_recovers_with_the_recovery_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("office.db");
+    let init = tether::store::Store::init(&path, "admin", "Admin", PASSWORD).unwrap();
+    let recovery = init.recovery_key.clone();
+    let mut store = init.store;
+    client(&mut store, "PP-0077", Some("Sokha"));
+    store.close().unwrap();
+    std::fs::remove_file(tether::store::key_file_path(&path)).unwrap();
+    let mut h = harness(path.clone(), "admin");
+    unlock(&mut h, PASSWORD);
+    assert!(!h.state().is_unlocked(), "the key file is gone");
+    h.get_by_label("Forgot password or lost key file?").click();
+    h.run();
+    type_field(&mut h, "Recovery key", "AAAA-BBBB");
+    type_field(&mut h, "New password", "a new office password");
+    type_field(&mut h, "Password again", "a new office password");
+    h.get_by_label("Recover and open").click();
+    h.run();
+    assert!(
+        !h.state().is_unlocked(),
+        "a wrong recovery key opens nothing"
+    );
+    h.get_by_label("that is not a valid recovery key");
+    // The fields were cleared; the right key, typed with spaces and in lower case.
+    let typed = recovery.replace('-', " ").to_lowercase();
+    type_field(&mut h, "Recovery key", &typed);
+    type_field(&mut h, "New password", "a new office password");
+    type_field(&mut h, "Password again", "a new office password");
+    h.get_by_label("Recover and open").click();
+    h.run();
+    assert!(h.state().is_unlocked());
+    h.get_by_label_contains("The key file was made anew");
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.store.count_live("clients").unwrap(), 1);
+    drop(h);
+    tether::store::Store::open(&path, "admin", "a new office password")
+        .unwrap()
+        .close()
+        .unwrap();
+}

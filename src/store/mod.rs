@@ -44,7 +44,7 @@ pub use sync::{
 };
 pub use timeline::{TimelineEntry, TimelineItem};
 pub use trust::{SyncDevice, Trust};
-pub use users::MIN_PASSWORD_CHARS;
+pub use users::{MIN_PASSWORD_CHARS, Recovered};
 
 use crate::domain::*;
 use chrono::{DateTime, Local, NaiveDate, Utc};
@@ -82,7 +82,7 @@ pub struct Initialized {
 
 /// Whether an open may change the file (migrations, the login audit entry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub(crate) enum Access {
     Normal,
     /// Open only to look: no migrations, no audit entry (used by `check`).
     Inspect,
@@ -103,7 +103,11 @@ pub fn today() -> NaiveDate {
 
 const SQLITE_HEADER: &[u8] = b"SQLite format 3\0";
 
-fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<Connection, StoreError> {
+pub(crate) fn open_connection(
+    path: &Path,
+    key: &DbKey,
+    create: bool,
+) -> Result<Connection, StoreError> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -331,7 +335,7 @@ impl Store {
         keyfile.unlock(username, password)
     }
 
-    fn open_with_key(
+    pub(crate) fn open_with_key(
         path: &Path,
         key: DbKey,
         username: &str,
@@ -603,7 +607,7 @@ impl WriteCtx {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn audit_raw(
+pub(crate) fn audit_raw(
     tx: &Transaction<'_>,
     at: i64,
     user_id: Option<Uuid>,

@@ -163,3 +163,135 @@ impl Store {
         Ok(KeyFile::load(self.path())?.has_slot(username))
     }
 }
+
+/// What a recovery did, besides opening the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// The name was new: an admin was created for it.
+    pub created_admin: bool,
+    /// The key file was missing or damaged and was made anew: every other
+    /// user needs a new password from an admin before they can log in.
+    pub key_file_rebuilt: bool,
+}
+
+impl Store {
+    /// Opens the database with its recovery key when every password is
+    /// lost or the key file is gone: sets `new_password` for `username`
+    /// (an existing admin, or a new admin if the name is new), rebuilding a
+    /// missing or damaged key file, and logs in as them. Audited.
+    pub fn recover(
+        path: &std::path::Path,
+        recovery_key: &str,
+        username: &str,
+        new_password: &str,
+    ) -> Result<(Store, Recovered), StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound(path.to_owned()));
+        }
+        check_password_strength(new_password)?;
+        let key = super::DbKey::from_recovery_key(recovery_key)?;
+        let username = username.trim().to_owned();
+        let admin = User {
+            username: username.clone(),
+            display_name: username.clone(),
+            role: Role::Admin,
+            active: true,
+            language: "en".into(),
+        };
+        admin
+            .validate(super::today())
+            .map_err(StoreError::Invalid)?;
+        let (mut keyfile, key_file_rebuilt) = match KeyFile::load(path) {
+            Ok(k) => (k, false),
+            Err(StoreError::Io(e)) => return Err(StoreError::Io(e)),
+            Err(_) => (KeyFile::new(), true),
+        };
+        // The key proves itself by opening the file.
+        let conn = super::open_connection(path, &key, false).map_err(|e| match e {
+            StoreError::Damaged(_) => StoreError::BadRecoveryKey,
+            other => other,
+        })?;
+        let existing: Option<(Uuid, Role, bool)> = conn
+            .query_row(
+                "SELECT id, role, active FROM users WHERE username = ?1 AND deleted = 0
+                 ORDER BY role = 'admin' DESC, active DESC, created_at LIMIT 1",
+                [&username],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|_| StoreError::NotTether("it has no Tether tables".into()))?;
+        let created_admin = match existing {
+            Some((_, Role::Admin, true)) => false,
+            Some((_, Role::Admin, false)) => return Err(StoreError::Inactive),
+            Some(_) => {
+                return Err(ValidationError::Inconsistent {
+                    field: "username",
+                    reason: format!(
+                        "{username} is not an admin: recover as an admin (or a new name), then set their password in Users"
+                    ),
+                }
+                .into());
+            }
+            None => true,
+        };
+        drop(conn);
+        if created_admin {
+            // A session needs a user: the new admin is written with the
+            // database's own device id, audited as made by recovery.
+            let mut conn = super::open_connection(path, &key, false)?;
+            super::schema::MIGRATIONS.to_latest(&mut conn)?;
+            let tx = conn.transaction()?;
+            let now = super::clock_tick(&tx)?;
+            let device: String =
+                tx.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+                    r.get(0)
+                })?;
+            let id = Uuid::now_v7();
+            tx.execute(
+                "INSERT INTO users(id, created_at, updated_at, updated_by, device_id, username, display_name, role, active, language)
+                 VALUES (?1, ?2, ?2, NULL, ?3, ?4, ?4, 'admin', 1, 'en')",
+                params![id, now, device, username],
+            )?;
+            super::audit_raw(
+                &tx,
+                now,
+                Some(id),
+                &device,
+                AuditAction::Create,
+                Some("user"),
+                Some(id),
+                "admin created with the recovery key",
+            )?;
+            tx.commit()?;
+        }
+        let mut store = Store::open_with_key(path, key.clone(), &username, super::Access::Normal)?;
+        let user_id = store.user().id;
+        store.write(|tx, ctx| {
+            tx.execute(
+                "UPDATE users SET password_set_at = ?2 WHERE id = ?1",
+                params![user_id, ctx.now],
+            )?;
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("user"),
+                Some(user_id),
+                if key_file_rebuilt {
+                    "password set with the recovery key; key file rebuilt"
+                } else {
+                    "password set with the recovery key"
+                },
+            )?;
+            keyfile.set_slot(&username, new_password, &key)?;
+            keyfile.save(path)?;
+            Ok(())
+        })?;
+        Ok((
+            store,
+            Recovered {
+                created_admin,
+                key_file_rebuilt,
+            },
+        ))
+    }
+}

@@ -657,6 +657,32 @@ impl TetherApp {
                 password.zeroize();
                 r
             }
+            UnlockCommand::Recover {
+                path,
+                username,
+                mut recovery_key,
+                mut password,
+            } => {
+                let r = Store::recover(&path, &recovery_key, &username, &password);
+                recovery_key.zeroize();
+                password.zeroize();
+                match r {
+                    Ok((store, done)) => {
+                        let mut workspace = Workspace::new(store);
+                        workspace.notice = Some((
+                            if done.key_file_rebuilt {
+                                t("New password set with the recovery key. The key file was made anew: every other user needs a new password from an admin (Users).").to_owned()
+                            } else {
+                                t("New password set with the recovery key.").to_owned()
+                            },
+                            false,
+                        ));
+                        self.session = Session::Open(Box::new(workspace));
+                        return;
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             UnlockCommand::RestoreNewest {
                 path,
                 username,

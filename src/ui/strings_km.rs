@@ -92,6 +92,27 @@ pub const KM: &[(&str, &str)] = &[
     ("Enrollment saved", "បានរក្សាទុកការចុះឈ្មោះសេវា"),
     ("Enter a username.", "សូមបញ្ចូលឈ្មោះអ្នកប្រើប្រាស់។"),
     ("Enter your password.", "សូមបញ្ចូលពាក្យសម្ងាត់របស់អ្នក។"),
+    ("Enter the recovery key.", "សូមបញ្ចូលកូនសោសង្គ្រោះ។"),
+    ("Recovery key", "កូនសោសង្គ្រោះ"),
+    ("New password", "ពាក្យសម្ងាត់ថ្មី"),
+    ("Recover and open", "សង្គ្រោះ ហើយបើក"),
+    (
+        "Forgot password or lost key file?",
+        "ភ្លេចពាក្យសម្ងាត់ ឬបាត់ឯកសារកូនសោ?",
+    ),
+    ("Back to log in", "ត្រឡប់ទៅចូលប្រើ"),
+    (
+        "Type the recovery key that was shown once when this database was created. It sets a new password for this username (an admin, or a new admin if the name is new) and rebuilds a lost key file.",
+        "សូមវាយកូនសោសង្គ្រោះ ដែលបានបង្ហាញតែម្ដងនៅពេលបង្កើតមូលដ្ឋានទិន្នន័យនេះ។ វាកំណត់ពាក្យសម្ងាត់ថ្មីសម្រាប់ឈ្មោះអ្នកប្រើនេះ (អ្នកគ្រប់គ្រង ឬអ្នកគ្រប់គ្រងថ្មី ប្រសិនបើឈ្មោះថ្មី) ហើយបង្កើតឯកសារកូនសោដែលបាត់ឡើងវិញ។",
+    ),
+    (
+        "New password set with the recovery key.",
+        "បានកំណត់ពាក្យសម្ងាត់ថ្មីដោយកូនសោសង្គ្រោះ។",
+    ),
+    (
+        "New password set with the recovery key. The key file was made anew: every other user needs a new password from an admin (Users).",
+        "បានកំណត់ពាក្យសម្ងាត់ថ្មីដោយកូនសោសង្គ្រោះ។ ឯកសារកូនសោត្រូវបានបង្កើតថ្មី៖ អ្នកប្រើផ្សេងទៀតទាំងអស់ត្រូវការពាក្យសម្ងាត់ថ្មីពីអ្នកគ្រប់គ្រង (អ្នកប្រើប្រាស់)។",
+    ),
     ("Event", "ព្រឹត្តិការណ៍"),
     ("Everyone", "គ្រប់គ្នា"),
     (

@@ -20,6 +20,14 @@ pub enum UnlockCommand {
         display_name: String,
         password: String,
     },
+    /// Every password lost or the key file gone: set a new password with
+    /// the recovery key, then open.
+    Recover {
+        path: PathBuf,
+        username: String,
+        recovery_key: String,
+        password: String,
+    },
     /// The file is damaged: put the newest good backup in its place, then open it.
     RestoreNewest {
         path: PathBuf,
@@ -32,6 +40,8 @@ pub enum UnlockCommand {
 pub enum Mode {
     Login,
     Create,
+    /// "Forgot password or lost key file?": the recovery key and a new password.
+    Recover,
 }
 
 /// State of the unlock screen. The password is wiped when it is used or dropped.
@@ -41,6 +51,8 @@ pub struct UnlockScreen {
     pub display_name: String,
     pub password: String,
     pub confirm: String,
+    /// The recovery key as typed (Recover mode).
+    pub recovery_input: String,
     pub mode: Mode,
     pub error: Option<String>,
     /// Put the cursor in the first empty field on the first frame.
@@ -57,6 +69,7 @@ impl Drop for UnlockScreen {
     fn drop(&mut self) {
         self.password.zeroize();
         self.confirm.zeroize();
+        self.recovery_input.zeroize();
     }
 }
 
@@ -73,6 +86,7 @@ impl UnlockScreen {
             display_name: String::new(),
             password: String::new(),
             confirm: String::new(),
+            recovery_input: String::new(),
             mode,
             error: None,
             recovery_key: None,
@@ -89,7 +103,10 @@ impl UnlockScreen {
         if self.username.trim().is_empty() {
             return Some(t("Enter a username."));
         }
-        if self.mode == Mode::Create {
+        if self.mode == Mode::Recover && self.recovery_input.trim().is_empty() {
+            return Some(t("Enter the recovery key."));
+        }
+        if matches!(self.mode, Mode::Create | Mode::Recover) {
             if self.password.chars().count() < crate::store::MIN_PASSWORD_CHARS {
                 return Some(t("Use a password of at least 10 characters."));
             }
@@ -175,7 +192,22 @@ impl UnlockScreen {
                     ui.end_row();
                 }
 
-                let label = ui.label(t("Password"));
+                if self.mode == Mode::Recover {
+                    let label = ui.label(t("Recovery key"));
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.recovery_input)
+                            .password(true)
+                            .desired_width(380.0),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                }
+
+                let label = ui.label(if self.mode == Mode::Recover {
+                    t("New password")
+                } else {
+                    t("Password")
+                });
                 let pw = ui
                     .add(egui::TextEdit::singleline(&mut self.password).password(true))
                     .labelled_by(label.id);
@@ -188,7 +220,7 @@ impl UnlockScreen {
                 }
                 ui.end_row();
 
-                if self.mode == Mode::Create {
+                if matches!(self.mode, Mode::Create | Mode::Recover) {
                     let label = ui.label(t("Password again"));
                     let again = ui
                         .add(egui::TextEdit::singleline(&mut self.confirm).password(true))
@@ -201,18 +233,37 @@ impl UnlockScreen {
             });
         ui.add_space(8.0);
         let problem = self.problem();
-        let action = if self.mode == Mode::Create {
-            t("Create database")
-        } else {
-            t("Unlock")
+        let action = match self.mode {
+            Mode::Create => t("Create database"),
+            Mode::Login => t("Unlock"),
+            Mode::Recover => t("Recover and open"),
         };
         let clicked = ui
             .add_enabled(problem.is_none(), egui::Button::new(action))
             .clicked();
-        if self.mode == Mode::Create {
-            ui.label(t(
-                "No database at this path yet: Tether will create one, with you as its admin.",
-            ));
+        match self.mode {
+            Mode::Create => {
+                ui.label(t(
+                    "No database at this path yet: Tether will create one, with you as its admin.",
+                ));
+            }
+            Mode::Login => {
+                if ui.link(t("Forgot password or lost key file?")).clicked() {
+                    self.mode = Mode::Recover;
+                    self.error = None;
+                    self.password.zeroize();
+                    self.password.clear();
+                }
+            }
+            Mode::Recover => {
+                ui.label(t("Type the recovery key that was shown once when this database was created. It sets a new password for this username (an admin, or a new admin if the name is new) and rebuilds a lost key file."));
+                if ui.link(t("Back to log in")).clicked() {
+                    self.mode = Mode::Login;
+                    self.error = None;
+                    self.recovery_input.zeroize();
+                    self.recovery_input.clear();
+                }
+            }
         }
         if let Some(info) = &self.info {
             ui.colored_label(super::widgets::GREEN, info);
@@ -220,7 +271,7 @@ impl UnlockScreen {
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         } else if let Some(p) = problem
-            && (!self.password.is_empty() || self.mode == Mode::Create && !self.confirm.is_empty())
+            && (!self.password.is_empty() || self.mode != Mode::Login && !self.confirm.is_empty())
         {
             ui.colored_label(ui.visuals().warn_fg_color, p);
         }
@@ -236,6 +287,12 @@ impl UnlockScreen {
                 Mode::Login => UnlockCommand::Open {
                     path,
                     username: self.username.trim().to_owned(),
+                    password,
+                },
+                Mode::Recover => UnlockCommand::Recover {
+                    path,
+                    username: self.username.trim().to_owned(),
+                    recovery_key: std::mem::take(&mut self.recovery_input),
                     password,
                 },
                 Mode::Create => UnlockCommand::Create {
