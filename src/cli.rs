@@ -599,7 +599,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                         Some(d) => store.sync_export_for(&key, d)?,
                         None => store.sync_export(&key, 0)?,
                     };
-                    std::fs::write(out, &exported.bytes)
+                    crate::files::write_private(out, &exported.bytes)
                         .map_err(|e| CliError(format!("{}: {e}", out.display())))?;
                     println!(
                         "{} records written to {} (device {})",

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod continuity;
 pub mod demo;
 pub mod domain;
+pub mod files;
 pub mod import;
 pub mod reports;
 pub mod store;

@@ -731,3 +731,142 @@ fn csv_files_from_the_command_line_hold_formulas_as_text() {
         assert_eq!(row[4], "31");
     }
 }
+
+/// Everything Tether writes is readable by its own account only.
+#[cfg(unix)]
+#[test]
+fn every_file_tether_writes_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name);
+    let db = d("office.db");
+    let dbs = db.to_str().unwrap();
+    let ok = |o: Output| assert!(o.status.success(), "{}", stderr(&o));
+    ok(tether(
+        &["demo", "--db", dbs, "--user", "admin", "--clients", "30"],
+        PASSWORD,
+    ));
+    let out = |name: &str| d(name).to_str().unwrap().to_owned();
+    ok(tether(
+        &[
+            "backup",
+            "--db",
+            dbs,
+            "--user",
+            "admin",
+            "--out",
+            &out("copy.db"),
+        ],
+        PASSWORD,
+    ));
+    ok(tether(
+        &[
+            "report",
+            "--db",
+            dbs,
+            "--user",
+            "admin",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-06-30",
+            "--out",
+            &out("r.json"),
+        ],
+        PASSWORD,
+    ));
+    ok(tether(
+        &[
+            "report",
+            "--db",
+            dbs,
+            "--user",
+            "admin",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-06-30",
+            "--out",
+            &out("r.xlsx"),
+        ],
+        PASSWORD,
+    ));
+    ok(tether(
+        &[
+            "export",
+            "--db",
+            dbs,
+            "--user",
+            "admin",
+            "--out",
+            &out("list.csv"),
+        ],
+        PASSWORD,
+    ));
+    ok(tether(
+        &[
+            "export",
+            "--db",
+            dbs,
+            "--user",
+            "admin",
+            "--out",
+            &out("list.xlsx"),
+        ],
+        PASSWORD,
+    ));
+    ok(tether(
+        &[
+            "worklist",
+            "--db",
+            dbs,
+            "--user",
+            "admin",
+            "--out",
+            &out("w.csv"),
+        ],
+        PASSWORD,
+    ));
+    let sync = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "sync",
+            "export",
+            "--db",
+            dbs,
+            "--user",
+            "admin",
+            "--out",
+            &out("b.tether-sync"),
+        ])
+        .env("TETHER_PASSWORD", PASSWORD)
+        .env("TETHER_SYNC_KEY", "mekong river outreach 2026")
+        .output()
+        .unwrap();
+    ok(sync);
+    let store = Store::open(&db, "admin", PASSWORD).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for name in [
+        "office.db",
+        "office.db.keys",
+        "copy.db",
+        "copy.db.keys",
+        "r.json",
+        "r.xlsx",
+        "list.csv",
+        "list.xlsx",
+        "w.csv",
+        "b.tether-sync",
+    ] {
+        assert_eq!(mode(&d(name)), 0o600, "{name}");
+    }
+    assert!(d("office.db-wal").exists());
+    assert_eq!(mode(&d("office.db-wal")), 0o600, "the WAL");
+    let job = store.backup_job();
+    job.run(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap())
+        .unwrap();
+    assert_eq!(mode(job.dir()), 0o700, "the backups folder");
+    for entry in std::fs::read_dir(job.dir()).unwrap() {
+        let p = entry.unwrap().path();
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+}

@@ -131,7 +131,8 @@ impl LineListWriter {
         let sink = match format {
             FileFormat::Xlsx => Self::xlsx(path, &header, identifiable, day)?,
             FileFormat::Csv => {
-                let mut w = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
+                let mut w =
+                    csv::Writer::from_writer(BufWriter::new(crate::files::create_private(path)?));
                 for name in &header {
                     w.write_field(csv_text(name).as_ref())?;
                 }
@@ -277,6 +278,8 @@ impl LineListWriter {
                 let sheet = workbook.worksheet_from_index(0)?;
                 let last_col = columns(self.identifiable).len() as u16 - 1;
                 sheet.autofilter(0, 0, row.saturating_sub(1).max(1), last_col)?;
+                // Created owner-only first: saving keeps the mode.
+                drop(crate::files::create_private(&path)?);
                 workbook.save(&path)?;
             }
         }

@@ -169,8 +169,8 @@ pub fn write_report(
     report: &PeriodReport<Count>,
 ) -> Result<(), OutputError> {
     match format {
-        FileFormat::Json => std::fs::write(path, to_json(report)?)?,
-        FileFormat::Csv => std::fs::write(path, to_csv(report)?)?,
+        FileFormat::Json => crate::files::write_private(path, to_json(report)?.as_bytes())?,
+        FileFormat::Csv => crate::files::write_private(path, to_csv(report)?.as_bytes())?,
         FileFormat::Xlsx => write_xlsx(path, report)?,
     }
     Ok(())
@@ -247,7 +247,8 @@ pub fn write_xlsx(path: &Path, report: &PeriodReport<Count>) -> Result<(), Outpu
         section_sheet(wb.add_worksheet(), report, section, &s)?;
     }
     definitions_sheet(wb.add_worksheet(), &s)?;
-    wb.save(path)?;
+    let bytes = wb.save_to_buffer()?;
+    crate::files::write_private(path, &bytes)?;
     Ok(())
 }
 

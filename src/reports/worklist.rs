@@ -79,6 +79,6 @@ pub fn write(path: &Path, day: NaiveDate, entries: &[Entry]) -> Result<(), Write
         Some("csv") => to_csv(day, entries)?,
         _ => return Err(WriteError::Format),
     };
-    std::fs::write(path, text)?;
+    crate::files::write_private(path, text.as_bytes())?;
     Ok(())
 }

@@ -245,7 +245,11 @@ fn remove_with_keys(path: &Path) {
 }
 
 fn sync_file(path: &Path) -> Result<(), StoreError> {
-    std::fs::File::open(path)?.sync_all()?;
+    // Windows flushes only through a handle opened for writing.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .sync_all()?;
     Ok(())
 }
 
@@ -368,7 +372,7 @@ impl BackupJob {
     /// Writes today's automatic backup (replacing an older one of the same
     /// day only once the new one is verified), then applies the rotation.
     pub fn run(&self, day: NaiveDate) -> Result<BackupOutcome, StoreError> {
-        std::fs::create_dir_all(&self.dir)?;
+        crate::files::private_dir(&self.dir)?;
         let path = self.dir.join(auto_backup_name(day));
         let tmp = sibling(&path, ".tmp");
         remove_with_keys(&tmp);
@@ -541,6 +545,8 @@ fn restore_with_key(
     let staged = (|| {
         std::fs::copy(from, &incoming)?;
         std::fs::copy(key_file_path(from), key_file_path(&incoming))?;
+        crate::files::make_private(&incoming)?;
+        crate::files::make_private(&key_file_path(&incoming))?;
         sync_file(&incoming)?;
         let copy = Store::open_with_key(&incoming, key.clone(), username, super::Access::Inspect)?;
         copy.require(Permission::Backup)?;

@@ -172,11 +172,12 @@ impl KeyFile {
             serde_json::to_string_pretty(self).map_err(|e| StoreError::KeyFile(e.to_string()))?;
         {
             use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = crate::files::create_private(&tmp)?;
             f.write_all(text.as_bytes())?;
             f.sync_all()?;
         }
         std::fs::rename(&tmp, &path)?;
+        crate::files::sync_dir(&path)?;
         Ok(())
     }
 

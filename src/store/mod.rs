@@ -111,6 +111,11 @@ pub(crate) fn open_connection(
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        // SQLite gives the WAL and shared-memory files the database's own
+        // mode, so an owner-only empty file makes all three private.
+        if !path.exists() {
+            crate::files::create_private(path)?;
+        }
     }
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher would otherwise print its own errors on stderr; ours are typed.

@@ -1166,9 +1166,7 @@ impl Store {
         progress("writing this laptop's bundle", 0, 0);
         let exported = self.sync_export(key, since)?;
         let target = dir.join(format!("{}.{BUNDLE_EXTENSION}", self.device_id()));
-        let partial = dir.join(format!(".{}.{BUNDLE_EXTENSION}.partial", self.device_id()));
-        std::fs::write(&partial, &exported.bytes)?;
-        std::fs::rename(&partial, &target)?;
+        crate::files::write_private(&target, &exported.bytes)?;
         summary.sent = exported.records;
         summary.bundle = target;
         Ok(summary)

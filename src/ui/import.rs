@@ -263,9 +263,12 @@ impl ImportScreen {
                         .set_file_name(format!("{}.csv", self.kind.as_str()))
                         .save_file()
                 {
-                    self.error = std::fs::write(&path, import::template_csv(self.kind))
-                        .err()
-                        .map(|e| format!("{}: {e}", path.display()));
+                    self.error = crate::files::write_private(
+                        &path,
+                        import::template_csv(self.kind).as_bytes(),
+                    )
+                    .err()
+                    .map(|e| format!("{}: {e}", path.display()));
                 }
                 if let Some(file) = &self.file {
                     ui.monospace(file.display().to_string());

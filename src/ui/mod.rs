@@ -650,7 +650,7 @@ impl TetherApp {
                 mut password,
             } => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    let _ = std::fs::create_dir_all(dir);
+                    let _ = crate::files::private_dir(dir);
                 }
                 let r = Store::init(&path, &username, &display_name, &password)
                     .map(|i| (i.store, Some(i.recovery_key)));
