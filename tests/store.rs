@@ -666,3 +666,35 @@ fn the_recovery_key_sets_a_new_password_and_rebuilds_a_lost_key_file() {
         "other slots went with the file"
     );
 }
+
+#[test]
+fn failed_logins_are_counted_without_names_audited_and_shown_to_the_next_admin() {
+    let (db, mut store) = fresh();
+    add_user(&mut store, "sokha", Role::Outreach);
+    store.close().unwrap();
+    for (user, pw) in [("admin", "guess one!!"), ("nobody", "guess two!!"), ("sokha", "x")] {
+        assert!(matches!(Store::open(&db.path, user, pw), Err(StoreError::WrongPassword)));
+    }
+    let keys = std::fs::read_to_string(key_file_path(&db.path)).unwrap();
+    assert!(keys.contains("\"failed_logins\": 3"), "{keys}");
+    assert!(!keys.contains("nobody") && !keys.contains("sokha"), "no usernames in the key file");
+    // The worker logs in: the attempts reach the audit log, the admin is not yet told.
+    let worker = Store::open(&db.path, "sokha", PASSWORD).unwrap();
+    assert_eq!(worker.failed_logins(), None);
+    worker.close().unwrap();
+    let admin = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let failed = admin.failed_logins().expect("told at login");
+    assert_eq!(failed.count, 3);
+    let entries: Vec<_> = admin
+        .audit_log(100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == AuditAction::FailedLogin)
+        .collect();
+    assert_eq!(entries.len(), 1, "written once");
+    assert!(entries[0].detail.contains('3'), "{}", entries[0].detail);
+    admin.close().unwrap();
+    // Told once.
+    let again = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    assert_eq!(again.failed_logins(), None);
+}

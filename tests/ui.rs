@@ -1320,3 +1320,16 @@ fn forgot_password_on_the_unlock_screen_recovers_with_the_recovery_key() {
         .close()
         .unwrap();
 }
+
+#[test]
+fn the_next_admin_is_told_of_failed_logins() {
+    let (db, store) = fresh();
+    store.close().unwrap();
+    for _ in 0..3 {
+        assert!(tether::store::Store::open(&db.path, "admin", "not the password").is_err());
+    }
+    let mut h = harness(db.path.clone(), "admin");
+    unlock(&mut h, PASSWORD);
+    assert!(h.state().is_unlocked());
+    h.get_by_label_contains("3 failed logins on this laptop since");
+}

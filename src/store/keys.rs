@@ -38,7 +38,16 @@ impl DbKey {
 
     /// The SQLCipher raw-key pragma value, `x'…'`.
     pub(crate) fn pragma_value(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!("\"x'{}'\"", hex::encode(self.0.as_ref())))
+        // Built in one wiped buffer: no intermediate copy of the hex key.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = Zeroizing::new(String::with_capacity(64 + 5));
+        out.push_str("\"x'");
+        for b in self.0.iter() {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+        out.push_str("'\"");
+        out
     }
 
     /// The key as a recovery key for people: base32 in groups of four.
@@ -91,6 +100,24 @@ pub struct KeyFile {
     /// Random per-database value that keys the username hashes.
     db_salt: String,
     slots: Vec<Slot>,
+    /// Failed logins since an admin last logged in (no username is kept:
+    /// the file must not say who uses this laptop).
+    #[serde(default)]
+    failed_logins: u32,
+    /// When the first of them happened (unix ms).
+    #[serde(default)]
+    first_failed_at: Option<i64>,
+    /// How many of them are already in the audit log.
+    #[serde(default)]
+    failed_reported: u32,
+}
+
+/// Failed logins waiting to be reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedLogins {
+    pub count: u32,
+    /// When the first one happened (unix ms).
+    pub since_ms: i64,
 }
 
 const FORMAT: &str = "tether-keys";
@@ -137,6 +164,9 @@ impl KeyFile {
             version: 1,
             db_salt: b64(&salt),
             slots: Vec::new(),
+            failed_logins: 0,
+            first_failed_at: None,
+            failed_reported: 0,
         }
     }
 
@@ -236,6 +266,31 @@ impl KeyFile {
         let before = self.slots.len();
         self.slots.retain(|s| s.user != tag);
         before != self.slots.len()
+    }
+
+    /// Counts a failed login (wrong password or unknown user).
+    pub fn note_failed_login(&mut self, now_ms: i64) {
+        self.failed_logins = self.failed_logins.saturating_add(1);
+        self.first_failed_at.get_or_insert(now_ms);
+    }
+
+    /// Failed logins not yet written to the audit log; marks them written.
+    pub fn take_unreported(&mut self) -> Option<u32> {
+        let new = self.failed_logins.saturating_sub(self.failed_reported);
+        self.failed_reported = self.failed_logins;
+        (new > 0).then_some(new)
+    }
+
+    /// Failed logins since an admin last logged in; clears them.
+    pub fn take_for_admin(&mut self) -> Option<FailedLogins> {
+        let found = (self.failed_logins > 0).then(|| FailedLogins {
+            count: self.failed_logins,
+            since_ms: self.first_failed_at.unwrap_or_default(),
+        });
+        self.failed_logins = 0;
+        self.failed_reported = 0;
+        self.first_failed_at = None;
+        found
     }
 
     pub fn has_slot(&self, username: &str) -> bool {

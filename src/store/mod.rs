@@ -33,7 +33,7 @@ pub use backup::{
 };
 pub use bulk::Batch;
 pub use error::StoreError;
-pub use keys::{DbKey, KeyFile, key_file_path};
+pub use keys::{DbKey, FailedLogins, KeyFile, key_file_path};
 pub use queries::{ClientFilter, DetainedRow, FollowUpRow, settings};
 pub use records::Record;
 pub use reports::{ExportJob, ReportJob};
@@ -71,6 +71,8 @@ pub struct Store {
     key: DbKey,
     user: SessionUser,
     device_id: String,
+    /// Failed logins found at this login, for an admin to see.
+    failed_logins: Option<FailedLogins>,
 }
 
 /// What `init` hands back once: the open store and the recovery key.
@@ -120,7 +122,11 @@ pub(crate) fn open_connection(
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher would otherwise print its own errors on stderr; ours are typed.
     let _ = conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()));
-    conn.execute_batch(&format!("PRAGMA key = {};", key.pragma_value().as_str()))?;
+    let mut pragma = zeroize::Zeroizing::new(String::with_capacity(96));
+    pragma.push_str("PRAGMA key = ");
+    pragma.push_str(key.pragma_value().as_str());
+    pragma.push(';');
+    conn.execute_batch(&pragma)?;
     // The first read proves the key (or shows the file is not ours, or damaged).
     let probe: Result<i64, _> =
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
@@ -141,7 +147,7 @@ pub(crate) fn open_connection(
     }
     register_functions(&conn)?;
     conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;",
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;",
     )?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -281,6 +287,7 @@ impl Store {
                     language: "en".into(),
                 },
                 device_id,
+                failed_logins: None,
             })
         })();
         match result {
@@ -300,10 +307,64 @@ impl Store {
         }
     }
 
-    /// Opens and unlocks `path` as `username` with `password`.
+    /// Opens and unlocks `path` as `username` with `password`. A wrong
+    /// password is counted in the key file; the next login writes the
+    /// count to the audit log, and the next admin to log in is told.
     pub fn open(path: &Path, username: &str, password: &str) -> Result<Store, StoreError> {
-        let key = Self::unlock_key(path, username, password)?;
-        Self::open_with_key(path, key, username, Access::Normal)
+        let key = match Self::unlock_key(path, username, password) {
+            Ok(k) => k,
+            Err(StoreError::WrongPassword) => {
+                if let Ok(mut keyfile) = KeyFile::load(path) {
+                    keyfile.note_failed_login(now_ms());
+                    let _ = keyfile.save(path);
+                }
+                return Err(StoreError::WrongPassword);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut store = Self::open_with_key(path, key, username, Access::Normal)?;
+        store.report_failed_logins()?;
+        Ok(store)
+    }
+
+    /// Writes failed logins counted in the key file to the audit log, and
+    /// keeps them for the session when an admin has logged in.
+    fn report_failed_logins(&mut self) -> Result<(), StoreError> {
+        let Ok(mut keyfile) = KeyFile::load(&self.path) else {
+            return Ok(());
+        };
+        let unreported = keyfile.take_unreported();
+        let for_admin = if self.user.role == Role::Admin {
+            keyfile.take_for_admin()
+        } else {
+            None
+        };
+        if unreported.is_none() && for_admin.is_none() {
+            return Ok(());
+        }
+        if let Some(n) = unreported {
+            self.write(|tx, ctx| {
+                audit_raw(
+                    tx,
+                    ctx.now,
+                    None,
+                    &ctx.device_id,
+                    AuditAction::FailedLogin,
+                    Some("user"),
+                    None,
+                    &format!("{n} failed login(s) since the last login"),
+                )
+            })?;
+        }
+        keyfile.save(&self.path)?;
+        self.failed_logins = for_admin;
+        Ok(())
+    }
+
+    /// Failed logins on this laptop since an admin last logged in, when the
+    /// logged-in user is that admin.
+    pub fn failed_logins(&self) -> Option<FailedLogins> {
+        self.failed_logins
     }
 
     /// Opens with the recovery key, acting as `username` (who must exist and be active).
@@ -399,6 +460,7 @@ impl Store {
             key,
             user,
             device_id,
+            failed_logins: None,
         };
         if access == Access::Normal {
             store.write(|tx, ctx| {
@@ -570,6 +632,7 @@ impl Store {
             key: self.key.clone(),
             user: self.user.clone(),
             device_id: self.device_id.clone(),
+            failed_logins: None,
         })
     }
 

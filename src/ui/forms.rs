@@ -1067,7 +1067,6 @@ impl Form for LocationForm {
 
 // ---------------------------------------------------------------- users
 
-#[derive(Debug, Clone)]
 pub struct UserForm {
     pub username: String,
     pub display_name: String,
@@ -1148,7 +1147,6 @@ impl Form for UserForm {
     }
 }
 
-#[derive(Debug, Clone)]
 pub struct PasswordForm {
     pub user_id: Uuid,
     pub username: String,
@@ -1187,5 +1185,18 @@ impl Form for PasswordForm {
         } else {
             Err(e)
         }
+    }
+}
+
+// Forms that hold a password print no field of it, and are never cloned.
+impl std::fmt::Debug for UserForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserForm").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for PasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordForm").finish_non_exhaustive()
     }
 }

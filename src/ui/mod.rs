@@ -184,6 +184,22 @@ impl Workspace {
             store,
         };
         ws.refresh_form_ctx();
+        if let Some(failed) = ws.store.failed_logins() {
+            let since = chrono::DateTime::from_timestamp_millis(failed.since_ms)
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            ws.notice = Some((
+                i18n::tf(
+                    "{n} failed logins on this laptop since {when}. If that was not someone you know mistyping, change the passwords and check the audit log.",
+                    &[("n", &failed.count), ("when", &since)],
+                ),
+                true,
+            ));
+        }
         // Check every page of the file, then make today's backup if due.
         let day = crate::store::today();
         let due = ws.store.auto_backup_due(day);

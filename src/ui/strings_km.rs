@@ -94,6 +94,10 @@ pub const KM: &[(&str, &str)] = &[
     ("Enter your password.", "សូមបញ្ចូលពាក្យសម្ងាត់របស់អ្នក។"),
     ("Enter the recovery key.", "សូមបញ្ចូលកូនសោសង្គ្រោះ។"),
     ("Recovery key", "កូនសោសង្គ្រោះ"),
+    (
+        "{n} failed logins on this laptop since {when}. If that was not someone you know mistyping, change the passwords and check the audit log.",
+        "មានការចូលប្រើបរាជ័យ {n} ដងលើកុំព្យូទ័រនេះ ចាប់តាំងពី {when}។ ប្រសិនបើមិនមែនជាអ្នកដែលអ្នកស្គាល់វាយខុសទេ សូមប្ដូរពាក្យសម្ងាត់ ហើយពិនិត្យកំណត់ហេតុសវនកម្ម។",
+    ),
     ("New password", "ពាក្យសម្ងាត់ថ្មី"),
     ("Recover and open", "សង្គ្រោះ ហើយបើក"),
     (

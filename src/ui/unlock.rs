@@ -6,7 +6,7 @@ use zeroize::Zeroize;
 
 /// What the unlock screen asks the app to do after the frame.
 #[must_use]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(PartialEq)]
 pub enum UnlockCommand {
     None,
     Open {
@@ -34,6 +34,19 @@ pub enum UnlockCommand {
         username: String,
         password: String,
     },
+}
+
+/// The command's kind only: passwords and keys are never printed.
+impl std::fmt::Debug for UnlockCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UnlockCommand::None => "None",
+            UnlockCommand::Open { .. } => "Open",
+            UnlockCommand::Create { .. } => "Create",
+            UnlockCommand::Recover { .. } => "Recover",
+            UnlockCommand::RestoreNewest { .. } => "RestoreNewest",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
