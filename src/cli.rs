@@ -2,6 +2,7 @@
 //! non-zero with one plain line on stderr when it refuses or fails.
 
 use crate::demo::{self, DemoConfig};
+use crate::domain::{Permission, Role, Saved, User};
 use crate::import::{Control, ImportKind, ImportOptions, Mapping, Outcome};
 use crate::store::{Store, StoreError, today};
 use clap::{Parser, Subcommand};
@@ -109,12 +110,37 @@ pub enum Command {
         #[arg(long)]
         identifiable: bool,
     },
+    /// User accounts, for offices that set up many laptops (admins; new
+    /// passwords from TETHER_NEW_PASSWORD or typed twice). Audited like the
+    /// Users screen.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
     /// Exchange records with other laptops through encrypted bundles (the
     /// organisation's sync passphrase from TETHER_SYNC_KEY or a prompt).
     Sync {
         #[command(subcommand)]
         action: SyncCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Every account: username, role, active, whether it can log in here.
+    List,
+    /// Add an account that can log in on this laptop.
+    Add {
+        username: String,
+        #[arg(long, value_name = "outreach|coordinator|manager|admin")]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Set an account's password on this laptop.
+    Passwd { username: String },
+    /// Deactivate an account: its password no longer opens the database.
+    Deactivate { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +233,30 @@ fn new_password(who: &str) -> Result<String, CliError> {
         return Err(CliError("the two passwords differ".into()));
     }
     Ok(first)
+}
+
+/// A new password for someone else: TETHER_NEW_PASSWORD, or typed twice.
+fn other_new_password(who: &str) -> Result<zeroize::Zeroizing<String>, CliError> {
+    if let Ok(p) = std::env::var("TETHER_NEW_PASSWORD") {
+        return Ok(zeroize::Zeroizing::new(p));
+    }
+    let read = |prompt: String| {
+        rpassword::prompt_password(prompt)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|e| CliError(format!("could not read the password: {e}")))
+    };
+    let first = read(format!("New password for {who}: "))?;
+    let again = read("Again: ".into())?;
+    if *first != *again {
+        return Err(CliError("the two passwords differ".into()));
+    }
+    Ok(first)
+}
+
+fn user_named(store: &Store, username: &str) -> Result<Saved<User>, CliError> {
+    store
+        .user_by_name(username)?
+        .ok_or_else(|| CliError(format!("no user named {username}")))
 }
 
 /// The organisation's sync passphrase: TETHER_SYNC_KEY, or a prompt.
@@ -545,6 +595,75 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
             if let Some(kept) = report.kept_as {
                 println!("The previous file is kept as {}.", kept.display());
             }
+            Ok(true)
+        }
+        Command::User { action } => {
+            let db = need_db(&cli.db)?;
+            let mut store = open(db, &cli.user)?;
+            store.require(Permission::ManageUsers)?;
+            match action {
+                UserCommand::List => {
+                    for u in store.users()? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            u.data.username,
+                            u.data.role.as_str(),
+                            if u.data.active {
+                                "active"
+                            } else {
+                                "deactivated"
+                            },
+                            if store.can_log_in(&u.data.username)? {
+                                "can log in here"
+                            } else {
+                                "no password here"
+                            },
+                            u.data.display_name
+                        );
+                    }
+                }
+                UserCommand::Add {
+                    username,
+                    role,
+                    display_name,
+                } => {
+                    let Some(role) = Role::parse(role) else {
+                        return Err(CliError(format!(
+                            "--role {role}: use outreach, coordinator, manager or admin"
+                        )));
+                    };
+                    let pw = other_new_password(username)?;
+                    store.add_user(
+                        User {
+                            username: username.trim().to_owned(),
+                            display_name: display_name
+                                .clone()
+                                .unwrap_or_else(|| username.trim().to_owned()),
+                            role,
+                            active: true,
+                            language: "en".into(),
+                        },
+                        &pw,
+                    )?;
+                    println!("Added {username} ({}).", role.as_str());
+                }
+                UserCommand::Passwd { username } => {
+                    let u = user_named(&store, username)?;
+                    let pw = other_new_password(username)?;
+                    store.set_password(u.id(), &pw)?;
+                    println!("Password set for {username}.");
+                }
+                UserCommand::Deactivate { username } => {
+                    let u = user_named(&store, username)?;
+                    let mut data = u.data.clone();
+                    data.active = false;
+                    store.update_user(u.id(), data)?;
+                    println!(
+                        "{username} is deactivated; their password no longer opens this database."
+                    );
+                }
+            }
+            store.close()?;
             Ok(true)
         }
         Command::Sync { action } => {

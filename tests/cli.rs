@@ -870,3 +870,83 @@ fn every_file_tether_writes_is_private_to_its_owner() {
         assert_eq!(mode(&p), 0o600, "{}", p.display());
     }
 }
+
+#[test]
+fn users_are_managed_from_the_command_line_by_admins_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.db");
+    let dbs = db.to_str().unwrap();
+    let run = |user: &str, password: &str, new: Option<&str>, args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tether"));
+        c.args(args)
+            .args(["--db", dbs, "--user", user])
+            .env("TETHER_PASSWORD", password)
+            .stdin(Stdio::null());
+        if let Some(n) = new {
+            c.env("TETHER_NEW_PASSWORD", n);
+        }
+        c.output().unwrap()
+    };
+    assert!(
+        tether(&["init", "--db", dbs, "--admin", "admin"], PASSWORD)
+            .status
+            .success()
+    );
+    let o = run(
+        "admin",
+        PASSWORD,
+        Some("sokha password 1"),
+        &["user", "add", "sokha", "--role", "outreach"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(
+        "admin",
+        PASSWORD,
+        Some("x"),
+        &["user", "add", "weak", "--role", "outreach"],
+    );
+    assert_refused(&o, "password");
+    let o = run(
+        "admin",
+        PASSWORD,
+        Some("a long password"),
+        &["user", "add", "odd", "--role", "boss"],
+    );
+    assert_refused(&o, "--role boss");
+    let o = run("sokha", "sokha password 1", None, &["user", "list"]);
+    assert_refused(&o, "manage user accounts");
+    let o = run("admin", PASSWORD, None, &["user", "list"]);
+    let listed = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        listed.contains("sokha\toutreach\tactive\tcan log in here"),
+        "{listed}"
+    );
+    let o = run(
+        "admin",
+        PASSWORD,
+        Some("sokha password 2"),
+        &["user", "passwd", "sokha"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(Store::open(&db, "sokha", "sokha password 1").is_err());
+    Store::open(&db, "sokha", "sokha password 2")
+        .unwrap()
+        .close()
+        .unwrap();
+    let o = run("admin", PASSWORD, None, &["user", "deactivate", "sokha"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(Store::open(&db, "sokha", "sokha password 2").is_err());
+    let o = run("admin", PASSWORD, None, &["user", "deactivate", "nobody"]);
+    assert_refused(&o, "no user named nobody");
+    let store = Store::open(&db, "admin", PASSWORD).unwrap();
+    let about_users = store
+        .audit_log(100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record_kind.as_deref() == Some("user") && e.action != AuditAction::Login)
+        .count();
+    assert!(
+        about_users >= 4,
+        "create, password, deactivate audited: {about_users}"
+    );
+}

@@ -672,12 +672,22 @@ fn failed_logins_are_counted_without_names_audited_and_shown_to_the_next_admin()
     let (db, mut store) = fresh();
     add_user(&mut store, "sokha", Role::Outreach);
     store.close().unwrap();
-    for (user, pw) in [("admin", "guess one!!"), ("nobody", "guess two!!"), ("sokha", "x")] {
-        assert!(matches!(Store::open(&db.path, user, pw), Err(StoreError::WrongPassword)));
+    for (user, pw) in [
+        ("admin", "guess one!!"),
+        ("nobody", "guess two!!"),
+        ("sokha", "x"),
+    ] {
+        assert!(matches!(
+            Store::open(&db.path, user, pw),
+            Err(StoreError::WrongPassword)
+        ));
     }
     let keys = std::fs::read_to_string(key_file_path(&db.path)).unwrap();
     assert!(keys.contains("\"failed_logins\": 3"), "{keys}");
-    assert!(!keys.contains("nobody") && !keys.contains("sokha"), "no usernames in the key file");
+    assert!(
+        !keys.contains("nobody") && !keys.contains("sokha"),
+        "no usernames in the key file"
+    );
     // The worker logs in: the attempts reach the audit log, the admin is not yet told.
     let worker = Store::open(&db.path, "sokha", PASSWORD).unwrap();
     assert_eq!(worker.failed_logins(), None);
