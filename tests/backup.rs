@@ -270,3 +270,31 @@ fn restore_command_line() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert_eq!(std::fs::read(&db.path).unwrap(), before);
 }
+
+#[test]
+fn a_clock_set_back_or_a_future_dated_file_never_costs_the_newest_backup() {
+    let (db, mut store) = fresh();
+    client(&mut store, "PP-0001", None);
+    for d in 10..=20 {
+        let outcome = store.auto_backup(day(&format!("2026-11-{d}"))).unwrap();
+        assert!(outcome.verification.ok);
+    }
+    // A file named for a day far ahead does not stop today's backup.
+    let dir = store.backup_dir();
+    std::fs::copy(
+        dir.join("tether-2026-11-20.db"),
+        dir.join("tether-2099-01-01.db"),
+    )
+    .unwrap();
+    assert!(store.auto_backup_due(day("2026-11-21")));
+    // The clock set back by a month: the backup made is kept, not rotated away.
+    let outcome = store.auto_backup(day("2026-10-21")).unwrap();
+    assert!(outcome.verification.ok);
+    assert!(
+        outcome.path.exists(),
+        "the fresh backup was removed: {:?}",
+        outcome.removed
+    );
+    assert!(!outcome.removed.contains(&outcome.path));
+    drop(db);
+}

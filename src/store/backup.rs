@@ -386,7 +386,7 @@ impl BackupJob {
         };
         std::fs::rename(key_file_path(&tmp), key_file_path(&path))?;
         std::fs::rename(&tmp, &path)?;
-        let removed = rotate(&self.dir)?;
+        let removed = rotate(&self.dir, &path)?;
         Ok(BackupOutcome {
             path,
             verification: Verification {
@@ -410,13 +410,16 @@ impl BackupJob {
 }
 
 /// Removes the automatic backups in `dir` that the rotation does not keep.
-fn rotate(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+/// The backup just written and verified is never removed, whatever the
+/// dates in the other files' names say (a clock set back, or a file named
+/// for a day in the future).
+fn rotate(dir: &Path, just_written: &Path) -> Result<Vec<PathBuf>, StoreError> {
     let found = scan(dir)?;
     let days: Vec<NaiveDate> = found.iter().map(|(d, _)| *d).collect();
     let keep = backups_to_keep(&days, KEEP_DAILY, KEEP_WEEKLY);
     let mut removed = Vec::new();
     for (day, path) in found {
-        if !keep.contains(&day) {
+        if !keep.contains(&day) && path != just_written {
             remove_with_keys(&path);
             removed.push(path);
         }
@@ -677,8 +680,10 @@ impl Store {
     }
 
     /// Whether the once-a-day automatic backup is still to be made on `day`.
+    /// Only a backup of that very day counts: one named for a later day
+    /// (a clock that was ahead, a copied file) does not stop today's.
     pub fn auto_backup_due(&self, day: NaiveDate) -> bool {
-        !matches!(self.last_auto_backup(), Ok(Some(last)) if last >= day)
+        !matches!(scan(&self.backup_dir()), Ok(found) if found.iter().any(|(d, _)| *d == day))
     }
 
     /// Records a finished automatic backup: its verification, and an audit entry.
