@@ -63,6 +63,9 @@ pub enum Command {
     Restore {
         #[arg(long)]
         from: PathBuf,
+        /// Put a backup of another database in place of this one (admins).
+        #[arg(long)]
+        other_database: bool,
     },
     /// Import one kind of record from a spreadsheet (CSV or XLSX; see
     /// IMPORT.md): every problem is listed and then nothing is written.
@@ -581,11 +584,18 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
             store.close()?;
             Ok(true)
         }
-        Command::Restore { from } => {
+        Command::Restore {
+            from,
+            other_database,
+        } => {
             let db = need_db(&cli.db)?;
             let user = need_user(&cli.user)?;
             let pw = password(&format!("Password for {user} (as of the backup): "))?;
-            let report = crate::store::restore(db, from, &user, &pw)?;
+            let report = if *other_database {
+                crate::store::restore_other_database(db, from, &user, &pw)?
+            } else {
+                crate::store::restore(db, from, &user, &pw)?
+            };
             let total: i64 = report.counts.iter().map(|(_, n)| n).sum();
             println!(
                 "Restored {} from {} ({total} records).",

@@ -298,3 +298,61 @@ fn a_clock_set_back_or_a_future_dated_file_never_costs_the_newest_backup() {
     assert!(!outcome.removed.contains(&outcome.path));
     drop(db);
 }
+
+#[test]
+fn restore_refuses_another_database_and_keeps_the_audit_trail() {
+    let (db, mut store) = fresh();
+    client(&mut store, "PP-0001", None);
+    let outcome = store.auto_backup(day("2026-11-20")).unwrap();
+    // After the backup: someone's work, audited.
+    client(&mut store, "PP-0002", None);
+    store.close().unwrap();
+    // A database made elsewhere, with an admin of the same name and password.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_path = other_dir.path().join("mallory.db");
+    let other = Store::init(&other_path, "admin", "Mallory", PASSWORD)
+        .unwrap()
+        .store;
+    let foreign = other_dir.path().join("foreign.db");
+    let mut other = other;
+    other.backup_to(&foreign).unwrap();
+    other.close().unwrap();
+    let before = std::fs::read(&db.path).unwrap();
+    let err = store::restore(&db.path, &foreign, "admin", PASSWORD).unwrap_err();
+    assert!(matches!(err, StoreError::OtherDatabase(_)), "{err}");
+    assert!(err.to_string().contains("another database"), "{err}");
+    assert_eq!(std::fs::read(&db.path).unwrap(), before, "nothing changed");
+    // Its own backup restores, and the audit entries made after it stay.
+    store::restore(&db.path, &outcome.path, "admin", PASSWORD).unwrap();
+    let restored = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    assert_eq!(
+        restored.count_live("clients").unwrap(),
+        1,
+        "the backup's records"
+    );
+    let log = restored.audit_log(1000).unwrap();
+    assert!(
+        log.iter().any(|e| e.action == AuditAction::Create
+            && e.record_kind.as_deref() == Some("client")
+            && e.at > outcome_time(&log)),
+        "the later client creation is still in the audit log"
+    );
+    assert!(
+        log.iter()
+            .any(|e| e.action == AuditAction::Restore && e.detail.contains("carried over"))
+    );
+    restored.close().unwrap();
+    // On purpose, an admin can put the other database in place.
+    store::restore_other_database(&db.path, &foreign, "admin", PASSWORD).unwrap();
+    let now = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    assert_eq!(now.user().display_name, "Mallory");
+}
+
+/// When the backup in a log was made.
+fn outcome_time(log: &[AuditEntry]) -> chrono::DateTime<chrono::Utc> {
+    log.iter()
+        .filter(|e| e.action == AuditAction::Backup)
+        .map(|e| e.at)
+        .max()
+        .unwrap()
+}

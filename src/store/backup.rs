@@ -494,7 +494,80 @@ pub fn restore(
         return Err(StoreError::NotFound(from.to_owned()));
     }
     let key = KeyFile::load(from)?.unlock(username, password)?;
+    // The credentials must open this database too, and the backup must be
+    // of it: a database made elsewhere never takes its place by accident.
+    if db.exists() {
+        let current = match KeyFile::load(db) {
+            Ok(file) => file.unlock(username, password)?,
+            Err(_) => {
+                return Err(StoreError::KeyFile(format!(
+                    "the key file of {} cannot be read, so the backup cannot be checked against it: use `tether recover` first, or restore with --other-database",
+                    db.display()
+                )));
+            }
+        };
+        if current.bytes() != key.bytes() {
+            return Err(StoreError::OtherDatabase(from.to_owned()));
+        }
+    }
     restore_with_key(db, from, key, username)
+}
+
+/// Puts a backup of another database in place of `db` (admins, on
+/// purpose: `--other-database`). The current file is kept beside it.
+pub fn restore_other_database(
+    db: &Path,
+    from: &Path,
+    username: &str,
+    password: &str,
+) -> Result<RestoreReport, StoreError> {
+    if !from.is_file() {
+        return Err(StoreError::NotFound(from.to_owned()));
+    }
+    let key = KeyFile::load(from)?.unlock(username, password)?;
+    restore_with_key(db, from, key, username)
+}
+
+/// Audit entries the current database made after the backup's newest one,
+/// copied into the restored file so a restore never erases who did what
+/// (best effort: a damaged current file is kept beside the restored one).
+fn carry_audit(current: &Path, incoming: &Path, key: &DbKey) -> Result<usize, StoreError> {
+    let from = open_connection(current, key, false)?;
+    let to = open_connection(incoming, key, false)?;
+    let since: i64 = to.query_row("SELECT coalesce(max(at), 0) FROM audit", [], |r| r.get(0))?;
+    let mut read = from.prepare(
+        "SELECT at, user_id, device_id, action, record_kind, record_id, detail FROM audit WHERE at > ?1 ORDER BY seq",
+    )?;
+    let rows: Vec<(
+        i64,
+        Option<Vec<u8>>,
+        String,
+        String,
+        Option<String>,
+        Option<Vec<u8>>,
+        String,
+    )> = read
+        .query_map([since], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let tx = to.unchecked_transaction()?;
+    for row in &rows {
+        tx.execute(
+            "INSERT INTO audit(at, user_id, device_id, action, record_kind, record_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![row.0, row.1, row.2, row.3, row.4, row.5, row.6],
+        )?;
+    }
+    tx.commit()?;
+    Ok(rows.len())
 }
 
 /// Restores the newest automatic backup in `dir` that passes verification,
@@ -570,6 +643,11 @@ fn restore_with_key(
             return Err(e);
         }
     };
+    let carried = if db.exists() {
+        carry_audit(db, &incoming, &key).ok()
+    } else {
+        None
+    };
     let kept_as = if db.exists() {
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
         let kept = sibling(db, &format!(".before-restore-{stamp}"));
@@ -591,8 +669,11 @@ fn restore_with_key(
     std::fs::rename(&incoming, db)?;
     let mut store = Store::open_with_key(db, key, username, super::Access::Normal)?;
     let detail = format!(
-        "restored from {}{}",
+        "restored from {}{}{}",
         from.display(),
+        carried
+            .map(|n| format!("; {n} later audit entries of the replaced file carried over"))
+            .unwrap_or_default(),
         kept_as
             .as_ref()
             .map(|k| format!("; previous file kept as {}", k.display()))

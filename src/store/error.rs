@@ -18,6 +18,11 @@ pub enum StoreError {
     Damaged(String),
     #[error("this database was made by a newer version of Tether; update Tether to open it")]
     NewerSchema,
+    #[error(
+        "the backup {} is of another database, not this one; nothing was changed (an admin can put it in place of this one with --other-database)",
+        .0.display()
+    )]
+    OtherDatabase(PathBuf),
     #[error("that is not a valid recovery key")]
     BadRecoveryKey,
     #[error("key file problem: {0}")]

@@ -29,7 +29,7 @@ pub use actions::{Raid, RaidPerson, RaidResult};
 pub use backup::{
     BackupInfo, BackupJob, BackupOutcome, CheckReport, KEEP_DAILY, KEEP_WEEKLY, RestoreReport,
     Verification, auto_backup_name, backups_in, backups_to_keep, default_backup_dir, restore,
-    restore_newest,
+    restore_newest, restore_other_database,
 };
 pub use bulk::Batch;
 pub use error::StoreError;
