@@ -94,6 +94,8 @@ pub struct KeyFile {
 }
 
 const FORMAT: &str = "tether-keys";
+/// A key file longer than this is not ours (a slot is about 300 bytes).
+const MAX_KEY_FILE: usize = 1024 * 1024;
 
 /// Where the slot file of a database lives.
 pub fn key_file_path(db: &Path) -> PathBuf {
@@ -143,23 +145,41 @@ impl KeyFile {
     /// Reads the slot file beside `db`.
     pub fn load(db: &Path) -> Result<Self, StoreError> {
         let path = key_file_path(db);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotTether(format!(
-                    "its key file {} is missing",
-                    path.display()
-                )));
-            }
+        let missing =
+            || StoreError::NotTether(format!("its key file {} is missing", path.display()));
+        let size = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
             Err(e) => return Err(StoreError::Io(e)),
         };
-        let file: KeyFile = serde_json::from_str(&text)
-            .map_err(|_| StoreError::KeyFile(format!("{} is damaged", path.display())))?;
-        if file.format != FORMAT {
+        if size > MAX_KEY_FILE as u64 {
             return Err(StoreError::KeyFile(format!(
-                "{} is not a Tether key file",
+                "{} is too large to be a Tether key file",
                 path.display()
             )));
+        }
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+            Err(e) => return Err(StoreError::Io(e)),
+        };
+        Self::read(&bytes).map_err(|why| StoreError::KeyFile(format!("{} {why}", path.display())))
+    }
+
+    /// Reads a slot file's contents. Refuses a file that is too large or is
+    /// not a Tether key file.
+    pub fn parse(bytes: &[u8]) -> Result<Self, StoreError> {
+        Self::read(bytes).map_err(|why| StoreError::KeyFile(format!("the key file {why}")))
+    }
+
+    /// [`KeyFile::parse`], with what is wrong as the end of a sentence.
+    fn read(bytes: &[u8]) -> Result<Self, &'static str> {
+        if bytes.len() > MAX_KEY_FILE {
+            return Err("is too large to be a Tether key file");
+        }
+        let file: KeyFile = serde_json::from_slice(bytes).map_err(|_| "is damaged")?;
+        if file.format != FORMAT {
+            return Err("is not a Tether key file");
         }
         Ok(file)
     }
