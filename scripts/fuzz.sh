@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]
 #
 # Each target starts from its committed seeds (fuzz/seeds/<target>) and the
-# corpus of earlier runs (fuzz/corpus/<target>, not committed). It runs in
+# corpus of earlier runs (fuzz/corpus/<target>, not committed), with its
+# dictionary (fuzz/dicts/<target>.dict) when there is one. It runs in
 # libFuzzer's fork mode with one job, so it keeps going after a crash and
 # uses the whole time; crashing inputs land in fuzz/artifacts/<target>/.
 # Logs are in fuzz/logs/<target>.log. Needs the nightly toolchain.
@@ -30,9 +31,11 @@ for target in "${targets[@]}"; do
     # per run, removed after it.
     scratch="$(mktemp -d "${TMPDIR:-/tmp}/tether-fuzz-$target.XXXXXX")"
     before="$(find "artifacts/$target" -type f | sort)"
+    dict=()
+    if [ -f "dicts/$target.dict" ]; then dict=(-dict="dicts/$target.dict"); fi
     echo "== $target: ${seconds}s"
     TMPDIR="$scratch" nice -n 10 cargo +nightly fuzz run "$target" \
-        "corpus/$target" "seeds/$target" -- \
+        "corpus/$target" "seeds/$target" -- "${dict[@]}" \
         -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 \
         -max_total_time="$seconds" -timeout=60 \
         -rss_limit_mb=4096 -malloc_limit_mb=4096 \
