@@ -35,9 +35,10 @@ pub fn sync_key() -> &'static SyncKey {
     KEY.get_or_init(|| SyncKey::new(SYNC_PASSPHRASE).expect("passphrase long enough"))
 }
 
-/// A directory for this process's files, removed by nobody: the fuzz
-/// script points `TMPDIR` at a folder it clears.
-fn work_dir() -> &'static Path {
+/// A directory for this process's files (databases, the `.xlsx` input).
+/// The fuzz script points `TMPDIR` at a folder it clears afterwards; the
+/// regression test removes it when done.
+pub fn work_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         tempfile::Builder::new()

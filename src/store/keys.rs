@@ -97,6 +97,15 @@ const FORMAT: &str = "tether-keys";
 /// A key file longer than this is not ours (a slot is about 300 bytes).
 const MAX_KEY_FILE: usize = 1024 * 1024;
 
+impl Slot {
+    /// Whether the slot asks for the Argon2id cost this program writes:
+    /// an untrusted file must not choose how much memory or time the key
+    /// derivation takes.
+    fn has_our_settings(&self) -> bool {
+        (self.m_kib, self.passes, self.lanes) == (KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES)
+    }
+}
+
 /// Where the slot file of a database lives.
 pub fn key_file_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
@@ -166,8 +175,9 @@ impl KeyFile {
         Self::read(&bytes).map_err(|why| StoreError::KeyFile(format!("{} {why}", path.display())))
     }
 
-    /// Reads a slot file's contents. Refuses a file that is too large or is
-    /// not a Tether key file.
+    /// Reads a slot file's contents. Refuses a file that is too large, is
+    /// not a Tether key file, or has a slot whose Argon2id cost is not the
+    /// one this program writes.
     pub fn parse(bytes: &[u8]) -> Result<Self, StoreError> {
         Self::read(bytes).map_err(|why| StoreError::KeyFile(format!("the key file {why}")))
     }
@@ -180,6 +190,9 @@ impl KeyFile {
         let file: KeyFile = serde_json::from_slice(bytes).map_err(|_| "is damaged")?;
         if file.format != FORMAT {
             return Err("is not a Tether key file");
+        }
+        if !file.slots.iter().all(Slot::has_our_settings) {
+            return Err("has a key slot with key settings this version of Tether does not use");
         }
         Ok(file)
     }
@@ -271,6 +284,10 @@ impl KeyFile {
             return Err(StoreError::WrongPassword);
         };
         let slot = &self.slots[index];
+        // Checked before any work, however this value was made.
+        if !slot.has_our_settings() {
+            return Err(StoreError::KeyFile("a key slot is damaged".into()));
+        }
         let salt = unb64(&slot.salt)?;
         let nonce = unb64(&slot.nonce)?;
         let wrapped = unb64(&slot.wrapped)?;
