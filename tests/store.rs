@@ -708,3 +708,36 @@ fn failed_logins_are_counted_without_names_audited_and_shown_to_the_next_admin()
     let again = Store::open(&db.path, "admin", PASSWORD).unwrap();
     assert_eq!(again.failed_logins(), None);
 }
+
+#[test]
+fn a_key_file_cannot_choose_its_own_key_derivation_cost() {
+    let (db, store) = fresh();
+    store.close().unwrap();
+    let path = key_file_path(&db.path);
+    let good = std::fs::read_to_string(&path).unwrap();
+    assert!(tether::store::KeyFile::parse(good.as_bytes()).is_ok());
+    // 4 GiB of Argon2 memory, 2^32 - 1 passes, 8 lanes: each refused
+    // before any key is derived, on parsing and on opening.
+    for (from, to) in [
+        ("\"m_kib\": 65536", "\"m_kib\": 4194304"),
+        ("\"passes\": 3", "\"passes\": 4294967295"),
+        ("\"lanes\": 1", "\"lanes\": 8"),
+        ("\"m_kib\": 65536", "\"m_kib\": 8"),
+    ] {
+        assert!(good.contains(from), "{from}");
+        let bad = good.replace(from, to);
+        let err = tether::store::KeyFile::parse(bad.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("key settings"), "{to}: {err}");
+        std::fs::write(&path, &bad).unwrap();
+        let Err(err) = Store::open(&db.path, "admin", PASSWORD) else {
+            panic!("{to}: opened");
+        };
+        assert!(matches!(err, StoreError::KeyFile(_)), "{to}: {err}");
+    }
+    // Too large to be ours: refused before it is read.
+    std::fs::write(&path, vec![b' '; 2 * 1024 * 1024]).unwrap();
+    let Err(err) = Store::open(&db.path, "admin", PASSWORD) else {
+        panic!("a 2 MiB key file opened");
+    };
+    assert!(err.to_string().contains("too large"), "{err}");
+}

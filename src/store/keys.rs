@@ -121,6 +121,17 @@ pub struct FailedLogins {
 }
 
 const FORMAT: &str = "tether-keys";
+/// A key file longer than this is not ours (a slot is about 300 bytes).
+const MAX_KEY_FILE: usize = 1024 * 1024;
+
+impl Slot {
+    /// Whether the slot asks for the Argon2id cost this program writes:
+    /// an untrusted file must not choose how much memory or time the key
+    /// derivation takes.
+    fn has_our_settings(&self) -> bool {
+        (self.m_kib, self.passes, self.lanes) == (KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES)
+    }
+}
 
 /// Where the slot file of a database lives.
 pub fn key_file_path(db: &Path) -> PathBuf {
@@ -173,23 +184,45 @@ impl KeyFile {
     /// Reads the slot file beside `db`.
     pub fn load(db: &Path) -> Result<Self, StoreError> {
         let path = key_file_path(db);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotTether(format!(
-                    "its key file {} is missing",
-                    path.display()
-                )));
-            }
+        let missing =
+            || StoreError::NotTether(format!("its key file {} is missing", path.display()));
+        let size = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
             Err(e) => return Err(StoreError::Io(e)),
         };
-        let file: KeyFile = serde_json::from_str(&text)
-            .map_err(|_| StoreError::KeyFile(format!("{} is damaged", path.display())))?;
-        if file.format != FORMAT {
+        if size > MAX_KEY_FILE as u64 {
             return Err(StoreError::KeyFile(format!(
-                "{} is not a Tether key file",
+                "{} is too large to be a Tether key file",
                 path.display()
             )));
+        }
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+            Err(e) => return Err(StoreError::Io(e)),
+        };
+        Self::read(&bytes).map_err(|why| StoreError::KeyFile(format!("{} {why}", path.display())))
+    }
+
+    /// Reads a slot file's contents. Refuses a file that is too large, is
+    /// not a Tether key file, or has a slot whose Argon2id cost is not the
+    /// one this program writes.
+    pub fn parse(bytes: &[u8]) -> Result<Self, StoreError> {
+        Self::read(bytes).map_err(|why| StoreError::KeyFile(format!("the key file {why}")))
+    }
+
+    /// [`KeyFile::parse`], with what is wrong as the end of a sentence.
+    fn read(bytes: &[u8]) -> Result<Self, &'static str> {
+        if bytes.len() > MAX_KEY_FILE {
+            return Err("is too large to be a Tether key file");
+        }
+        let file: KeyFile = serde_json::from_slice(bytes).map_err(|_| "is damaged")?;
+        if file.format != FORMAT {
+            return Err("is not a Tether key file");
+        }
+        if !file.slots.iter().all(Slot::has_our_settings) {
+            return Err("has a key slot with key settings this version of Tether does not use");
         }
         Ok(file)
     }
@@ -307,6 +340,10 @@ impl KeyFile {
             return Err(StoreError::WrongPassword);
         };
         let slot = &self.slots[index];
+        // Checked before any work, however this value was made.
+        if !slot.has_our_settings() {
+            return Err(StoreError::KeyFile("a key slot is damaged".into()));
+        }
         let salt = unb64(&slot.salt)?;
         let nonce = unb64(&slot.nonce)?;
         let wrapped = unb64(&slot.wrapped)?;
