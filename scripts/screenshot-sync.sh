@@ -47,16 +47,17 @@ snap() { sleep 1; import -window root "$out/$1.png"; }
 click() { xdotool mousemove "$1" "$2" click 1; sleep 1; }
 key() { xdotool key --delay 60 "$@"; sleep 1; }
 xdotool type --delay 25 "$TETHER_PASSWORD"; key Return; sleep 3
-click 94 295; sleep 2                      # Settings (no profile open)
+click 94 326; sleep 2                      # Settings (below Sync review, shown for the duplicates)
 xdotool mousemove 700 600
 for _ in $(seq 1 40); do xdotool click 5; done   # scroll to the sync section
 sleep 1
 snap settings-laptops
 xdotool mousemove 700 300
-for _ in $(seq 1 60); do xdotool click 4; done   # back to the top
-click 430 105; sleep 1                     # Khmer
+for _ in $(seq 1 60); do xdotool click --delay 30 4; done   # back to the top
+sleep 1
+click 430 73; sleep 1                      # Khmer
 xdotool mousemove 700 600
-for _ in $(seq 1 40); do xdotool click 5; done
+for _ in $(seq 1 40); do xdotool click --delay 30 5; done
 sleep 1
 snap settings-laptops-km
 echo "screenshots in $out/"
