@@ -528,6 +528,17 @@ pub fn restore_other_database(
     restore_with_key(db, from, key, username)
 }
 
+/// One audit entry as stored: at, user, device, action, kind, record, detail.
+type AuditRow = (
+    i64,
+    Option<Vec<u8>>,
+    String,
+    String,
+    Option<String>,
+    Option<Vec<u8>>,
+    String,
+);
+
 /// Audit entries the current database made after the backup's newest one,
 /// copied into the restored file so a restore never erases who did what
 /// (best effort: a damaged current file is kept beside the restored one).
@@ -538,15 +549,7 @@ fn carry_audit(current: &Path, incoming: &Path, key: &DbKey) -> Result<usize, St
     let mut read = from.prepare(
         "SELECT at, user_id, device_id, action, record_kind, record_id, detail FROM audit WHERE at > ?1 ORDER BY seq",
     )?;
-    let rows: Vec<(
-        i64,
-        Option<Vec<u8>>,
-        String,
-        String,
-        Option<String>,
-        Option<Vec<u8>>,
-        String,
-    )> = read
+    let rows: Vec<AuditRow> = read
         .query_map([since], |r| {
             Ok((
                 r.get(0)?,
