@@ -27,8 +27,10 @@ impl Store {
         let id = Uuid::now_v7();
         let path = self.path().to_owned();
         let key = self.key().clone();
-        let mut keyfile = KeyFile::load(&path)?;
         self.write(|tx, ctx| {
+            // Read under the database's write lock, so a window and a
+            // command line at once cannot lose or bring back a slot.
+            let mut keyfile = KeyFile::load(&path)?;
             user.validate(ctx.today)?;
             user.check(tx, None)?;
             insert_in_tx(tx, ctx, id, &user)?;
@@ -60,8 +62,8 @@ impl Store {
         }
         let path = self.path().to_owned();
         let key = self.key().clone();
-        let mut keyfile = KeyFile::load(&path)?;
         self.write(|tx, ctx| {
+            let mut keyfile = KeyFile::load(&path)?;
             tx.execute(
                 "UPDATE users SET password_set_at = ?2, vv = tether_vv(vv, device_id, updated_at, ?4, ?2), updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE id = ?1",
                 params![user_id, ctx.now, ctx.user_id, ctx.device_id],
