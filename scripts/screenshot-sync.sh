@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of Settings → Sync with the laptops list (one enrolled as the
 # office, one not yet enrolled after its bundle was refused), in English
-# and Khmer, from the real window under Xvfb. Installs what it needs from
+# and Khmer, and the unlock screen's recovery path, from the real window
+# under Xvfb. Installs what it needs from
 # Debian. Usage: bash scripts/screenshot-sync.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,4 +61,20 @@ xdotool mousemove 700 600
 for _ in $(seq 1 40); do xdotool click --delay 30 5; done
 sleep 1
 snap settings-laptops-km
+
+# The unlock screen's recovery path: in Khmer after locking this (Khmer)
+# session, then in English in a new window.
+key ctrl+l; sleep 2
+click 100 226; sleep 1                     # "Forgot password or lost key file?"
+click 300 175; xdotool type --delay 25 "ABCD-EFGH"; sleep 1
+snap unlock-recover-km
+kill $app; sleep 1
+"$bin" --db "$db" --user admin >>"$data/app.log" 2>&1 &
+app=$!
+sleep 4
+win=$(xdotool search --name '^Tether$' | head -n1)
+xdotool windowfocus --sync "$win"
+click 100 226; sleep 1
+click 300 175; xdotool type --delay 25 "ABCD-EFGH"; sleep 1
+snap unlock-recover
 echo "screenshots in $out/"
