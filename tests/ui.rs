@@ -1176,20 +1176,7 @@ fn sync_now_in_settings_exchanges_bundles_through_the_folder() {
     h.run();
     h.get_by_label("Sync passphrase saved");
     h.get_by_label("Sync now").click();
-    let started = std::time::Instant::now();
-    loop {
-        h.step();
-        let busy = h
-            .state()
-            .workspace()
-            .is_some_and(|ws| ws.settings.sync.busy());
-        if !busy {
-            break;
-        }
-        assert!(started.elapsed().as_secs() < 30, "sync did not finish");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    h.run();
+    wait_for_sync(&mut h);
     assert_eq!(
         h.query_all_by_label_contains("Sync done: 2 records received from 1 laptop(s)")
             .count(),
