@@ -261,7 +261,12 @@ fn split(bytes: &[u8]) -> Result<(Header, &[u8], &[u8]), SyncError> {
     let header: Header = serde_json::from_slice(header_bytes)
         .map_err(|_| SyncError::Damaged("its header cannot be read".into()))?;
     let body = &rest[4 + header_len..];
-    let want = want_header as u64 + header.body_len;
+    // The header is not authenticated yet: its length may be anything.
+    let Some(want) = (want_header as u64).checked_add(header.body_len) else {
+        return Err(SyncError::Damaged(
+            "its header gives an impossible length".into(),
+        ));
+    };
     if (bytes.len() as u64) < want {
         return Err(SyncError::Truncated {
             have: bytes.len(),
