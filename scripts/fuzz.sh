@@ -41,14 +41,15 @@ for target in "${targets[@]}"; do
         -rss_limit_mb=4096 -malloc_limit_mb=4096 \
         >"$log" 2>&1 || true
     rm -rf "$scratch"
-    # Fork mode prints "#<executions>: cov: ... corp: <n> ... oom/timeout/crash: a/b/c".
+    # Fork mode prints "#<executions>: cov: ... oom/timeout/crash: a/b/c time: <n>s ...".
     last="$(grep -E '^#[0-9]+: cov:' "$log" | tail -n 1 || true)"
     execs="$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")"
+    took="$(grep -oE 'time: [0-9]+s' <<<"$last" | grep -oE '[0-9]+' || true)"
     corpus="$(find "corpus/$target" -type f | wc -l)"
     failures="$(grep -oE 'oom/timeout/crash: [0-9]+/[0-9]+/[0-9]+' <<<"$last" || true)"
     after="$(find "artifacts/$target" -type f | sort)"
     new="$(comm -13 <(echo "$before") <(echo "$after") | sed '/^$/d')"
-    summary+=("$target: ${execs:-0} executions in ${seconds}s, corpus $corpus files, ${failures:-oom/timeout/crash: 0/0/0}")
+    summary+=("$target: ${execs:-0} executions in ${took:-0}s, corpus $corpus files, ${failures:-oom/timeout/crash: 0/0/0}")
     if [ -n "$new" ]; then
         while read -r f; do summary+=("    new: fuzz/$f"); done <<<"$new"
     fi

@@ -410,6 +410,12 @@ fn split(bytes: &[u8]) -> Result<Parts<'_>, SyncError> {
             )
         });
     }
+    // The header is not authenticated yet: its length may be anything.
+    if header.body_len > MAX_BUNDLE_BYTES {
+        return Err(SyncError::Damaged(
+            "its header gives an impossible length".into(),
+        ));
+    }
     let want = (want_header as u64)
         .saturating_add(header.body_len)
         .saturating_add(SIGNATURE_LEN as u64);
