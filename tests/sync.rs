@@ -959,6 +959,25 @@ fn a_field_laptop_cannot_make_an_admin_or_lock_one_out() {
         |e| matches!(e, SyncError::NotAllowed { table, .. } if table == "clients"),
     );
     assert!(text.contains("delete records"), "{text}");
+    // ...and so is the same delete in the office admin's name.
+    let borrowed = forged(&k, &f, |p| {
+        change(
+            p,
+            "clients",
+            c.id(),
+            &fdev,
+            Some(admin.id()),
+            &[("deleted", Value::Int(1))],
+        );
+    });
+    let text = assert_refused(
+        &mut o,
+        &k,
+        &borrowed,
+        "delete in the admin's name",
+        |e| matches!(e, SyncError::NotAllowed { table, .. } if table == "clients"),
+    );
+    assert!(text.contains("admin's name"), "{text}");
     let contact = f
         .create(Contact::new(c.id(), day("2026-03-01"), ContactKind::Street))
         .unwrap();

@@ -603,6 +603,15 @@ fn judge(
             "it was made by a user this laptop does not know (users are added by an admin on the office laptop)",
         ));
     };
+    if role == Role::Admin && policy.trust != Trust::Office {
+        // An admin's word comes only from an office laptop: a seized field
+        // laptop must not borrow the office admin's id.
+        return Err(refuse(
+            table,
+            id,
+            "it is in an admin's name, which only a laptop enrolled as an office laptop may send",
+        ));
+    }
     let need = if table == "locations" {
         Permission::ManageRegistry
     } else {
