@@ -1248,7 +1248,16 @@ fn a_laptop_not_enrolled_is_refused_until_an_admin_enrolls_it_in_settings() {
         0,
         "nothing taken from a laptop not enrolled"
     );
-    // The laptop is listed with the key to compare, not enrolled.
+    // This laptop's key is shown to compare, in the field and in the list.
+    let own = h
+        .state()
+        .workspace()
+        .unwrap()
+        .store
+        .device_fingerprint()
+        .unwrap();
+    assert_eq!(h.query_all_by_label(&own).count(), 2);
+    // The other laptop is listed with the key to compare, not enrolled.
     h.get_by_label(&b_fingerprint);
     h.get_by_label("not enrolled");
     h.get_by_label("Enroll as office laptop").click();

@@ -113,6 +113,7 @@ impl SyncPanel {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
         let mut action = self.receive();
+        self.refresh_devices(env);
         let store = env.store;
         ui.heading(t("Sync with other laptops"));
         ui.label(t("Each laptop writes its changes, encrypted with the organisation's sync passphrase, into a shared folder (a USB stick, a network folder, Syncthing or Nextcloud) and merges the other laptops' changes from it."));
@@ -128,7 +129,16 @@ impl SyncPanel {
                 ui.end_row();
 
                 field_label(ui, t("This laptop's key"));
-                ui.monospace(store.device_fingerprint().unwrap_or_else(|e| e.to_string()));
+                // From the laptops list, loaded on change, not every frame.
+                let own = match &self.devices {
+                    Some((_, Ok(devices))) => devices
+                        .iter()
+                        .find(|d| d.this_laptop)
+                        .map(|d| d.fingerprint.clone())
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                ui.monospace(own);
                 ui.end_row();
 
                 field_label(ui, t("Sync passphrase"));
@@ -280,9 +290,8 @@ impl SyncPanel {
         action
     }
 
-    /// This laptop's key, and the other laptops with what each is enrolled as.
-    fn devices_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
-        let mut action = Action::None;
+    /// Loads the laptops list when the data has changed.
+    fn refresh_devices(&mut self, env: &Env<'_>) {
         if self
             .devices
             .as_ref()
@@ -291,6 +300,11 @@ impl SyncPanel {
             let loaded = env.store.sync_devices().map_err(|e| e.to_string());
             self.devices = Some((env.generation, loaded));
         }
+    }
+
+    /// This laptop's key, and the other laptops with what each is enrolled as.
+    fn devices_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Action {
+        let mut action = Action::None;
         let Some((_, devices)) = &self.devices else {
             return action;
         };
