@@ -6,6 +6,7 @@
 //! (an `Err` is fine); a panic or an abort is a bug.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use tether::demo::{self, DemoConfig};
 use tether::import::{self, Control, ImportKind, ImportOptions, ImportReport, Mapping, ReadError};
@@ -35,15 +36,17 @@ pub fn sync_key() -> &'static SyncKey {
     KEY.get_or_init(|| SyncKey::new(SYNC_PASSPHRASE).expect("passphrase long enough"))
 }
 
-/// A directory for this process's files (databases, the `.xlsx` input).
-/// The fuzz script points `TMPDIR` at a folder it clears afterwards; the
-/// regression test removes it when done.
+/// A directory for this process's files (databases, `.xlsx` inputs): in
+/// the regression test, under cargo's `target/tmp`; when fuzzing, under
+/// `TMPDIR`, which the fuzz script points at a folder it clears afterwards.
 pub fn work_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        let base =
+            option_env!("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from);
         tempfile::Builder::new()
             .prefix("tether-fuzz-")
-            .tempdir()
+            .tempdir_in(base)
             .expect("temp dir")
             .keep()
     })
@@ -191,9 +194,13 @@ pub fn check_csv(data: &[u8]) -> Result<Vec<Result<ImportReport, StoreError>>, R
 
 /// `xlsx_parse`: the bytes as an `.xlsx` file, read as a table.
 pub fn xlsx_parse(data: &[u8]) {
-    let path = work_dir().join("input.xlsx");
+    // One file per call: the regression tests run side by side.
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = work_dir().join(format!("input-{n}.xlsx"));
     std::fs::write(&path, data).expect("write input");
     let _ = import::read_spreadsheet(&path);
+    let _ = std::fs::remove_file(&path);
 }
 
 /// `xlsx_sheet`: the bytes as the first worksheet's XML inside an
