@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes Tether's untrusted inputs: every target in fuzz/ for
-# SECONDS_PER_TARGET seconds (default 600), one after another.
+# Fuzzes Tether's untrusted inputs: every target in fuzz/ (or the ones
+# named) for SECONDS_PER_TARGET seconds (default 600), one after another.
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET]
+#   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]
 #
 # Each target starts from its committed seeds (fuzz/seeds/<target>) and the
 # corpus of earlier runs (fuzz/corpus/<target>, not committed), with its
@@ -13,7 +13,8 @@
 set -euo pipefail
 
 seconds="${1:-600}"
-targets=(bundle_open bundle_merge csv_parse xlsx_parse keyfile_parse)
+targets=(bundle_open bundle_merge csv_parse xlsx_parse xlsx_sheet keyfile_parse)
+if [ "$#" -gt 1 ]; then targets=("${@:2}"); fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root/fuzz"
 

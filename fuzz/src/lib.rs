@@ -6,10 +6,11 @@
 //! (an `Err` is fine); a panic or an abort is a bug.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use tether::demo::{self, DemoConfig};
 use tether::import::{self, Control, ImportKind, ImportOptions, ImportReport, Mapping, ReadError};
-use tether::store::{KeyFile, Merged, Store, StoreError, schema};
+use tether::store::{ClientFilter, KeyFile, Merged, Store, StoreError, schema};
 use tether::sync::bundle::{self, DeviceKey, Payload, SyncKey};
 
 /// The organisation's sync passphrase every target uses.
@@ -43,15 +44,17 @@ pub fn sync_key() -> &'static SyncKey {
     KEY.get_or_init(|| SyncKey::new(SYNC_PASSPHRASE).expect("passphrase long enough"))
 }
 
-/// A directory for this process's files (databases, the `.xlsx` input).
-/// The fuzz script points `TMPDIR` at a folder it clears afterwards; the
-/// regression test removes it when done.
+/// A directory for this process's files (databases, `.xlsx` inputs): in
+/// the regression test, under cargo's `target/tmp`; when fuzzing, under
+/// `TMPDIR`, which the fuzz script points at a folder it clears afterwards.
 pub fn work_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        let base =
+            option_env!("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from);
         tempfile::Builder::new()
             .prefix("tether-fuzz-")
-            .tempdir()
+            .tempdir_in(base)
             .expect("temp dir")
             .keep()
     })
@@ -140,7 +143,34 @@ pub fn merge_payload_json(data: &[u8]) -> Option<Result<Merged, StoreError>> {
     )
     .ok()?;
     let mut store = scratch_store();
-    Some(store.sync_import(sync_key(), &bytes, &mut |_, _, _| {}))
+    let merged = store.sync_import(sync_key(), &bytes, &mut |_, _, _| {});
+    if merged.is_ok() {
+        read_back(&store);
+    }
+    Some(merged)
+}
+
+/// Reads what a merge let in the way the screens and reports do: each may
+/// refuse a value it cannot read, none may panic.
+fn read_back(store: &Store) {
+    let day = demo_day();
+    let _ = store.users();
+    if let Ok(ids) = store.client_ids(&ClientFilter::default(), day)
+        && let Ok(rows) = store.client_rows(&ids)
+    {
+        for row in rows {
+            let _ = store.timeline(row.id);
+        }
+    }
+    let _ = store.search_clients("PP", 20);
+    let _ = store.worklist(day, None);
+    if let Ok(reader) = store.reader() {
+        let _ = reader.dashboard(day);
+    }
+    let _ = store.conflicts(true);
+    let _ = store.probable_duplicates();
+    let _ = store.canonical_dump();
+    let _ = store.check();
 }
 
 /// The demo database imports are checked against (dry runs write nothing,
@@ -180,9 +210,94 @@ pub fn check_csv(data: &[u8]) -> Result<Vec<Result<ImportReport, StoreError>>, R
 
 /// `xlsx_parse`: the bytes as an `.xlsx` file, read as a table.
 pub fn xlsx_parse(data: &[u8]) {
-    let path = work_dir().join("input.xlsx");
+    // One file per call: the regression tests run side by side.
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = work_dir().join(format!("input-{n}.xlsx"));
     std::fs::write(&path, data).expect("write input");
     let _ = import::read_spreadsheet(&path);
+    let _ = std::fs::remove_file(&path);
+}
+
+/// `xlsx_sheet`: the bytes as the first worksheet's XML inside an
+/// otherwise valid workbook (with shared strings and a date style), read as
+/// a table. In `xlsx_parse` most changes stop at the archive's checksums;
+/// here they reach the worksheet reader.
+pub fn xlsx_sheet(data: &[u8]) {
+    xlsx_parse(&workbook_with_sheet(data));
+}
+
+const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#;
+const ROOT_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+const WORKBOOK: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/><Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#;
+const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="46" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs></styleSheet>"#;
+const SHARED_STRINGS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="11" uniqueCount="11"><si><t>code</t></si><si><t>sex</t></si><si><t>birth_year</t></si><si><t>registered_on</t></si><si><t>active</t></si><si><t>note</t></si><si><t>XL-0001</t></si><si><t>female</t></si><si><t>XL-0002</t></si><si><t>XL-0003</t></si><si><t>ភ្នំពេញ</t></si></sst>"#;
+
+/// A workbook (zip archive, members stored) whose first worksheet is `sheet`.
+pub fn workbook_with_sheet(sheet: &[u8]) -> Vec<u8> {
+    let members: [(&str, &[u8]); 6] = [
+        ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+        ("_rels/.rels", ROOT_RELS.as_bytes()),
+        ("xl/workbook.xml", WORKBOOK.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS.as_bytes()),
+        ("xl/styles.xml", STYLES.as_bytes()),
+        ("xl/sharedStrings.xml", SHARED_STRINGS.as_bytes()),
+    ];
+    let mut out = Vec::new();
+    let mut directory = Vec::new();
+    let mut count = 0u16;
+    let mut add = |name: &str, data: &[u8]| {
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let (crc, size) = (crc.sum(), u32::try_from(data.len()).unwrap_or(u32::MAX));
+        let offset = u32::try_from(out.len()).unwrap_or(u32::MAX);
+        let name_len = u16::try_from(name.len()).unwrap_or(u16::MAX);
+        // Version 2.0, no flags, stored, 1980-01-01 00:00.
+        let common = |v: &mut Vec<u8>| {
+            for half in [20u16, 0, 0, 0, 0x21] {
+                v.extend_from_slice(&half.to_le_bytes());
+            }
+            for word in [crc, size, size] {
+                v.extend_from_slice(&word.to_le_bytes());
+            }
+            v.extend_from_slice(&name_len.to_le_bytes());
+            v.extend_from_slice(&0u16.to_le_bytes());
+        };
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        common(&mut out);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+        directory.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        directory.extend_from_slice(&20u16.to_le_bytes());
+        common(&mut directory);
+        // Comment length, disk, internal and external attributes.
+        directory.extend_from_slice(&[0u8; 10]);
+        directory.extend_from_slice(&offset.to_le_bytes());
+        directory.extend_from_slice(name.as_bytes());
+        count += 1;
+    };
+    for (name, data) in members {
+        add(name, data);
+    }
+    add("xl/worksheets/sheet1.xml", sheet);
+    let directory_at = u32::try_from(out.len()).unwrap_or(u32::MAX);
+    let directory_len = u32::try_from(directory.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&directory);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&directory_len.to_le_bytes());
+    out.extend_from_slice(&directory_at.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
 }
 
 /// `keyfile_parse`: the bytes as a key file, then unlocking it as [`USER`].

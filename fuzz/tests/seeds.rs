@@ -302,6 +302,51 @@ fn write_seeds() {
         );
     }
 
+    // xlsx_sheet: worksheet XML only (the target wraps it in a workbook
+    // whose shared strings are those of clients.xlsx above).
+    let out = seeds("xlsx_sheet");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&clients)).expect("zip");
+    let mut sheet = Vec::new();
+    archive
+        .by_name("xl/worksheets/sheet1.xml")
+        .expect("sheet")
+        .read_to_end(&mut sheet)
+        .expect("read sheet");
+    write(&out, "clients.xml", &sheet);
+    let ns = r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
+    write(
+        &out,
+        "mixed.xml",
+        format!(
+            r#"{ns}<dimension ref="A1:H3"/><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>date</t></is></c><c r="C1" t="str"><f>"x"&amp;"y"</f><v>xy</v></c><c r="D1" t="e"><v>#DIV/0!</v></c><c r="E1" t="b"><v>1</v></c><c r="F1" t="d"><v>2026-03-01T10:00:00</v></c><c r="G1" s="2"><v>1.5</v></c><c r="H1"><v>-0</v></c></row><row r="3"><c r="A3"><v>12345678901234567890</v></c><c r="B3" s="1"><v>45000.75</v></c><c r="C3" s="1"><v>-1</v></c><c r="D3"><v>1E+308</v></c><c r="E3" t="n"><v>2.5e-3</v></c></row></sheetData></worksheet>"#
+        )
+        .as_bytes(),
+    );
+    write(
+        &out,
+        "empty.xml",
+        format!("{ns}<sheetData/></worksheet>").as_bytes(),
+    );
+    for name in std::fs::read_dir(&out).expect("list") {
+        let path = name.expect("entry").path();
+        let book = dir.path().join("sheet.xlsx");
+        std::fs::write(
+            &book,
+            workbook_with_sheet(&std::fs::read(&path).expect("read")),
+        )
+        .expect("write workbook");
+        println!(
+            "  read {}: {:?}",
+            path.file_name().expect("name").display(),
+            tether::import::read_spreadsheet(&book).map(|t| (
+                t.headers().to_vec(),
+                t.rows()
+                    .map(|r| r.cells().map(str::to_owned).collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            ))
+        );
+    }
+
     // keyfile_parse: real key files (the admin's slot, then two slots).
     let out = seeds("keyfile_parse");
     let db = dir.path().join("keys.db");
@@ -343,4 +388,5 @@ fn write_seeds() {
                 .map_err(|e| e.to_string())
         );
     }
+    let _ = std::fs::remove_dir_all(work_dir());
 }

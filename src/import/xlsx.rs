@@ -26,11 +26,10 @@ pub fn read_spreadsheet(path: &Path) -> Result<Table, ReadError> {
         .into_iter()
         .next()
         .ok_or(ReadError::NoSheet)?;
-    let mut cells = workbook
-        .worksheet_cells_reader(&sheet)
-        .map_err(spreadsheet_error)?;
+    let mut cells =
+        guarded(|| workbook.worksheet_cells_reader(&sheet))?.map_err(spreadsheet_error)?;
     let mut grid = Grid::new(echo(&sheet));
-    while let Some(cell) = cells.next_cell().map_err(spreadsheet_error)? {
+    while let Some(cell) = guarded(|| cells.next_cell())?.map_err(spreadsheet_error)? {
         let (row, column) = cell.get_position();
         let value = cell.get_value();
         if matches!(value, DataRef::Empty) {
@@ -40,6 +39,20 @@ pub fn read_spreadsheet(path: &Path) -> Result<Table, ReadError> {
         grid.put(row, column, text)?;
     }
     grid.finish()
+}
+
+/// Runs a step of calamine's sheet reader, turning a panic into a refusal.
+/// calamine 0.38 reads cell references and the sheet's dimension with
+/// unchecked arithmetic (tafia/calamine#709, #692): a reference with too
+/// many letters or digits, or a dimension that ends before it starts,
+/// overflows. Overflow checks are on for calamine in every profile
+/// (Cargo.toml), so that is a panic here, never a wrong cell position.
+fn guarded<T>(step: impl FnOnce() -> T) -> Result<T, ReadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).map_err(|_| {
+        ReadError::Spreadsheet(
+            "a cell reference or the sheet's dimension in the file is not valid".into(),
+        )
+    })
 }
 
 fn spreadsheet_error(e: impl std::fmt::Display) -> ReadError {
