@@ -39,8 +39,27 @@ pub enum Command {
     /// Every password lost, or the key file gone: open the database with its
     /// recovery key (TETHER_RECOVERY_KEY or a prompt) and set a new password
     /// (TETHER_NEW_PASSWORD or typed twice) for --user, an existing admin
-    /// or a new admin if the name is new. Rebuilds a missing key file.
-    Recover,
+    /// or a new admin if the name is new. Rebuilds a missing key file. The
+    /// recovery slot is looked for in the key file, its copy beside the
+    /// database (`<db>.recovery`), --key-file, and the automatic backups.
+    Recover {
+        /// A copy of the key file to take the recovery slot from (e.g. a
+        /// backup's `.keys` file kept elsewhere).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Change the database key (admins): every page is re-encrypted and
+    /// every password and the recovery key get the new key, so that old
+    /// copies of the key file (in backups) open nothing current. Then makes
+    /// a fresh automatic backup.
+    RotateKey,
+    /// The recovery key (admins).
+    RecoveryKey {
+        /// Replace it: prints the new one once; the old one stops opening
+        /// this database's key file. No re-encryption.
+        #[arg(long)]
+        rotate: bool,
+    },
     /// Add realistic generated data (creates the database if it does not exist).
     Demo {
         #[arg(long, default_value_t = 1000)]
@@ -307,6 +326,35 @@ fn open(db: &Path, user: &Option<String>) -> Result<Store, CliError> {
     Ok(Store::open(db, &user, &pw)?)
 }
 
+/// What a change of the database key asks of the admin.
+fn report_rotation(rotation: &crate::store::Rotation) {
+    if let Some(recovery) = &rotation.new_recovery_key {
+        println!("This database had no recovery slot: the old recovery key no longer opens it.");
+        print_recovery_key(&recovery.to_text());
+    }
+    if rotation.passwords_dropped > 0 {
+        println!(
+            "{} user(s) had not logged in since Tether was updated and need a new password (tether user passwd).",
+            rotation.passwords_dropped
+        );
+    }
+}
+
+/// After a change of key: a backup with the new key, and what older ones still open.
+fn fresh_backup(store: &mut Store) -> Result<(), CliError> {
+    match store.auto_backup(today()) {
+        Ok(outcome) => println!("Fresh backup: {}", outcome.path.display()),
+        Err(e) => println!("No fresh backup could be made ({e}); make one with `tether backup`."),
+    }
+    let old = store.backups()?.into_iter().filter(|b| b.old_key).count();
+    if old > 0 {
+        println!(
+            "{old} older backup(s) hold the old key: they still open with the passwords and recovery key of their day, a deactivated user's included. Delete them once the fresh backup is safe elsewhere."
+        );
+    }
+    Ok(())
+}
+
 fn print_recovery_key(key: &str) {
     println!(
         "Recovery key (shown once; write it down and keep it offline, apart from the laptop):"
@@ -372,7 +420,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
             init.store.close()?;
             Ok(true)
         }
-        Command::Recover => {
+        Command::Recover { key_file } => {
             let db = need_db(&cli.db)?;
             let user = need_user(&cli.user)?;
             let recovery = zeroize::Zeroizing::new(match std::env::var("TETHER_RECOVERY_KEY") {
@@ -397,7 +445,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                     first.to_string()
                 }
             });
-            let (store, done) = Store::recover(db, &recovery, &user, &pw)?;
+            let (store, done) =
+                Store::recover_with(db, &recovery, &user, &pw, key_file.as_deref())?;
             if done.created_admin {
                 println!(
                     "Created admin {user} with the recovery key; log in with the new password."
@@ -410,6 +459,37 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                     "The key file was missing or damaged and has been made anew: every other user needs a new password from an admin (Users)."
                 );
             }
+            store.close()?;
+            Ok(true)
+        }
+        Command::RotateKey => {
+            let db = need_db(&cli.db)?;
+            let mut store = open(db, &cli.user)?;
+            let rotation = store.rotate_key()?;
+            println!("The database key is changed; passwords and the recovery key still work.");
+            report_rotation(&rotation);
+            fresh_backup(&mut store)?;
+            store.close()?;
+            Ok(true)
+        }
+        Command::RecoveryKey { rotate } => {
+            let db = need_db(&cli.db)?;
+            let mut store = open(db, &cli.user)?;
+            store.require(Permission::ManageUsers)?;
+            if !rotate {
+                return Err(CliError(
+                    "the recovery key is shown only when it is made: use --rotate to replace it"
+                        .into(),
+                ));
+            }
+            let recovery = store.replace_recovery_key()?;
+            println!(
+                "The recovery key is replaced; the old one no longer opens this database's key file."
+            );
+            print_recovery_key(&recovery.to_text());
+            println!(
+                "Backups made before now hold the old recovery key until the database key changes (`tether rotate-key`)."
+            );
             store.close()?;
             Ok(true)
         }
@@ -669,8 +749,12 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                     data.active = false;
                     store.update_user(u.id(), data)?;
                     println!(
-                        "{username} is deactivated; their password no longer opens this database."
+                        "{username} is deactivated; their password no longer opens this database, and the database key is changed."
                     );
+                    if let Some(recovery) = store.take_new_recovery_key() {
+                        print_recovery_key(&recovery.to_text());
+                    }
+                    fresh_backup(&mut store)?;
                 }
             }
             store.close()?;

@@ -950,3 +950,106 @@ fn users_are_managed_from_the_command_line_by_admins_only() {
         "create, password, deactivate audited: {about_users}"
     );
 }
+
+/// A change of the database key killed (SIGKILL) after each of its steps
+/// leaves a database that opens with every password and the recovery key,
+/// with nothing lost; the next login finishes or undoes the change.
+#[cfg(unix)]
+#[test]
+fn a_change_of_key_killed_at_any_step_leaves_a_database_that_opens() {
+    use std::os::unix::process::ExitStatusExt;
+    for step in ["next-written", "rekeyed", "checkpointed", "renamed"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("office.db");
+        let init = Store::init(&db, "admin", "Admin", PASSWORD).unwrap();
+        let recovery = init.recovery_key.clone();
+        let mut store = init.store;
+        add_user(&mut store, "sokha", Role::Outreach);
+        client(&mut store, "PP-0001", Some("Dara"));
+        let before = store.canonical_dump().unwrap();
+        store.close().unwrap();
+
+        let o = Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args([
+                "rotate-key",
+                "--db",
+                db.to_str().unwrap(),
+                "--user",
+                "admin",
+            ])
+            .env("TETHER_PASSWORD", PASSWORD)
+            .env("TETHER_KILL_AT", step)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.signal(), Some(9), "{step}: {}", stderr(&o));
+
+        for who in ["sokha", "admin"] {
+            let s = Store::open(&db, who, PASSWORD)
+                .unwrap_or_else(|e| panic!("{step}: {who} cannot open: {e}"));
+            assert_eq!(s.count_live("clients").unwrap(), 1, "{step}");
+            s.close().unwrap();
+        }
+        assert!(
+            !tether::store::next_key_file_path(&db).exists(),
+            "{step}: the login finished the change"
+        );
+        let s = Store::open_with_recovery_key(&db, &recovery, "admin")
+            .unwrap_or_else(|e| panic!("{step}: the recovery key: {e}"));
+        assert_eq!(s.canonical_dump().unwrap(), before, "{step}: nothing lost");
+        s.close().unwrap();
+        // And the next change goes through.
+        let o = tether(
+            &[
+                "rotate-key",
+                "--db",
+                db.to_str().unwrap(),
+                "--user",
+                "admin",
+            ],
+            PASSWORD,
+        );
+        assert!(o.status.success(), "{step}: {}", stderr(&o));
+        Store::open(&db, "sokha", PASSWORD)
+            .unwrap()
+            .close()
+            .unwrap();
+    }
+}
+
+#[test]
+fn recovery_key_rotation_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.db");
+    let dbs = db.to_str().unwrap();
+    let init = Store::init(&db, "admin", "Admin", PASSWORD).unwrap();
+    let old = init.recovery_key.clone();
+    init.store.close().unwrap();
+    let o = tether(
+        &["recovery-key", "--rotate", "--db", dbs, "--user", "admin"],
+        PASSWORD,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let new = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Recovery key"))
+        .nth(1)
+        .expect("the new key is printed")
+        .trim()
+        .to_owned();
+    assert!(Store::open_with_recovery_key(&db, &old, "admin").is_err());
+    std::fs::remove_file(key_file_path(&db)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["recover", "--db", dbs, "--user", "admin"])
+        .env("TETHER_RECOVERY_KEY", &new)
+        .env("TETHER_NEW_PASSWORD", "a brand new password")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    Store::open(&db, "admin", "a brand new password")
+        .unwrap()
+        .close()
+        .unwrap();
+}

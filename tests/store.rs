@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use tether::domain::*;
-use tether::store::{Batch, Store, StoreError, TimelineItem, key_file_path, schema};
+use tether::store::{Batch, KeyFile, Store, StoreError, TimelineItem, key_file_path, schema};
 
 #[test]
 fn migrations_are_valid_and_run_on_an_empty_file() {
@@ -250,8 +250,11 @@ fn the_audit_log_is_append_only() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     let init = Store::init(&path, "admin", "Admin", PASSWORD).unwrap();
-    let key = init.recovery_key.clone();
     init.store.close().unwrap();
+    let key = KeyFile::load(&path)
+        .unwrap()
+        .unlock("admin", PASSWORD)
+        .unwrap();
     // Plain SQLite cannot read the file at all.
     let plain = rusqlite::Connection::open(&path).unwrap();
     assert!(
@@ -261,11 +264,8 @@ fn the_audit_log_is_append_only() {
     );
     drop(plain);
     // Even with the key, SQL cannot change or remove audit rows.
-    let raw = data_encoding::BASE32_NOPAD
-        .decode(key.replace('-', "").as_bytes())
-        .unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(raw)))
+    conn.execute_batch(&format!("PRAGMA key = {};", key.pragma_value().as_str()))
         .unwrap();
     let n: i64 = conn
         .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
@@ -601,7 +601,7 @@ fn the_recovery_key_sets_a_new_password_and_rebuilds_a_lost_key_file() {
     store.close().unwrap();
 
     // Every password forgotten: a wrong key is refused, the right one works.
-    let wrong = tether::store::DbKey::random().to_recovery_key();
+    let wrong = tether::store::RecoveryKey::random().to_text().to_string();
     assert!(matches!(
         Store::recover(&path, &wrong, "admin", "a brand new password"),
         Err(StoreError::BadRecoveryKey)
@@ -740,4 +740,187 @@ fn a_key_file_cannot_choose_its_own_key_derivation_cost() {
         panic!("a 2 MiB key file opened");
     };
     assert!(err.to_string().contains("too large"), "{err}");
+}
+
+/// Copies a file aside (an "old copy" an attacker or a backup might hold).
+fn copy_aside(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::copy(from, to).unwrap();
+}
+
+#[test]
+fn deactivation_changes_the_key_so_an_old_key_file_copy_opens_nothing_current() {
+    let (db, mut store) = fresh();
+    let worker = add_user(&mut store, "sokha", Role::Outreach);
+    add_user(&mut store, "dara", Role::Coordinator);
+    client(&mut store, "PP-0001", Some("Dara"));
+    let keys = key_file_path(&db.path);
+    let old_copy = db.dir.path().join("old.keys");
+    copy_aside(&keys, &old_copy);
+
+    let mut update = worker.data.clone();
+    update.active = false;
+    store.update_user(worker.id(), update).unwrap();
+    assert!(
+        store.take_new_recovery_key().is_none(),
+        "the recovery slot was sealed again"
+    );
+    assert!(store.key_changed_at().unwrap().is_some());
+    let entry = &store.audit_log(3).unwrap()[0];
+    assert!(
+        entry
+            .detail
+            .contains("database key changed (sokha deactivated)"),
+        "{}",
+        entry.detail
+    );
+    // The session goes on with the new key.
+    assert_eq!(store.count_live("clients").unwrap(), 1);
+    store.close().unwrap();
+
+    // The old copy still unwraps sokha's old key, but that key opens nothing.
+    assert!(
+        KeyFile::load_from(&old_copy)
+            .unwrap()
+            .unlock("sokha", PASSWORD)
+            .is_ok()
+    );
+    std::fs::rename(&keys, db.dir.path().join("current.keys")).unwrap();
+    copy_aside(&old_copy, &keys);
+    assert!(
+        matches!(
+            Store::open(&db.path, "sokha", PASSWORD),
+            Err(StoreError::Damaged(_))
+        ),
+        "an old key file copy plus the deactivated user's password must not open the database"
+    );
+    std::fs::rename(db.dir.path().join("current.keys"), &keys).unwrap();
+    // Everyone else keeps their password; sokha is refused.
+    for who in ["admin", "dara"] {
+        Store::open(&db.path, who, PASSWORD)
+            .unwrap()
+            .close()
+            .unwrap();
+    }
+    assert!(matches!(
+        Store::open(&db.path, "sokha", PASSWORD),
+        Err(StoreError::WrongPassword)
+    ));
+}
+
+#[test]
+fn a_replaced_recovery_key_works_and_the_old_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("office.db");
+    let init = Store::init(&path, "admin", "Admin", PASSWORD).unwrap();
+    let old = init.recovery_key.clone();
+    let mut store = init.store;
+    add_user(&mut store, "sokha", Role::Outreach);
+    forbidden_as(&path, "sokha", |s| s.replace_recovery_key().map(|_| ()));
+    let new = store.replace_recovery_key().unwrap().to_text().to_string();
+    assert_ne!(new, old);
+    // Changing the database key afterwards keeps the new recovery key.
+    store.rotate_key().unwrap();
+    store.close().unwrap();
+    assert!(matches!(
+        Store::recover(&path, &old, "admin", "a brand new password"),
+        Err(StoreError::BadRecoveryKey)
+    ));
+    let (store, _) = Store::recover(&path, &new, "admin", "a brand new password").unwrap();
+    store.close().unwrap();
+    // With the key file and its copy gone too.
+    std::fs::remove_file(key_file_path(&path)).unwrap();
+    std::fs::remove_file(tether::store::recovery_file_path(&path)).unwrap();
+    assert!(
+        matches!(
+            Store::recover(&path, &new, "admin", "a brand new password"),
+            Err(StoreError::BadRecoveryKey)
+        ),
+        "no file holds the recovery slot any more"
+    );
+}
+
+fn forbidden_as(
+    path: &std::path::Path,
+    who: &str,
+    f: impl FnOnce(&mut Store) -> Result<(), StoreError>,
+) {
+    let mut s = Store::open(path, who, PASSWORD).unwrap();
+    forbidden(f(&mut s), Permission::ManageUsers);
+    forbidden(s.rotate_key().map(|_| ()), Permission::ManageUsers);
+    s.close().unwrap();
+}
+
+#[test]
+fn the_recovery_key_finds_its_slot_in_a_backup_when_the_key_file_and_its_copy_are_lost() {
+    let (db, mut store) = fresh();
+    client(&mut store, "PP-0001", Some("Dara"));
+    store.rotate_key().unwrap();
+    let outcome = store.auto_backup(day("2026-11-30")).unwrap();
+    assert!(!store.backups().unwrap()[0].old_key);
+    store.close().unwrap();
+    // The recovery key of this database: from its own recovery slot.
+    let recovery = {
+        let mut s = Store::open(&db.path, "admin", PASSWORD).unwrap();
+        let r = s.replace_recovery_key().unwrap().to_text().to_string();
+        // A backup made now holds the new recovery slot.
+        std::fs::remove_file(&outcome.path).unwrap();
+        std::fs::remove_file(key_file_path(&outcome.path)).unwrap();
+        s.auto_backup(day("2026-11-30")).unwrap();
+        s.close().unwrap();
+        r
+    };
+    std::fs::remove_file(key_file_path(&db.path)).unwrap();
+    std::fs::remove_file(tether::store::recovery_file_path(&db.path)).unwrap();
+    let (store, done) =
+        Store::recover(&db.path, &recovery, "admin", "a brand new password").unwrap();
+    assert!(done.key_file_rebuilt);
+    assert_eq!(store.count_live("clients").unwrap(), 1);
+    store.close().unwrap();
+    Store::open(&db.path, "admin", "a brand new password")
+        .unwrap()
+        .close()
+        .unwrap();
+}
+
+#[test]
+fn backups_made_before_a_change_of_key_are_marked_and_still_restore_with_their_passwords() {
+    let (db, mut store) = fresh();
+    let worker = add_user(&mut store, "sokha", Role::Admin);
+    client(&mut store, "PP-0001", Some("Dara"));
+    let old_backup = db.dir.path().join("before.db");
+    store.backup_to(&old_backup).unwrap();
+    store.auto_backup(day("2026-11-29")).unwrap();
+    let mut update = worker.data.clone();
+    update.active = false;
+    store.update_user(worker.id(), update).unwrap();
+    client(&mut store, "PP-0002", None);
+    store.auto_backup(day("2026-11-30")).unwrap();
+    let listed = store.backups().unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|b| (b.day.to_string(), b.old_key))
+            .collect::<Vec<_>>(),
+        vec![
+            ("2026-11-30".to_string(), false),
+            ("2026-11-29".to_string(), true)
+        ]
+    );
+    store.close().unwrap();
+    // The old backup opens with the deactivated user's password (that is
+    // what "holds the old key" means) and is still this database: restore
+    // takes it with a password valid then and now.
+    let copy = KeyFile::load(&old_backup).unwrap();
+    assert!(copy.unlock("sokha", PASSWORD).is_ok());
+    let report = tether::store::restore(&db.path, &old_backup, "admin", PASSWORD).unwrap();
+    assert!(report.kept_as.is_some());
+    let restored = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    assert_eq!(restored.count_live("clients").unwrap(), 1);
+    let log = restored.audit_log(200).unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.detail.contains("database key changed")),
+        "the replaced file's later audit entries are carried over"
+    );
+    restored.close().unwrap();
 }

@@ -212,6 +212,10 @@ pub struct BackupInfo {
     pub size: u64,
     /// The verification made when it was written, if this database knows it.
     pub verified: Option<Verification>,
+    /// It does not open with the database's current key: it was made before
+    /// the key changed, and opens with the passwords (and recovery key) of
+    /// that time, a deactivated user's included.
+    pub old_key: bool,
 }
 
 /// What an automatic backup did.
@@ -464,6 +468,7 @@ pub fn backups_in(dir: &Path) -> Result<Vec<BackupInfo>, StoreError> {
                 path,
                 day,
                 verified: None,
+                old_key: false,
             })
         })
         .collect()
@@ -506,11 +511,46 @@ pub fn restore(
                 )));
             }
         };
-        if current.bytes() != key.bytes() {
+        // The same database keeps its id through changes of key: a backup
+        // made before one opens with its own key file, and is still ours.
+        if database_id(db, &current)? != database_id(from, &key)? {
             return Err(StoreError::OtherDatabase(from.to_owned()));
         }
+        return restore_with_key(db, from, key, Some(current), username);
     }
-    restore_with_key(db, from, key, username)
+    restore_with_key(db, from, key, None, username)
+}
+
+/// Whether `key` opens the file at `path`, read only (a backup stays as it
+/// is: no WAL file is made).
+fn opens_read_only(path: &Path, key: &DbKey) -> bool {
+    let Ok(conn) = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return false;
+    };
+    let _ = conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()));
+    let mut pragma = zeroize::Zeroizing::new(String::with_capacity(96));
+    pragma.push_str("PRAGMA key = ");
+    pragma.push_str(key.pragma_value().as_str());
+    pragma.push(';');
+    conn.execute_batch(&pragma).is_ok()
+        && conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .is_ok()
+}
+
+/// What tells one database from another whatever its key: the id it was
+/// given when it was made (`meta.device_id`).
+fn database_id(path: &Path, key: &DbKey) -> Result<String, StoreError> {
+    let conn = open_connection(path, key, false)?;
+    conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+        r.get(0)
+    })
+    .map_err(|_| StoreError::NotTether("it has no Tether marker".into()))
 }
 
 /// Puts a backup of another database in place of `db` (admins, on
@@ -525,7 +565,10 @@ pub fn restore_other_database(
         return Err(StoreError::NotFound(from.to_owned()));
     }
     let key = KeyFile::load(from)?.unlock(username, password)?;
-    restore_with_key(db, from, key, username)
+    let current = KeyFile::load(db)
+        .and_then(|k| k.unlock(username, password))
+        .ok();
+    restore_with_key(db, from, key, current, username)
 }
 
 /// One audit entry as stored: at, user, device, action, kind, record, detail.
@@ -542,8 +585,13 @@ type AuditRow = (
 /// Audit entries the current database made after the backup's newest one,
 /// copied into the restored file so a restore never erases who did what
 /// (best effort: a damaged current file is kept beside the restored one).
-fn carry_audit(current: &Path, incoming: &Path, key: &DbKey) -> Result<usize, StoreError> {
-    let from = open_connection(current, key, false)?;
+fn carry_audit(
+    current: &Path,
+    current_key: &DbKey,
+    incoming: &Path,
+    key: &DbKey,
+) -> Result<usize, StoreError> {
+    let from = open_connection(current, current_key, false)?;
     let to = open_connection(incoming, key, false)?;
     let since: i64 = to.query_row("SELECT coalesce(max(at), 0) FROM audit", [], |r| r.get(0))?;
     let mut read = from.prepare(
@@ -609,11 +657,13 @@ fn restore_newest_by(
     })
 }
 
-/// [`restore`] with the database key already known (the open window's).
+/// [`restore`] with the backup's key already known (the open window's),
+/// and the current file's key if it is known (to carry its audit log).
 fn restore_with_key(
     db: &Path,
     from: &Path,
     key: DbKey,
+    current_key: Option<DbKey>,
     username: &str,
 ) -> Result<RestoreReport, StoreError> {
     if !from.is_file() {
@@ -646,10 +696,9 @@ fn restore_with_key(
             return Err(e);
         }
     };
-    let carried = if db.exists() {
-        carry_audit(db, &incoming, &key).ok()
-    } else {
-        None
+    let carried = match &current_key {
+        Some(current_key) if db.exists() => carry_audit(db, current_key, &incoming, &key).ok(),
+        _ => None,
     };
     let kept_as = if db.exists() {
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
@@ -670,6 +719,10 @@ fn restore_with_key(
     };
     std::fs::rename(key_file_path(&incoming), key_file_path(db))?;
     std::fs::rename(&incoming, db)?;
+    crate::files::sync_dir(db)?;
+    // The copy of the recovery slot follows the restored key file.
+    let _ = std::fs::remove_file(super::next_key_file_path(db));
+    super::rekey::save_recovery_copy(&KeyFile::load(db)?, db)?;
     let mut store = Store::open_with_key(db, key, username, super::Access::Normal)?;
     let detail = format!(
         "restored from {}{}{}",
@@ -701,7 +754,7 @@ impl Store {
         );
         // A damaged file may not close cleanly; the restore goes on.
         let _ = self.close();
-        restore_with_key(&path, from, key, &username)
+        restore_with_key(&path, from, key.clone(), Some(key), &username)
     }
 
     /// Closes this database and replaces it with the newest automatic
@@ -717,7 +770,7 @@ impl Store {
         // A damaged file may not close cleanly; the restore goes on.
         let _ = self.close();
         restore_newest_by(&dir, |from| {
-            restore_with_key(&path, from, key.clone(), &username)
+            restore_with_key(&path, from, key.clone(), Some(key.clone()), &username)
         })
     }
 
@@ -829,6 +882,7 @@ impl Store {
                 )
                 .ok()
                 .and_then(|j| serde_json::from_str(&j).ok());
+            b.old_key = !opens_read_only(&b.path, self.key());
         }
         Ok(list)
     }

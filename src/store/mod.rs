@@ -16,6 +16,7 @@ mod import;
 pub mod keys;
 mod queries;
 mod records;
+mod rekey;
 mod reports;
 pub mod schema;
 mod search;
@@ -33,9 +34,10 @@ pub use backup::{
 };
 pub use bulk::Batch;
 pub use error::StoreError;
-pub use keys::{DbKey, FailedLogins, KeyFile, key_file_path};
+pub use keys::{DbKey, FailedLogins, KeyFile, RecoveryKey, key_file_path, next_key_file_path};
 pub use queries::{ClientFilter, DetainedRow, FollowUpRow, settings};
 pub use records::Record;
+pub use rekey::{Rotation, recovery_file_path};
 pub use reports::{ExportJob, ReportJob};
 pub use search::{ClientRow, SearchResult};
 pub use sync::{
@@ -73,6 +75,9 @@ pub struct Store {
     device_id: String,
     /// Failed logins found at this login, for an admin to see.
     failed_logins: Option<FailedLogins>,
+    /// A recovery key made by a change of key (databases made before
+    /// recovery slots), to be shown once: see [`Store::take_new_recovery_key`].
+    new_recovery_key: Option<RecoveryKey>,
 }
 
 /// What `init` hands back once: the open store and the recovery key.
@@ -243,8 +248,10 @@ impl Store {
         };
         admin.validate(today()).map_err(StoreError::Invalid)?;
         let key = DbKey::random();
+        let recovery = RecoveryKey::random();
         let mut keyfile = KeyFile::new();
         keyfile.set_slot(&admin.username, password, &key)?;
+        keyfile.set_recovery(&recovery, &key)?;
 
         let result = (|| {
             let mut conn = open_connection(path, &key, true)?;
@@ -275,6 +282,7 @@ impl Store {
             tx.commit()?;
             trust::ensure_device_key(&conn)?;
             keyfile.save(path)?;
+            rekey::save_recovery_copy(&keyfile, path)?;
             Ok::<_, StoreError>(Store {
                 conn,
                 path: path.to_owned(),
@@ -288,16 +296,17 @@ impl Store {
                 },
                 device_id,
                 failed_logins: None,
+                new_recovery_key: None,
             })
         })();
         match result {
             Ok(store) => Ok(Initialized {
                 store,
-                recovery_key: key.to_recovery_key(),
+                recovery_key: recovery.to_text().to_string(),
             }),
             Err(e) => {
                 // Leave nothing half-made behind.
-                for suffix in ["", "-wal", "-shm", ".keys", ".keys.tmp"] {
+                for suffix in ["", "-wal", "-shm", ".keys", ".keys.tmp", ".recovery"] {
                     let mut p = path.as_os_str().to_owned();
                     p.push(suffix);
                     let _ = std::fs::remove_file(PathBuf::from(p));
@@ -311,6 +320,9 @@ impl Store {
     /// password is counted in the key file; the next login writes the
     /// count to the audit log, and the next admin to log in is told.
     pub fn open(path: &Path, username: &str, password: &str) -> Result<Store, StoreError> {
+        if path.is_file() {
+            rekey::finish_interrupted_rotation(path, username, password)?;
+        }
         let key = match Self::unlock_key(path, username, password) {
             Ok(k) => k,
             Err(StoreError::WrongPassword) => {
@@ -324,7 +336,26 @@ impl Store {
         };
         let mut store = Self::open_with_key(path, key, username, Access::Normal)?;
         store.report_failed_logins()?;
+        store.upgrade_slot(password)?;
         Ok(store)
+    }
+
+    /// Makes the logged-in user's slot format 2 if it is of format 1, so
+    /// that a later change of the database key keeps their password.
+    fn upgrade_slot(&mut self, password: &str) -> Result<(), StoreError> {
+        if !KeyFile::load(&self.path)?.is_old_slot(&self.user.username) {
+            return Ok(());
+        }
+        let (path, key, username) = (
+            self.path.clone(),
+            self.key.clone(),
+            self.user.username.clone(),
+        );
+        self.write(|_, _| {
+            let mut keyfile = KeyFile::load(&path)?;
+            keyfile.set_slot(&username, password, &key)?;
+            keyfile.save(&path)
+        })
     }
 
     /// Writes failed logins counted in the key file to the audit log, and
@@ -367,17 +398,10 @@ impl Store {
         self.failed_logins
     }
 
-    /// Opens with the recovery key, acting as `username` (who must exist and be active).
-    pub fn open_with_recovery_key(
-        path: &Path,
-        recovery_key: &str,
-        username: &str,
-    ) -> Result<Store, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::NotFound(path.to_owned()));
-        }
-        let key = DbKey::from_recovery_key(recovery_key)?;
-        Self::open_with_key(path, key, username, Access::Normal)
+    /// The recovery key a change of the database key had to make (the key
+    /// file had no recovery slot), once: show it and forget it.
+    pub fn take_new_recovery_key(&mut self) -> Option<RecoveryKey> {
+        self.new_recovery_key.take()
     }
 
     /// Opens only to inspect (for `check`): nothing is written.
@@ -461,6 +485,7 @@ impl Store {
             user,
             device_id,
             failed_logins: None,
+            new_recovery_key: None,
         };
         if access == Access::Normal {
             store.write(|tx, ctx| {
@@ -633,6 +658,7 @@ impl Store {
             user: self.user.clone(),
             device_id: self.device_id.clone(),
             failed_logins: None,
+            new_recovery_key: None,
         })
     }
 

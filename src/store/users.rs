@@ -128,6 +128,19 @@ impl Store {
             Ok(())
         });
         saved?;
+        if old.active && !user.active {
+            // An old copy of the key file (a backup's) still holds their
+            // slot: only a new database key makes it open nothing current.
+            let rotation = self
+                .rotate_key_unchecked(&format!("{} deactivated", user.username))
+                .map_err(|e| {
+                    StoreError::KeyFile(format!(
+                        "{} is deactivated, but the database key could not be changed ({e}); change it with `tether rotate-key`",
+                        user.username
+                    ))
+                })?;
+            self.new_recovery_key = rotation.new_recovery_key;
+        }
         if user_id == self.user().id {
             self.user.language = user.language.clone();
         }
@@ -187,11 +200,23 @@ impl Store {
         username: &str,
         new_password: &str,
     ) -> Result<(Store, Recovered), StoreError> {
+        Self::recover_with(path, recovery_key, username, new_password, None)
+    }
+
+    /// [`Store::recover`], also trying the recovery slot of a key file the
+    /// user names (a copy kept elsewhere, or a backup's).
+    pub fn recover_with(
+        path: &std::path::Path,
+        recovery_key: &str,
+        username: &str,
+        new_password: &str,
+        key_file_copy: Option<&std::path::Path>,
+    ) -> Result<(Store, Recovered), StoreError> {
         if !path.is_file() {
             return Err(StoreError::NotFound(path.to_owned()));
         }
         check_password_strength(new_password)?;
-        let key = super::DbKey::from_recovery_key(recovery_key)?;
+        let recovery = super::RecoveryKey::parse(recovery_key)?;
         let username = username.trim().to_owned();
         let admin = User {
             username: username.clone(),
@@ -203,16 +228,28 @@ impl Store {
         admin
             .validate(super::today())
             .map_err(StoreError::Invalid)?;
-        let (mut keyfile, key_file_rebuilt) = match KeyFile::load(path) {
-            Ok(k) => (k, false),
-            Err(StoreError::Io(e)) => return Err(StoreError::Io(e)),
-            Err(_) => (KeyFile::new(), true),
-        };
         // The key proves itself by opening the file.
-        let conn = super::open_connection(path, &key, false).map_err(|e| match e {
-            StoreError::Damaged(_) => StoreError::BadRecoveryKey,
-            other => other,
-        })?;
+        let (key, source) = super::rekey::key_from_recovery(path, &recovery, key_file_copy)?;
+        let next = super::next_key_file_path(path);
+        let (mut keyfile, key_file_rebuilt) = match source {
+            Some(p) if p == super::key_file_path(path) => (KeyFile::load(path)?, false),
+            // A key change was interrupted: the next file is the one.
+            Some(p) if p == next => (KeyFile::load_from(&p)?, false),
+            // Found in the copy of the recovery slot or a backup's key file:
+            // the key file is lost or damaged, and is made anew.
+            Some(_) => {
+                let mut fresh = KeyFile::new();
+                fresh.set_recovery(&recovery, &key)?;
+                (fresh, true)
+            }
+            // Format 1: the recovery key is the database key.
+            None => match KeyFile::load(path) {
+                Ok(k) => (k, false),
+                Err(StoreError::Io(e)) => return Err(StoreError::Io(e)),
+                Err(_) => (KeyFile::new(), true),
+            },
+        };
+        let conn = super::open_connection(path, &key, false)?;
         let existing: Option<(Uuid, Role, bool)> = conn
             .query_row(
                 "SELECT id, role, active FROM users WHERE username = ?1 AND deleted = 0
@@ -286,6 +323,10 @@ impl Store {
             )?;
             keyfile.set_slot(&username, new_password, &key)?;
             keyfile.save(path)?;
+            super::rekey::save_recovery_copy(&keyfile, path)?;
+            if next.exists() {
+                std::fs::remove_file(&next)?;
+            }
             Ok(())
         })?;
         Ok((

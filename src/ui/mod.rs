@@ -311,6 +311,16 @@ impl Workspace {
         }
     }
 
+    /// After the database key changed: the screens' reading threads hold
+    /// connections opened with the old key, so they start again, and a
+    /// fresh backup is made with the new key.
+    fn after_key_change(&mut self) {
+        self.today = today::TodayScreen::new(&self.store);
+        self.clients = clients::ClientsScreen::new(&self.store);
+        self.maintenance
+            .start(&self.store, crate::store::today(), false, true);
+    }
+
     /// Shows a screen; the client list puts the cursor in its search box.
     pub fn go(&mut self, screen: Screen) {
         if screen == Screen::Clients && self.screen != Screen::Clients {
@@ -475,8 +485,20 @@ impl Workspace {
                 t("User added").to_owned()
             }
             Write::UpdateUser(id, u) => {
+                let deactivating = !u.active && s.get::<User>(id)?.active;
+                let username = u.username.clone();
                 s.update_user(id, u)?;
-                t("User saved").to_owned()
+                if deactivating {
+                    let recovery_key = s.take_new_recovery_key().map(|k| k.to_text());
+                    self.after_key_change();
+                    self.users.key_changed = Some(users::KeyChanged {
+                        username,
+                        recovery_key,
+                    });
+                    t("User deactivated; the database key is changed").to_owned()
+                } else {
+                    t("User saved").to_owned()
+                }
             }
             Write::Password(id, mut password) => {
                 let r = s.set_password(id, &password);

@@ -281,6 +281,12 @@ impl SettingsScreen {
                             ui.label(b.day.to_string());
                             ui.label(format!("{:.1} MB", b.size as f64 / 1_048_576.0));
                             match &b.verified {
+                                _ if b.old_key => {
+                                    ui.colored_label(
+                                        ui.visuals().warn_fg_color,
+                                        t("old key: opens with the passwords of its day, a deactivated user's too"),
+                                    );
+                                }
                                 Some(v) if v.ok => {
                                     ui.colored_label(GREEN, &v.detail);
                                 }
@@ -291,7 +297,12 @@ impl SettingsScreen {
                                     ui.weak(t("not verified by this database"));
                                 }
                             }
-                            if can && ui.button(t("Restore…")).clicked() {
+                            if can
+                                && ui
+                                    .add_enabled(!b.old_key, egui::Button::new(t("Restore…")))
+                                    .on_disabled_hover_text(t("Made before the database key changed: restore it with `tether restore` and a password of its day."))
+                                    .clicked()
+                            {
                                 self.confirm_restore = Some(b.clone());
                             }
                             ui.end_row();

@@ -56,8 +56,39 @@ pub const KM: &[(&str, &str)] = &[
     ("Deactivate", "បិទដំណើរការ"),
     ("Deactivated", "បានបិទដំណើរការ"),
     (
-        "Deactivating a user removes their key: their password no longer opens this database. Reactivated users need a new password.",
-        "ការបិទដំណើរការអ្នកប្រើប្រាស់ នឹងលុបកូនសោរបស់គាត់៖ ពាក្យសម្ងាត់របស់គាត់លែងបើកមូលដ្ឋានទិន្នន័យនេះបានទៀតហើយ។ អ្នកប្រើប្រាស់ដែលបើកដំណើរការឡើងវិញ ត្រូវការពាក្យសម្ងាត់ថ្មី។",
+        "Deactivating a user removes their key and changes the database key: their password no longer opens this database, even with an old copy of the key file. Reactivated users need a new password.",
+        "ការបិទដំណើរការអ្នកប្រើប្រាស់ នឹងលុបកូនសោរបស់គាត់ ហើយប្ដូរកូនសោមូលដ្ឋានទិន្នន័យ៖ ពាក្យសម្ងាត់របស់គាត់លែងបើកមូលដ្ឋានទិន្នន័យនេះបានទៀតហើយ ទោះបីជាមានឯកសារកូនសោចាស់ក៏ដោយ។ អ្នកប្រើប្រាស់ដែលបើកដំណើរការឡើងវិញ ត្រូវការពាក្យសម្ងាត់ថ្មី។",
+    ),
+    ("Deactivate {name}?", "បិទដំណើរការ {name}?"),
+    (
+        "{name}'s password will no longer open this database, and the database key will be changed, so that an old copy of the key file with that password does not open it either. Everyone else keeps their password.",
+        "ពាក្យសម្ងាត់របស់ {name} នឹងលែងបើកមូលដ្ឋានទិន្នន័យនេះបាន ហើយកូនសោមូលដ្ឋានទិន្នន័យនឹងត្រូវប្ដូរ ដើម្បីកុំឱ្យឯកសារកូនសោចាស់ជាមួយពាក្យសម្ងាត់នោះ អាចបើកវាបានដែរ។ អ្នកផ្សេងទៀតនៅតែប្រើពាក្យសម្ងាត់ដដែល។",
+    ),
+    (
+        "Backups made before now keep the old key: they still open with {name}'s password. A fresh backup is made at once; delete the older ones when it is safe elsewhere.",
+        "ការបម្រុងទុកដែលធ្វើមុនពេលនេះ នៅតែប្រើកូនសោចាស់៖ វានៅតែបើកបានដោយពាក្យសម្ងាត់របស់ {name}។ ការបម្រុងទុកថ្មីមួយនឹងត្រូវធ្វើភ្លាមៗ។ សូមលុបការបម្រុងទុកចាស់ៗ នៅពេលការបម្រុងទុកថ្មីត្រូវបានរក្សាទុកដោយសុវត្ថិភាពនៅកន្លែងផ្សេង។",
+    ),
+    ("Deactivate and change the key", "បិទដំណើរការ ហើយប្ដូរកូនសោ"),
+    (
+        "{name} is deactivated and the database key is changed. A fresh backup is being made; Settings → Backups marks the older ones that still open with the old key.",
+        "{name} ត្រូវបានបិទដំណើរការ ហើយកូនសោមូលដ្ឋានទិន្នន័យត្រូវបានប្ដូរ។ កំពុងធ្វើការបម្រុងទុកថ្មី។ ការកំណត់ → ការបម្រុងទុក បង្ហាញការបម្រុងទុកចាស់ៗ ដែលនៅតែបើកបានដោយកូនសោចាស់។",
+    ),
+    (
+        "The old recovery key no longer opens this database. Write down the new one and keep it offline, apart from the laptop:",
+        "កូនសោសង្គ្រោះចាស់ លែងបើកមូលដ្ឋានទិន្នន័យនេះបានទៀតហើយ។ សូមសរសេរកូនសោថ្មីទុក ហើយរក្សាវាក្រៅបណ្ដាញ ដាច់ដោយឡែកពីកុំព្យូទ័រ៖",
+    ),
+    ("Done", "រួចរាល់"),
+    (
+        "User deactivated; the database key is changed",
+        "បានបិទដំណើរការអ្នកប្រើប្រាស់ ហើយកូនសោមូលដ្ឋានទិន្នន័យត្រូវបានប្ដូរ",
+    ),
+    (
+        "old key: opens with the passwords of its day, a deactivated user's too",
+        "កូនសោចាស់៖ បើកបានដោយពាក្យសម្ងាត់នៃថ្ងៃនោះ រួមទាំងពាក្យសម្ងាត់របស់អ្នកប្រើប្រាស់ដែលបានបិទដំណើរការ",
+    ),
+    (
+        "Made before the database key changed: restore it with `tether restore` and a password of its day.",
+        "បានធ្វើមុនពេលប្ដូរកូនសោមូលដ្ឋានទិន្នន័យ៖ សូមស្ដារវាដោយ `tether restore` និងពាក្យសម្ងាត់នៃថ្ងៃនោះ។",
     ),
     ("Details", "ព័ត៌មានលម្អិត"),
     ("Detained", "ជាប់ឃុំ"),

@@ -15,6 +15,17 @@ pub struct UsersScreen {
     pub error: Option<String>,
     pub add: Dialog<UserForm>,
     pub password: Dialog<PasswordForm>,
+    /// A user about to be deactivated, waiting for the admin to confirm.
+    pub confirm_deactivate: Option<Saved<User>>,
+    /// Shown after the database key changed: whose deactivation, and a new
+    /// recovery key if one had to be made.
+    pub key_changed: Option<KeyChanged>,
+}
+
+/// What the Users screen says after a deactivation changed the key.
+pub struct KeyChanged {
+    pub username: String,
+    pub recovery_key: Option<zeroize::Zeroizing<String>>,
 }
 
 impl UsersScreen {
@@ -58,6 +69,7 @@ impl UsersScreen {
             }
         });
         error_text(ui, self.error.as_deref());
+        self.key_changed_ui(ui);
         let me = env.store.user().id;
         egui::Grid::new("users")
             .num_columns(6)
@@ -110,16 +122,15 @@ impl UsersScreen {
                                 .open(PasswordForm::for_user(u.id(), &u.username));
                         }
                         if u.id() != me {
-                            let label = if u.active {
-                                t("Deactivate")
-                            } else {
-                                t("Reactivate")
-                            };
-                            if ui.small_button(label).clicked() {
+                            if u.active {
+                                if ui.small_button(t("Deactivate")).clicked() {
+                                    self.confirm_deactivate = Some(u.clone());
+                                }
+                            } else if ui.small_button(t("Reactivate")).clicked() {
                                 action = Action::Write(Write::UpdateUser(
                                     u.id(),
                                     User {
-                                        active: !u.active,
+                                        active: true,
                                         ..u.data.clone()
                                     },
                                 ));
@@ -130,7 +141,10 @@ impl UsersScreen {
                 }
             });
         ui.add_space(8.0);
-        ui.weak(t("Deactivating a user removes their key: their password no longer opens this database. Reactivated users need a new password."));
+        ui.weak(t("Deactivating a user removes their key and changes the database key: their password no longer opens this database, even with an old copy of the key file. Reactivated users need a new password."));
+        if let Some(write) = self.confirm_ui(ui) {
+            action = Action::Write(write);
+        }
         if let Some((u, p)) = self.add.show(ui, env.forms) {
             action = Action::Write(Write::AddUser(u, p));
         }
@@ -138,5 +152,76 @@ impl UsersScreen {
             action = Action::Write(Write::Password(id, p));
         }
         action
+    }
+
+    /// Asks before a deactivation, saying what it does to the key and to
+    /// the backups already made.
+    fn confirm_ui(&mut self, ui: &mut egui::Ui) -> Option<Write> {
+        let user = self.confirm_deactivate.as_ref()?;
+        let mut write = None;
+        let mut close = false;
+        egui::Modal::new(egui::Id::unique("confirm-deactivate")).show(ui.ctx(), |ui| {
+            ui.set_max_width(460.0);
+            ui.heading(super::i18n::tf(
+                "Deactivate {name}?",
+                &[("name", &user.username)],
+            ));
+            ui.label(super::i18n::tf(
+                "{name}'s password will no longer open this database, and the database key will be changed, so that an old copy of the key file with that password does not open it either. Everyone else keeps their password.",
+                &[("name", &user.username)],
+            ));
+            ui.label(super::i18n::tf(
+                "Backups made before now keep the old key: they still open with {name}'s password. A fresh backup is made at once; delete the older ones when it is safe elsewhere.",
+                &[("name", &user.username)],
+            ));
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui.button(t("Deactivate and change the key")).clicked() {
+                    write = Some(Write::UpdateUser(
+                        user.id(),
+                        User {
+                            active: false,
+                            ..user.data.clone()
+                        },
+                    ));
+                    close = true;
+                }
+                if ui.button(t("Cancel")).clicked() {
+                    close = true;
+                }
+            });
+        });
+        if close {
+            self.confirm_deactivate = None;
+        }
+        write
+    }
+
+    /// After a deactivation: what changed, and a new recovery key once.
+    fn key_changed_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(changed) = &self.key_changed else {
+            return;
+        };
+        let mut dismiss = false;
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.label(super::i18n::tf(
+                "{name} is deactivated and the database key is changed. A fresh backup is being made; Settings → Backups marks the older ones that still open with the old key.",
+                &[("name", &changed.username)],
+            ));
+            if let Some(key) = &changed.recovery_key {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    t("The old recovery key no longer opens this database. Write down the new one and keep it offline, apart from the laptop:"),
+                );
+                ui.monospace(key.as_str());
+            }
+            if ui.button(t("Done")).clicked() {
+                dismiss = true;
+            }
+        });
+        if dismiss {
+            self.key_changed = None;
+        }
+        ui.add_space(6.0);
     }
 }
