@@ -1329,3 +1329,71 @@ fn the_next_admin_is_told_of_failed_logins() {
     assert!(h.state().is_unlocked());
     h.get_by_label_contains("3 failed logins on this laptop since");
 }
+
+#[test]
+fn deactivating_a_user_asks_first_changes_the_key_and_marks_older_backups() {
+    let (db, _) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    add_user(&mut store, "sokha", tether::domain::Role::Outreach);
+    let yesterday = tether::store::today().pred_opt().unwrap();
+    store.auto_backup(yesterday).unwrap();
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    settle_maintenance(&mut h);
+    h.get_by_label("Users").click();
+    h.run();
+    h.get_by_label("Deactivate").click();
+    h.run();
+    h.get_by_label("Deactivate sokha?");
+    // Cancel changes nothing.
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.query_by_label("Deactivate sokha?").is_none());
+    assert!(
+        h.state()
+            .workspace()
+            .unwrap()
+            .store
+            .key_changed_at()
+            .unwrap()
+            .is_none()
+    );
+    h.get_by_label("Deactivate").click();
+    h.run();
+    h.get_by_label("Deactivate and change the key").click();
+    h.run();
+    settle_maintenance(&mut h);
+    assert!(
+        h.query_all_by_label_contains("the database key is changed")
+            .count()
+            >= 1
+    );
+    assert!(
+        h.state()
+            .workspace()
+            .unwrap()
+            .store
+            .key_changed_at()
+            .unwrap()
+            .is_some()
+    );
+    // The screens read with the new key: the client list still searches.
+    h.get_by_label("Clients").click();
+    settle(&mut h);
+    assert!(h.query_by_label_contains("BTB-000007").is_some());
+    // Settings lists the fresh backup with the new key and yesterday's as old.
+    h.get_by_label("Settings").click();
+    h.run();
+    assert_eq!(
+        h.query_all_by_label_contains("old key: opens with the passwords of its day")
+            .count(),
+        1
+    );
+    drop(h);
+    assert!(matches!(
+        Store::open(&db.path, "sokha", PASSWORD),
+        Err(tether::store::StoreError::WrongPassword)
+    ));
+    let backups = tether::store::backups_in(&tether::store::default_backup_dir(&db.path)).unwrap();
+    assert_eq!(backups.len(), 2);
+}

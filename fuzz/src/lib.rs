@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use tether::demo::{self, DemoConfig};
 use tether::import::{self, Control, ImportKind, ImportOptions, ImportReport, Mapping, ReadError};
-use tether::store::{ClientFilter, KeyFile, Merged, Store, StoreError, schema};
+use tether::store::{ClientFilter, KeyFile, Merged, Store, StoreError, key_file_path, schema};
 use tether::sync::bundle::{self, DeviceKey, Payload, SyncKey};
 
 /// The organisation's sync passphrase every target uses.
@@ -113,6 +113,8 @@ fn scratch_store() -> Store {
         let _ = std::fs::remove_file(PathBuf::from(p));
     }
     std::fs::copy(&t.path, &path).expect("copy template");
+    // The recovery slot is in the key file (no Argon2id per input).
+    std::fs::copy(key_file_path(&t.path), key_file_path(&path)).expect("copy key file");
     Store::open_with_recovery_key(&path, &t.recovery_key, USER).expect("open scratch copy")
 }
 

@@ -513,7 +513,13 @@ pub fn restore(
         };
         // The same database keeps its id through changes of key: a backup
         // made before one opens with its own key file, and is still ours.
-        if database_id(db, &current)? != database_id(from, &key)? {
+        // A damaged current file cannot tell its id: then only a backup
+        // with its very key is taken as its own.
+        let same = match database_id(db, &current) {
+            Ok(id) => id == database_id(from, &key)?,
+            Err(_) => current.bytes() == key.bytes(),
+        };
+        if !same {
             return Err(StoreError::OtherDatabase(from.to_owned()));
         }
         return restore_with_key(db, from, key, Some(current), username);
@@ -521,12 +527,14 @@ pub fn restore(
     restore_with_key(db, from, key, None, username)
 }
 
-/// Whether `key` opens the file at `path`, read only (a backup stays as it
-/// is: no WAL file is made).
-fn opens_read_only(path: &Path, key: &DbKey) -> bool {
+/// Whether `key` opens the file at `path`. Nothing is written; the
+/// connection is read-write only so that closing it removes the WAL and
+/// shared-memory files a WAL-mode file gets when read (a read-only
+/// connection would leave them behind).
+fn opens_with(path: &Path, key: &DbKey) -> bool {
     let Ok(conn) = Connection::open_with_flags(
         path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     ) else {
         return false;
     };
@@ -882,7 +890,7 @@ impl Store {
                 )
                 .ok()
                 .and_then(|j| serde_json::from_str(&j).ok());
-            b.old_key = !opens_read_only(&b.path, self.key());
+            b.old_key = !opens_with(&b.path, self.key());
         }
         Ok(list)
     }

@@ -70,8 +70,8 @@ pub const KM: &[(&str, &str)] = &[
     ),
     ("Deactivate and change the key", "បិទដំណើរការ ហើយប្ដូរកូនសោ"),
     (
-        "{name} is deactivated and the database key is changed. A fresh backup is being made; Settings → Backups marks the older ones that still open with the old key.",
-        "{name} ត្រូវបានបិទដំណើរការ ហើយកូនសោមូលដ្ឋានទិន្នន័យត្រូវបានប្ដូរ។ កំពុងធ្វើការបម្រុងទុកថ្មី។ ការកំណត់ → ការបម្រុងទុក បង្ហាញការបម្រុងទុកចាស់ៗ ដែលនៅតែបើកបានដោយកូនសោចាស់។",
+        "{name} is deactivated and the database key is changed. A fresh backup is being made; the Backups list in Settings marks the older ones that still open with the old key.",
+        "{name} ត្រូវបានបិទដំណើរការ ហើយកូនសោមូលដ្ឋានទិន្នន័យត្រូវបានប្ដូរ។ កំពុងធ្វើការបម្រុងទុកថ្មី។ បញ្ជីការបម្រុងទុកក្នុងការកំណត់ បង្ហាញការបម្រុងទុកចាស់ៗ ដែលនៅតែបើកបានដោយកូនសោចាស់។",
     ),
     (
         "The old recovery key no longer opens this database. Write down the new one and keep it offline, apart from the laptop:",

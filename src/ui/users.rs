@@ -205,7 +205,7 @@ impl UsersScreen {
         let mut dismiss = false;
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.label(super::i18n::tf(
-                "{name} is deactivated and the database key is changed. A fresh backup is being made; Settings → Backups marks the older ones that still open with the old key.",
+                "{name} is deactivated and the database key is changed. A fresh backup is being made; the Backups list in Settings marks the older ones that still open with the old key.",
                 &[("name", &changed.username)],
             ));
             if let Some(key) = &changed.recovery_key {
