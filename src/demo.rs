@@ -1259,5 +1259,6 @@ pub fn run(
     }
     // The follow-ups the continuity rules call for on the last day.
     store.sync_rule_followups(config.today)?;
+    store.optimize();
     Ok(summary)
 }

@@ -924,3 +924,184 @@ fn backups_made_before_a_change_of_key_are_marked_and_still_restore_with_their_p
     );
     restored.close().unwrap();
 }
+
+/// The window's hot calls on a realistic demo, every statement they run.
+fn hot_plans(store: &mut Store) -> Vec<tether::store::QueryPlan> {
+    use tether::store::ClientFilter;
+    let on = day("2026-11-01");
+    let worker = store
+        .users()
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == Role::Outreach)
+        .expect("an outreach worker")
+        .id();
+    store
+        .query_plans_of(|s| {
+            for q in ["PP", "PP-0001", "Dara", "Da", "012 3"] {
+                s.search_clients(q, 50)?;
+            }
+            let rids = s.client_ids(&ClientFilter::default(), on)?;
+            let page = s.client_rows(&rids[..rids.len().min(100)])?;
+            for filter in [
+                ClientFilter {
+                    text: "dara".into(),
+                    ..Default::default()
+                },
+                ClientFilter {
+                    detained_now: true,
+                    on_methadone: true,
+                    on_art: true,
+                    worker: Some(worker),
+                    ..Default::default()
+                },
+            ] {
+                s.client_ids(&filter, on)?;
+            }
+            s.timeline(page[0].id)?;
+            s.worklist(on, None)?;
+            s.worklist(on, Some(worker))?;
+            s.detained_on(on, None, None)?;
+            s.followups_due(on, Some(worker))?;
+            Ok(())
+        })
+        .unwrap()
+}
+
+/// What each hot statement may do beyond index lookups, found by a piece
+/// of its text: the tables it reads whole on purpose, and the index a
+/// correlated lookup must go through.
+const PLAN_RULES: &[(&str, &[&str], &[(&str, &str)])] = &[
+    // The client list without a filter lists everyone, in code order.
+    (
+        "FROM clients c WHERE c.deleted = 0 ORDER BY c.code",
+        &["c"],
+        &[],
+    ),
+    // Everyone's methadone and ART enrollments: one small derived row each.
+    (
+        "FROM enrollment_activity e CROSS JOIN client_activity c",
+        &["e"],
+        &[],
+    ),
+    // A client-list row: its open stay by the client, never by the
+    // partial index of every open stay.
+    (
+        "EXISTS (SELECT 1 FROM detentions d",
+        &[],
+        &[("d", "detentions_client")],
+    ),
+    (
+        "FROM detentions x WHERE x.client_id = c.id",
+        &[],
+        &[("x", "detentions_client")],
+    ),
+];
+
+fn judge(plans: &[(String, Vec<String>)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (sql, plan) in plans {
+        let (mut whole, mut expected): (Vec<&str>, Vec<(&str, &str)>) = (vec![], vec![]);
+        for (needle, w, e) in PLAN_RULES {
+            if sql.contains(needle) {
+                whole.extend_from_slice(w);
+                expected.extend_from_slice(e);
+            }
+        }
+        for p in tether::store::plan_problems(plan, &expected, &whole) {
+            problems.push(format!("{p}\n    in {sql}"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn hot_queries_use_the_right_indexes_with_and_without_statistics() {
+    let (db, mut store) = fresh();
+    tether::demo::run(
+        &mut store,
+        &tether::demo::DemoConfig {
+            clients: 300,
+            seed: 7,
+            today: day("2026-11-01"),
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    let plans = hot_plans(&mut store);
+    assert!(
+        plans.len() >= 20,
+        "the hot calls ran {} statements",
+        plans.len()
+    );
+    assert!(
+        plans
+            .iter()
+            .any(|p| p.sql.contains("EXISTS (SELECT 1 FROM detentions d")),
+        "the client row query was recorded"
+    );
+    // With the statistics `PRAGMA optimize` keeps (the demo ends with it).
+    let with: Vec<(String, Vec<String>)> = plans
+        .iter()
+        .map(|p| (p.sql.clone(), p.plan.clone()))
+        .collect();
+    let problems = judge(&with);
+    assert!(
+        problems.is_empty(),
+        "with statistics:\n{}",
+        problems.join("\n")
+    );
+    let key = KeyFile::load(&db.path)
+        .unwrap()
+        .unlock("admin", PASSWORD)
+        .unwrap();
+    store.close().unwrap();
+
+    // Without any statistics, as a file that was never analysed: the same
+    // statements, explained on a connection that has none.
+    let raw = rusqlite::Connection::open(&db.path).unwrap();
+    raw.execute_batch(&format!("PRAGMA key = {};", key.pragma_value().as_str()))
+        .unwrap();
+    raw.execute_batch("DELETE FROM sqlite_stat1;").unwrap();
+    drop(raw);
+    let raw = rusqlite::Connection::open(&db.path).unwrap();
+    raw.execute_batch(&format!("PRAGMA key = {};", key.pragma_value().as_str()))
+        .unwrap();
+    let without: Vec<(String, Vec<String>)> = plans
+        .iter()
+        .map(|p| {
+            let mut stmt = raw
+                .prepare(&format!("EXPLAIN QUERY PLAN {}", p.sql))
+                .unwrap();
+            let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+            let plan = stmt
+                .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            (p.sql.clone(), plan)
+        })
+        .collect();
+    let problems = judge(&without);
+    assert!(
+        problems.is_empty(),
+        "without statistics:\n{}",
+        problems.join("\n")
+    );
+
+    // The old client-row query, which chose the partial index of open stays
+    // without statistics, fails the same judgement.
+    let old_row_sql = "SELECT c.id, EXISTS (SELECT 1 FROM detentions d WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL) FROM clients c WHERE c.rid = ?1";
+    let mut stmt = raw
+        .prepare(&format!("EXPLAIN QUERY PLAN {old_row_sql}"))
+        .unwrap();
+    let plan = stmt
+        .query_map([rusqlite::types::Null], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    assert!(
+        !judge(&[(old_row_sql.to_owned(), plan.clone())]).is_empty(),
+        "the plan test must catch the old query: {plan:?}"
+    );
+}

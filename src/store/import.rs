@@ -62,6 +62,7 @@ impl Store {
         let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON;");
         let report = result?;
         restored?;
+        self.optimize();
         Ok(report)
     }
 

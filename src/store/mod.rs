@@ -14,6 +14,7 @@ mod dump;
 mod error;
 mod import;
 pub mod keys;
+mod plans;
 mod queries;
 mod records;
 mod rekey;
@@ -35,6 +36,7 @@ pub use backup::{
 pub use bulk::Batch;
 pub use error::StoreError;
 pub use keys::{DbKey, FailedLogins, KeyFile, RecoveryKey, key_file_path, next_key_file_path};
+pub use plans::{QueryPlan, plan_problems};
 pub use queries::{ClientFilter, DetainedRow, FollowUpRow, settings};
 pub use records::Record;
 pub use rekey::{Rotation, recovery_file_path};
@@ -78,6 +80,8 @@ pub struct Store {
     /// A recovery key made by a change of key (databases made before
     /// recovery slots), to be shown once: see [`Store::take_new_recovery_key`].
     new_recovery_key: Option<RecoveryKey>,
+    /// Opened only to look (`check`): not even statistics are written.
+    inspect: bool,
 }
 
 /// What `init` hands back once: the open store and the recovery key.
@@ -297,6 +301,7 @@ impl Store {
                 device_id,
                 failed_logins: None,
                 new_recovery_key: None,
+                inspect: false,
             })
         })();
         match result {
@@ -398,6 +403,18 @@ impl Store {
         self.failed_logins
     }
 
+    /// Keeps the planner's statistics true after bulk work (SQLite's
+    /// `PRAGMA optimize`, on a bounded sample); run at close too. Failure
+    /// only costs speed, so it is not reported.
+    pub fn optimize(&self) {
+        if self.inspect {
+            return;
+        }
+        let _ = self
+            .conn
+            .execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;");
+    }
+
     /// The recovery key a change of the database key had to make (the key
     /// file had no recovery slot), once: show it and forget it.
     pub fn take_new_recovery_key(&mut self) -> Option<RecoveryKey> {
@@ -449,6 +466,9 @@ impl Store {
         if access == Access::Normal {
             schema::MIGRATIONS.to_latest(&mut conn)?;
             trust::ensure_device_key(&conn)?;
+            // As SQLite advises for a long-lived connection: statistics
+            // for tables that have none or have grown (a bounded sample).
+            let _ = conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;");
         }
         let device_id: String =
             conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
@@ -486,6 +506,7 @@ impl Store {
             device_id,
             failed_logins: None,
             new_recovery_key: None,
+            inspect: access == Access::Inspect,
         };
         if access == Access::Normal {
             store.write(|tx, ctx| {
@@ -555,6 +576,7 @@ impl Store {
 
     /// Closes the database, checkpointing the WAL into the main file.
     pub fn close(self) -> Result<(), StoreError> {
+        self.optimize();
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
         self.conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
     }
@@ -659,6 +681,7 @@ impl Store {
             device_id: self.device_id.clone(),
             failed_logins: None,
             new_recovery_key: None,
+            inspect: self.inspect,
         })
     }
 

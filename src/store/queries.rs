@@ -121,12 +121,18 @@ impl Store {
         until: NaiveDate,
         worker: Option<Uuid>,
     ) -> Result<Vec<FollowUpRow>, StoreError> {
+        // Two statements, so that each has one index to go through.
         let sql = format!(
             "SELECT f.id, f.created_at, f.updated_at, f.updated_by, f.device_id, f.deleted, {cols}, c.code, c.nickname
              FROM followups f JOIN clients c ON c.id = f.client_id AND c.deleted = 0
-             WHERE f.deleted = 0 AND f.done_on IS NULL AND f.due <= ?1 AND (?2 IS NULL OR f.worker_id = ?2)
+             WHERE f.deleted = 0 AND f.done_on IS NULL AND f.due <= ?1 AND {worker}
              ORDER BY f.due, c.code",
-            cols = FollowUp_COLUMNS_PREFIXED
+            cols = FollowUp_COLUMNS_PREFIXED,
+            worker = if worker.is_some() {
+                "f.worker_id = ?2"
+            } else {
+                "?2 IS NULL"
+            }
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![until, worker], |r| {
@@ -207,20 +213,25 @@ pub(crate) fn client_ids_on(
         end.push(char::MAX);
         let a = push(Value::Text(code));
         let b = push(Value::Text(end));
-        let mut alt = format!("(c.code >= ?{a} AND c.code < ?{b})");
+        // The matching row ids first, each part through its own index;
+        // then the rows by id (an OR here made SQLite read every code).
+        let mut alt =
+            format!("SELECT rid FROM clients WHERE code >= ?{a} AND code < ?{b} AND deleted = 0");
         if q.chars().count() >= 3 {
             let m = push(Value::Text(format!("\"{}\"", q.replace('"', "\"\""))));
             alt.push_str(&format!(
-                " OR c.rid IN (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?{m})"
+                " UNION SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?{m}"
             ));
         } else {
             let mut nend = q.to_owned();
             nend.push(char::MAX);
             let x = push(Value::Text(q.to_owned()));
             let y = push(Value::Text(nend));
-            alt.push_str(&format!(" OR (c.nickname >= ?{x} AND c.nickname < ?{y})"));
+            alt.push_str(&format!(
+                " UNION SELECT rid FROM clients WHERE nickname >= ?{x} AND nickname < ?{y} AND deleted = 0"
+            ));
         }
-        clauses.push(format!("({alt})"));
+        clauses.push(format!("c.rid IN ({alt})"));
     }
     if let Some(status) = filter.status {
         let n = push(Value::Text(status.as_str().into()));
@@ -294,7 +305,10 @@ pub(crate) fn detained_on(
         FROM detentions d
         JOIN clients c ON c.id = d.client_id AND c.deleted = 0
         JOIN locations l ON l.id = d.location_id
-        WHERE d.deleted = 0 AND d.started_on <= ?1 AND (d.ended_on IS NULL OR d.ended_on > ?1)
+        WHERE d.rowid IN (
+            SELECT rowid FROM detentions WHERE ended_on IS NULL AND started_on <= ?1 AND deleted = 0
+            UNION ALL
+            SELECT rowid FROM detentions WHERE ended_on > ?1 AND started_on <= ?1 AND deleted = 0)
           AND (?2 IS NULL OR c.assigned_worker = ?2)
           AND (?3 IS NULL OR d.location_id = ?3)
         ORDER BY d.started_on, c.code";

@@ -13,6 +13,7 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(REPORT_INDEXES),
     M::up(SYNC),
     M::up(SYNC_TRUST),
+    M::up(OPEN_FOLLOWUPS),
 ];
 
 /// Which laptops this one believes (`store::sync`, "Trust"): each other
@@ -444,6 +445,12 @@ END;
 "#;
 
 /// How many migrations this build knows; a database past this is from a newer Tether.
+/// Migration 7: open follow-ups by due date, for everyone's list (the
+/// worker's list has `followups_worker`); found by the plan test.
+const OPEN_FOLLOWUPS: &str = "
+CREATE INDEX followups_open ON followups(due, client_id) WHERE deleted = 0 AND done_on IS NULL;
+";
+
 pub const MIGRATIONS_COUNT: usize = MIGRATION_LIST.len();
 
 /// Tables of records that carry the common bookkeeping columns.

@@ -1078,13 +1078,16 @@ impl Store {
             )?;
             Ok(merged)
         });
-        result.map_err(|e| {
+        let merged = result.map_err(|e| {
             if is_foreign_key_error(&e) {
                 damaged("it refers to records that neither it nor this database holds")
             } else {
                 e
             }
-        })
+        })?;
+        // A first full sync fills the tables: keep the statistics true.
+        self.optimize();
+        Ok(merged)
     }
 
     /// "Sync now": merges every other device's bundle in `dir` that has
