@@ -971,7 +971,12 @@ fn hot_plans(store: &mut Store) -> Vec<tether::store::QueryPlan> {
 /// What each hot statement may do beyond index lookups, found by a piece
 /// of its text: the tables it reads whole on purpose, and the index a
 /// correlated lookup must go through.
-const PLAN_RULES: &[(&str, &[&str], &[(&str, &str)])] = &[
+type PlanRule = (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+const PLAN_RULES: &[PlanRule] = &[
     // The client list without a filter lists everyone, in code order.
     (
         "FROM clients c WHERE c.deleted = 0 ORDER BY c.code",
