@@ -9,6 +9,7 @@ use super::{Store, StoreError};
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One statement and its plan, one line per step (`SEARCH c USING …`).
 #[derive(Debug, Clone, PartialEq)]
@@ -18,14 +19,19 @@ pub struct QueryPlan {
 }
 
 static SEEN: Mutex<Option<BTreeSet<String>>> = Mutex::new(None);
+/// Statements started on traced connections (see [`Store::trace_statements`]).
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
 fn record(event: TraceEvent<'_>) {
     if let TraceEvent::Stmt(stmt, text) = event
         && !text.starts_with("--")
-        && let Ok(mut seen) = SEEN.lock()
-        && let Some(seen) = seen.as_mut()
     {
-        seen.insert(stmt.sql().into_owned());
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut seen) = SEEN.lock()
+            && let Some(seen) = seen.as_mut()
+        {
+            seen.insert(stmt.sql().into_owned());
+        }
     }
 }
 
@@ -60,6 +66,18 @@ impl Store {
             });
         }
         Ok(plans)
+    }
+
+    /// Counts the statements this connection runs from now on (the frame
+    /// benchmark checks that screens run none while drawing).
+    pub fn trace_statements(&self) {
+        self.conn()
+            .trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record));
+    }
+
+    /// Statements run on traced connections so far, in this process.
+    pub fn statements_run(&self) -> u64 {
+        STATEMENTS.load(Ordering::Relaxed)
     }
 
     /// `EXPLAIN QUERY PLAN` of `sql`, parameters unbound (NULL).

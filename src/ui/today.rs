@@ -59,6 +59,9 @@ pub struct TodayScreen {
     shown: u64,
     loaded: Option<(Scope, u64)>,
     pub worklist: Vec<Entry>,
+    /// Positions in `worklist` of each kind's entries (in `KINDS` order),
+    /// grouped once when the list arrives, not on every frame.
+    by_kind: Vec<Vec<usize>>,
     pub followups: Vec<FollowUpRow>,
     pub detained: Vec<DetainedRow>,
     pub error: Option<String>,
@@ -137,6 +140,7 @@ impl TodayScreen {
             shown: 0,
             loaded: None,
             worklist: Vec::new(),
+            by_kind: vec![Vec::new(); KINDS.len()],
             followups: Vec::new(),
             detained: Vec::new(),
             error: None,
@@ -169,7 +173,7 @@ impl TodayScreen {
             {
                 self.shown = seq;
                 match result {
-                    Ok(list) => self.worklist = list,
+                    Ok(list) => self.set_worklist(list),
                     Err(e) => self.error = Some(e),
                 }
             }
@@ -189,7 +193,7 @@ impl TodayScreen {
             self.worker_thread = None;
             self.shown = self.sent;
             match env.store.worklist(env.today, worker) {
-                Ok(list) => self.worklist = list,
+                Ok(list) => self.set_worklist(list),
                 Err(e) => self.error = Some(e.to_string()),
             }
         }
@@ -213,6 +217,20 @@ impl TodayScreen {
 
     pub fn after_save(&mut self, result: &Result<(), String>) {
         self.form.after_save(result);
+    }
+
+    fn set_worklist(&mut self, list: Vec<Entry>) {
+        self.by_kind = KINDS
+            .iter()
+            .map(|kind| {
+                list.iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.kind == *kind)
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        self.worklist = list;
     }
 
     fn scope_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) {
@@ -264,9 +282,8 @@ impl TodayScreen {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                for kind in KINDS {
-                    let rows: Vec<&Entry> =
-                        self.worklist.iter().filter(|e| e.kind == kind).collect();
+                for (k, kind) in KINDS.into_iter().enumerate() {
+                    let rows = &self.by_kind[k];
                     let color = match kind {
                         EntryKind::AtRiskDetained
                         | EntryKind::ArtInterrupted
@@ -290,7 +307,7 @@ impl TodayScreen {
                                 .id_salt(kind.as_str())
                                 .max_height(260.0)
                                 .show_rows(ui, 20.0, rows.len(), |ui, range| {
-                                    for e in &rows[range] {
+                                    for e in rows[range].iter().map(|&i| &self.worklist[i]) {
                                         ui.horizontal(|ui| {
                                             if ui.link(&e.client_code).clicked() {
                                                 action = Action::OpenClient(e.client_id);
@@ -317,8 +334,8 @@ impl TodayScreen {
                         egui::ScrollArea::vertical()
                             .id_salt("followups_rows")
                             .max_height(260.0)
-                            .show(ui, |ui| {
-                                for f in &self.followups {
+                            .show_rows(ui, 20.0, self.followups.len(), |ui, range| {
+                                for f in &self.followups[range] {
                                     ui.horizontal(|ui| {
                                         ui.monospace(f.followup.due.to_string());
                                         if f.followup.due < env.today {
@@ -352,35 +369,43 @@ impl TodayScreen {
                         if self.detained.is_empty() {
                             ui.weak(t("No client is in an open detention."));
                         }
+                        // Only the rows in view are laid out (and in the
+                        // accessibility tree): thousands may be detained.
                         egui::ScrollArea::vertical()
                             .id_salt("detained_rows")
                             .max_height(300.0)
-                            .show(ui, |ui| {
-                                egui::Grid::new("detained_now")
-                                    .num_columns(5)
-                                    .striped(true)
-                                    .show(ui, |ui| {
-                                        for d in &self.detained {
-                                            if ui.link(&d.code).clicked() {
-                                                action = Action::OpenClient(d.client_id);
-                                            }
-                                            ui.label(shown_name(
-                                                d.nickname.as_deref(),
-                                                env.hide_names,
-                                            ));
-                                            ui.label(&d.location);
-                                            ui.label(tf("{n} days", &[("n", &d.days)]));
-                                            let mut on = Vec::new();
-                                            if d.on_methadone {
-                                                on.push(t("methadone"));
-                                            }
-                                            if d.on_art {
-                                                on.push(t("ART"));
-                                            }
-                                            ui.label(on.join(", "));
-                                            ui.end_row();
+                            .show_rows(ui, 20.0, self.detained.len(), |ui, range| {
+                                for d in &self.detained[range] {
+                                    ui.horizontal(|ui| {
+                                        let cell = |ui: &mut egui::Ui, width: f32, text: &str| {
+                                            ui.add_sized(
+                                                [width, 18.0],
+                                                egui::Label::new(text).truncate(),
+                                            );
+                                        };
+                                        if ui
+                                            .add_sized([110.0, 18.0], egui::Link::new(&d.code))
+                                            .clicked()
+                                        {
+                                            action = Action::OpenClient(d.client_id);
                                         }
+                                        cell(
+                                            ui,
+                                            120.0,
+                                            &shown_name(d.nickname.as_deref(), env.hide_names),
+                                        );
+                                        cell(ui, 220.0, &d.location);
+                                        cell(ui, 80.0, &tf("{n} days", &[("n", &d.days)]));
+                                        let mut on = Vec::new();
+                                        if d.on_methadone {
+                                            on.push(t("methadone"));
+                                        }
+                                        if d.on_art {
+                                            on.push(t("ART"));
+                                        }
+                                        ui.label(on.join(", "));
                                     });
+                                }
                             });
                     });
             });

@@ -1,0 +1,365 @@
+//! The store against hand-written SQL, on the same 100,000-client demo in
+//! the same run: for each hot call, the median time of the store's call and
+//! of the best plain SQL that reads (or writes) the same rows on a second
+//! connection with the same key and settings, and their ratio. Target: every
+//! ratio ≤ 1.5×. Samples of the two alternate, so drift hits both alike.
+//!
+//!     cargo bench --bench ratio
+//!
+//! Prints a Markdown table (also written to `target/bench-data/ratio.md`).
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{PASSWORD, bench_db};
+use rusqlite::{Connection, params, params_from_iter};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use tether::domain::*;
+use tether::store::{ClientFilter, KeyFile, Store};
+
+/// Median time of one call of `f`, from 21 samples of about 40 ms each,
+/// alternating with `g` (so the two see the same machine).
+fn medians(mut f: impl FnMut(), mut g: impl FnMut()) -> (Duration, Duration) {
+    let per_sample = |h: &mut dyn FnMut()| {
+        let start = Instant::now();
+        let mut n = 0u32;
+        while start.elapsed() < Duration::from_millis(40) || n < 3 {
+            h();
+            n += 1;
+        }
+        n
+    };
+    // Warm up, and learn how many calls make a sample.
+    let nf = per_sample(&mut f);
+    let ng = per_sample(&mut g);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..21 {
+        let t = Instant::now();
+        for _ in 0..nf {
+            f();
+        }
+        a.push(t.elapsed() / nf);
+        let t = Instant::now();
+        for _ in 0..ng {
+            g();
+        }
+        b.push(t.elapsed() / ng);
+    }
+    a.sort();
+    b.sort();
+    (a[a.len() / 2], b[b.len() / 2])
+}
+
+const ROW: &str = "c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
+    EXISTS (SELECT 1 FROM detentions d INDEXED BY detentions_client WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL)";
+
+type RawRow = (
+    uuid::Uuid,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    String,
+    bool,
+);
+
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+fn prefix_end(s: &str) -> String {
+    let mut e = s.to_owned();
+    e.push(char::MAX);
+    e
+}
+
+fn main() {
+    let path = bench_db();
+    let key = KeyFile::load(&path)
+        .expect("key file")
+        .unlock("admin", PASSWORD)
+        .expect("unlock");
+    let mut store = Store::open(&path, "admin", PASSWORD).expect("open");
+    let raw = Connection::open(&path).expect("raw open");
+    raw.execute_batch(&format!(
+        "PRAGMA key = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144; PRAGMA journal_mode = WAL;",
+        key.pragma_value().as_str()
+    ))
+    .expect("raw key");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
+    let mut table: Vec<(String, Duration, Duration)> = Vec::new();
+
+    let codes: Vec<(String, uuid::Uuid)> = store
+        .search_clients("PP-00", 400)
+        .expect("search")
+        .rows
+        .into_iter()
+        .map(|r| (r.code, r.id))
+        .collect();
+    assert!(codes.len() > 100, "bench database has clients");
+
+    // Code prefix: the store's search against one statement.
+    {
+        let mut i = 0;
+        let mut j = 0;
+        let mut stmt = raw
+            .prepare(&format!("SELECT {ROW} FROM clients c WHERE c.code >= ?1 AND c.code < ?2 AND c.deleted = 0 ORDER BY c.code LIMIT 51"))
+            .expect("sql");
+        let (s, r) = medians(
+            || {
+                i = (i + 1) % codes.len();
+                let p = &codes[i].0[..codes[i].0.len() - 1];
+                black_box(store.search_clients(p, 50).expect("search"));
+            },
+            || {
+                j = (j + 1) % codes.len();
+                let p = &codes[j].0[..codes[j].0.len() - 1];
+                let rows: Vec<RawRow> = stmt
+                    .query_map(params![p, prefix_end(p)], raw_row)
+                    .expect("q")
+                    .collect::<Result<_, _>>()
+                    .expect("rows");
+                black_box(rows);
+            },
+        );
+        table.push(("search by code prefix (50 rows)".into(), s, r));
+    }
+
+    // Nickname or phone substring: FTS5 trigram rowids and code prefix, then the rows.
+    {
+        let words = ["ophe", "Dara", "សុខា", "anth", "012 3", "Srey"];
+        let (mut i, mut j) = (0, 0);
+        let mut stmt = raw
+            .prepare(&format!(
+                "SELECT {ROW} FROM clients c WHERE c.rid IN (
+                    SELECT rid FROM (SELECT rid FROM clients WHERE code >= ?1 AND code < ?2 AND deleted = 0 ORDER BY code LIMIT 51)
+                    UNION SELECT rowid FROM (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?3 LIMIT 51))
+                 AND c.deleted = 0 ORDER BY c.code LIMIT 51"
+            ))
+            .expect("sql");
+        let (s, r) = medians(
+            || {
+                i = (i + 1) % words.len();
+                black_box(store.search_clients(words[i], 50).expect("search"));
+            },
+            || {
+                j = (j + 1) % words.len();
+                let w = words[j];
+                let code = w.to_uppercase();
+                let phrase = format!("\"{}\"", w.replace('"', "\"\""));
+                let rows: Vec<RawRow> = stmt
+                    .query_map(params![code, prefix_end(&code), phrase], raw_row)
+                    .expect("q")
+                    .collect::<Result<_, _>>()
+                    .expect("rows");
+                black_box(rows);
+            },
+        );
+        table.push(("search by nickname/phone substring".into(), s, r));
+    }
+
+    // A page of 100 rows of the Clients list, by row id.
+    {
+        let rids = store
+            .client_ids(&ClientFilter::default(), today)
+            .expect("ids");
+        let pages = rids.len() / 100;
+        let (mut i, mut j) = (0, 0);
+        let placeholders = (1..=100)
+            .map(|n| format!("?{n}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut stmt = raw
+            .prepare(&format!(
+                "SELECT {ROW} FROM clients c WHERE c.rid IN ({placeholders}) ORDER BY c.code"
+            ))
+            .expect("sql");
+        let (s, r) = medians(
+            || {
+                i = (i + 7) % pages;
+                black_box(
+                    store
+                        .client_rows(&rids[i * 100..i * 100 + 100])
+                        .expect("rows"),
+                );
+            },
+            || {
+                j = (j + 7) % pages;
+                let rows: Vec<RawRow> = stmt
+                    .query_map(params_from_iter(&rids[j * 100..j * 100 + 100]), raw_row)
+                    .expect("q")
+                    .collect::<Result<_, _>>()
+                    .expect("rows");
+                black_box(rows);
+            },
+        );
+        table.push(("a page of 100 rows of the Clients list".into(), s, r));
+    }
+
+    // One client's timeline: every record of theirs, read whole.
+    {
+        let (mut i, mut j) = (0, 0);
+        let sqls = [
+            "SELECT * FROM contacts WHERE client_id = ?1 AND deleted = 0",
+            "SELECT * FROM arrests WHERE client_id = ?1 AND deleted = 0",
+            "SELECT d.*, l.name, l.methadone, l.art FROM detentions d JOIN locations l ON l.id = d.location_id WHERE d.client_id = ?1 AND d.deleted = 0",
+            "SELECT * FROM enrollments WHERE client_id = ?1 AND deleted = 0",
+            "SELECT * FROM service_events WHERE client_id = ?1 AND deleted = 0",
+            "SELECT * FROM followups WHERE client_id = ?1 AND deleted = 0",
+        ];
+        let mut stmts: Vec<_> = sqls.iter().map(|s| raw.prepare(s).expect("sql")).collect();
+        let (s, r) = medians(
+            || {
+                i = (i + 1) % codes.len();
+                black_box(store.timeline(codes[i].1).expect("timeline"));
+            },
+            || {
+                j = (j + 1) % codes.len();
+                let mut n = 0usize;
+                for stmt in &mut stmts {
+                    let cols = stmt.column_count();
+                    let mut rows = stmt.query([codes[j].1]).expect("q");
+                    while let Some(row) = rows.next().expect("row") {
+                        for c in 0..cols {
+                            black_box(row.get_ref(c).expect("col"));
+                        }
+                        n += 1;
+                    }
+                }
+                black_box(n);
+            },
+        );
+        table.push(("one client's timeline".into(), s, r));
+    }
+
+    // One worker's worklist: the store decides every rule; the raw side
+    // only reads the rows those rules start from (its open stays, its
+    // active methadone and ART enrollments, its clients without a recent
+    // contact), so this ratio includes the rules themselves.
+    {
+        let worker = store
+            .user_by_name("sokha.ou")
+            .expect("user")
+            .map(|u| u.id());
+        let cutoff = tether::domain::add_days(today, -90);
+        let window = tether::domain::add_days(today, -30);
+        let mut a = raw
+            .prepare(
+                "SELECT a.client_id, a.code FROM (
+                    SELECT client_id FROM detentions WHERE ended_on IS NULL AND started_on <= ?1 AND deleted = 0
+                    UNION SELECT client_id FROM detentions WHERE ended_on >= ?2 AND started_on <= ?1 AND deleted = 0
+                 ) d CROSS JOIN client_activity a ON a.client_id = d.client_id AND a.live = 1 WHERE a.worker = ?3",
+            )
+            .expect("sql");
+        let mut b = raw
+            .prepare(
+                "SELECT e.enrollment_id, e.last_dose, e.last_refill, e.last_refill_days, c.code
+                 FROM enrollment_activity e CROSS JOIN client_activity c ON c.client_id = e.client_id AND c.live = 1
+                 WHERE e.live = 1 AND e.service IN ('methadone', 'art') AND e.started_on <= ?1
+                   AND (e.ended_on IS NULL OR e.ended_on >= ?1) AND c.worker = ?2",
+            )
+            .expect("sql");
+        let mut c = raw
+            .prepare(
+                "SELECT client_id, code, status, registered_on, last_contact FROM client_activity
+                 WHERE open = 1 AND (last_contact IS NULL OR last_contact < ?1) AND worker = ?2",
+            )
+            .expect("sql");
+        let (s, r) = medians(
+            || {
+                black_box(store.worklist(today, worker).expect("worklist"));
+            },
+            || {
+                let mut n = 0usize;
+                let mut rows = a.query(params![today, window, worker]).expect("q");
+                while rows.next().expect("row").is_some() {
+                    n += 1;
+                }
+                let mut rows = b.query(params![today, worker]).expect("q");
+                while let Some(row) = rows.next().expect("row") {
+                    black_box(row.get_ref(4).expect("col"));
+                    n += 1;
+                }
+                let mut rows = c.query(params![cutoff, worker]).expect("q");
+                while let Some(row) = rows.next().expect("row") {
+                    black_box(row.get_ref(1).expect("col"));
+                    n += 1;
+                }
+                black_box(n);
+            },
+        );
+        table.push((
+            "one worker's worklist for a day (raw: its input rows only)".into(),
+            s,
+            r,
+        ));
+    }
+
+    // Inserting a contact: validated, version-stamped, audited, committed,
+    // against the same two rows written by hand in one transaction (the
+    // tables' triggers run for both).
+    {
+        let (mut i, mut j) = (0, 0);
+        let device: String = raw
+            .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+                r.get(0)
+            })
+            .expect("device");
+        let admin = store.user().id;
+        let (s, r) = medians(
+            || {
+                i = (i + 1) % codes.len();
+                let mut contact = Contact::new(codes[i].1, today, ContactKind::Street);
+                contact.needles_syringes = 20;
+                contact.condoms = 5;
+                black_box(store.create(contact).expect("insert"));
+            },
+            || {
+                j = (j + 1) % codes.len();
+                let now = chrono::Utc::now().timestamp_millis();
+                let id = uuid::Uuid::now_v7();
+                let tx = raw.unchecked_transaction().expect("tx");
+                tx.prepare_cached(
+                    "INSERT INTO contacts(id, created_at, updated_at, updated_by, device_id, client_id, date, worker_id, kind, needles_syringes, condoms, naloxone, hiv_test, referrals)
+                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?3, 'street', 20, 5, 0, 'none', '')",
+                )
+                .expect("sql")
+                .execute(params![id, now, admin, device, codes[j].1, today])
+                .expect("insert");
+                tx.prepare_cached(
+                    "INSERT INTO audit(at, user_id, device_id, action, record_kind, record_id, detail) VALUES (?1, ?2, ?3, 'create', 'contact', ?4, '')",
+                )
+                .expect("sql")
+                .execute(params![now, admin, device, id])
+                .expect("audit");
+                tx.commit().expect("commit");
+            },
+        );
+        table.push(("insert one contact".into(), s, r));
+    }
+
+    let mut out =
+        String::from("| call | store | hand-written SQL | ratio |\n| --- | --- | --- | --- |\n");
+    for (name, s, r) in &table {
+        out.push_str(&format!(
+            "| {name} | {:.3} ms | {:.3} ms | {:.2}× |\n",
+            s.as_secs_f64() * 1e3,
+            r.as_secs_f64() * 1e3,
+            s.as_secs_f64() / r.as_secs_f64()
+        ));
+    }
+    println!("{out}");
+    let _ = std::fs::write(path.with_file_name("ratio.md"), &out);
+    store.close().expect("close");
+}
