@@ -269,6 +269,7 @@ fn copy_database(
     let result = (|| {
         let counts = live_counts(src)?;
         let mut dest = open_connection(out, key, true)?;
+        super::set_cache(&dest, super::Cache::Stream)?;
         {
             let backup = rusqlite::backup::Backup::new(src, &mut dest)?;
             // All pages in one step, so the copy is of one moment.
@@ -318,6 +319,7 @@ fn verify_copy(
     expected: Option<&[(String, i64)]>,
 ) -> Result<CheckReport, StoreError> {
     let copy = Store::open_with_key(path, key.clone(), username, super::Access::Inspect)?;
+    super::set_cache(copy.conn(), super::Cache::Stream)?;
     let report = copy.check()?;
     if !report.is_ok() {
         return Err(StoreError::Damaged(describe_problems(&report)));
@@ -405,6 +407,7 @@ impl BackupJob {
     fn write_verified(&self, out: &Path) -> Result<CheckReport, StoreError> {
         let src = open_connection(&self.source, &self.key, false)?;
         src.execute_batch("PRAGMA query_only = ON;")?;
+        super::set_cache(&src, super::Cache::Stream)?;
         let counts = copy_database(&src, &self.key, out)?;
         drop(src);
         sync_file(out)?;

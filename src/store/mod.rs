@@ -155,8 +155,9 @@ pub(crate) fn open_connection(
         )));
     }
     register_functions(&conn)?;
+    set_cache(&conn, Cache::Main)?;
     conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;",
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
     )?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -165,6 +166,31 @@ pub(crate) fn open_connection(
         )));
     }
     Ok(conn)
+}
+
+/// How many decrypted pages a connection keeps. SQLCipher decrypts every
+/// page it reads; the cache spares that for pages read again. Connections
+/// that read the file once from end to end (the check, backups and their
+/// verification) keep almost none, so that they do not hold hundreds of
+/// megabytes while the window runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cache {
+    /// The window's connection: 128 MiB.
+    Main,
+    /// A screen's reading thread, or a report's: 32 MiB.
+    Reader,
+    /// One pass over the file: 2 MiB.
+    Stream,
+}
+
+pub(crate) fn set_cache(conn: &Connection, cache: Cache) -> Result<(), StoreError> {
+    let kib = match cache {
+        Cache::Main => 128 * 1024,
+        Cache::Reader => 32 * 1024,
+        Cache::Stream => 2 * 1024,
+    };
+    conn.execute_batch(&format!("PRAGMA cache_size = -{kib};"))?;
+    Ok(())
 }
 
 /// SQL functions the store's statements use: `tether_vv` (see
@@ -688,7 +714,15 @@ impl Store {
     pub fn reader(&self) -> Result<Reader, StoreError> {
         let conn = open_connection(&self.path, &self.key, false)?;
         conn.execute_batch("PRAGMA query_only = ON;")?;
+        set_cache(&conn, Cache::Reader)?;
         Ok(Reader { conn })
+    }
+
+    /// A reader for one pass over the whole file (the full check).
+    pub fn stream_reader(&self) -> Result<Reader, StoreError> {
+        let reader = self.reader()?;
+        set_cache(&reader.conn, Cache::Stream)?;
+        Ok(reader)
     }
 }
 

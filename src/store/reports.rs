@@ -961,6 +961,7 @@ impl Store {
     fn read_only_connection(&self) -> Result<Connection, StoreError> {
         let conn = open_connection(self.path(), self.key(), false)?;
         conn.execute_batch("PRAGMA query_only = ON;")?;
+        super::set_cache(&conn, super::Cache::Reader)?;
         Ok(conn)
     }
 

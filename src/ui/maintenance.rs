@@ -36,6 +36,8 @@ pub struct Maintenance {
     /// Bumped whenever a report arrives (the backups list then reloads).
     pub version: u64,
     next_look: Instant,
+    /// A backup asked for while other work ran (after a change of key).
+    backup_wanted: bool,
 }
 
 impl Default for Maintenance {
@@ -48,6 +50,7 @@ impl Default for Maintenance {
             last_backup: None,
             version: 0,
             next_look: Instant::now(),
+            backup_wanted: false,
         }
     }
 }
@@ -79,7 +82,7 @@ impl Maintenance {
         if self.rx.is_some() || !(check || backup) {
             return;
         }
-        let reader = if check { store.reader().ok() } else { None };
+        let reader = if check { store.stream_reader().ok() } else { None };
         let job = backup.then(|| store.backup_job());
         let (tx, rx) = mpsc::channel();
         self.running = Some(if check {
@@ -103,8 +106,24 @@ impl Maintenance {
         self.rx = Some(rx);
     }
 
-    /// Once a minute: start today's automatic backup if none is made yet.
+    /// A backup now, or as soon as the running work ends (a backup that
+    /// started before a change of key copies the old one, or fails).
+    pub fn request_backup(&mut self, store: &Store, day: NaiveDate) {
+        if self.rx.is_some() {
+            self.backup_wanted = true;
+        } else {
+            self.start(store, day, false, true);
+        }
+    }
+
+    /// Once a minute: start today's automatic backup if none is made yet;
+    /// at once, a backup asked for while other work ran.
     pub fn tick(&mut self, store: &Store, day: NaiveDate) {
+        if self.rx.is_none() && self.backup_wanted && self.damaged.is_none() {
+            self.backup_wanted = false;
+            self.start(store, day, false, true);
+            return;
+        }
         if self.rx.is_some() || Instant::now() < self.next_look || self.damaged.is_some() {
             return;
         }

@@ -318,7 +318,7 @@ impl Workspace {
         self.today = today::TodayScreen::new(&self.store);
         self.clients = clients::ClientsScreen::new(&self.store);
         self.maintenance
-            .start(&self.store, crate::store::today(), false, true);
+            .request_backup(&self.store, crate::store::today());
     }
 
     /// Shows a screen; the client list puts the cursor in its search box.
