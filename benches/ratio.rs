@@ -113,8 +113,15 @@ fn main() {
     {
         let mut i = 0;
         let mut j = 0;
+        // The same answer as the store's: codes that start with it, and
+        // (3 characters or more) codes, nicknames or phones that hold it.
         let mut stmt = raw
-            .prepare(&format!("SELECT {ROW} FROM clients c WHERE c.code >= ?1 AND c.code < ?2 AND c.deleted = 0 ORDER BY c.code LIMIT 51"))
+            .prepare(&format!(
+                "SELECT {ROW} FROM clients c WHERE c.rid IN (
+                    SELECT rid FROM (SELECT rid FROM clients WHERE code >= ?1 AND code < ?2 AND deleted = 0 ORDER BY code LIMIT 51)
+                    UNION SELECT rowid FROM (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?3 LIMIT 51))
+                 AND c.deleted = 0 ORDER BY c.code LIMIT 51"
+            ))
             .expect("sql");
         let (s, r) = medians(
             || {
@@ -125,8 +132,9 @@ fn main() {
             || {
                 j = (j + 1) % codes.len();
                 let p = &codes[j].0[..codes[j].0.len() - 1];
+                let phrase = format!("\"{p}\"");
                 let rows: Vec<RawRow> = stmt
-                    .query_map(params![p, prefix_end(p)], raw_row)
+                    .query_map(params![p, prefix_end(p), phrase], raw_row)
                     .expect("q")
                     .collect::<Result<_, _>>()
                     .expect("rows");
@@ -210,13 +218,14 @@ fn main() {
     // One client's timeline: every record of theirs, read whole.
     {
         let (mut i, mut j) = (0, 0);
+        // Each with its date first, to sort the lot by.
         let sqls = [
-            "SELECT * FROM contacts WHERE client_id = ?1 AND deleted = 0",
-            "SELECT * FROM arrests WHERE client_id = ?1 AND deleted = 0",
-            "SELECT d.*, l.name, l.methadone, l.art FROM detentions d JOIN locations l ON l.id = d.location_id WHERE d.client_id = ?1 AND d.deleted = 0",
-            "SELECT * FROM enrollments WHERE client_id = ?1 AND deleted = 0",
-            "SELECT * FROM service_events WHERE client_id = ?1 AND deleted = 0",
-            "SELECT * FROM followups WHERE client_id = ?1 AND deleted = 0",
+            "SELECT date, * FROM contacts WHERE client_id = ?1 AND deleted = 0",
+            "SELECT date, * FROM arrests WHERE client_id = ?1 AND deleted = 0",
+            "SELECT d.started_on, d.*, l.name FROM detentions d JOIN locations l ON l.id = d.location_id WHERE d.client_id = ?1 AND d.deleted = 0",
+            "SELECT started_on, * FROM enrollments WHERE client_id = ?1 AND deleted = 0",
+            "SELECT date, * FROM service_events WHERE client_id = ?1 AND deleted = 0",
+            "SELECT due, * FROM followups WHERE client_id = ?1 AND deleted = 0",
         ];
         let mut stmts: Vec<_> = sqls.iter().map(|s| raw.prepare(s).expect("sql")).collect();
         let (s, r) = medians(
@@ -225,19 +234,21 @@ fn main() {
                 black_box(store.timeline(codes[i].1).expect("timeline"));
             },
             || {
+                // Owned values, newest first: what a screen can keep.
                 j = (j + 1) % codes.len();
-                let mut n = 0usize;
+                let mut all: Vec<(String, Vec<rusqlite::types::Value>)> = Vec::new();
                 for stmt in &mut stmts {
                     let cols = stmt.column_count();
                     let mut rows = stmt.query([codes[j].1]).expect("q");
                     while let Some(row) = rows.next().expect("row") {
-                        for c in 0..cols {
-                            black_box(row.get_ref(c).expect("col"));
-                        }
-                        n += 1;
+                        all.push((
+                            row.get(0).expect("date"),
+                            (1..cols).map(|c| row.get(c).expect("col")).collect(),
+                        ));
                     }
                 }
-                black_box(n);
+                all.sort_by(|a, b| b.0.cmp(&a.0));
+                black_box(all);
             },
         );
         table.push(("one client's timeline".into(), s, r));
@@ -273,7 +284,10 @@ fn main() {
         let mut c = raw
             .prepare(
                 "SELECT client_id, code, status, registered_on, last_contact FROM client_activity
-                 WHERE open = 1 AND (last_contact IS NULL OR last_contact < ?1) AND worker = ?2",
+                 WHERE open = 1 AND last_contact IS NULL AND worker = ?2
+                 UNION ALL
+                 SELECT client_id, code, status, registered_on, last_contact FROM client_activity
+                 WHERE open = 1 AND last_contact < ?1 AND worker = ?2",
             )
             .expect("sql");
         let (s, r) = medians(

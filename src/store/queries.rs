@@ -81,18 +81,17 @@ impl Store {
         client_ids_on(self.conn(), filter, day)
     }
 
-    /// The list rows for some row ids, in the order given.
+    /// The list rows for some row ids, in the order given: one statement
+    /// for the lot (the ids as a JSON array), then put in that order.
     pub fn client_rows(&self, rids: &[i64]) -> Result<Vec<ClientRow>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!("{ROW_SQL} WHERE c.rid = ?1"))?;
-        let mut out = Vec::with_capacity(rids.len());
-        for rid in rids {
-            if let Some(row) = stmt.query_row([rid], map_row).optional()? {
-                out.push(row);
-            }
-        }
-        Ok(out)
+        let ids = serde_json::to_string(rids).map_err(|e| StoreError::Damaged(e.to_string()))?;
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "{ROW_SQL} WHERE c.rid IN (SELECT value FROM json_each(?1))"
+        ))?;
+        let mut found: std::collections::HashMap<i64, ClientRow> = stmt
+            .query_map([ids], |r| Ok((r.get::<_, i64>(8)?, map_row(r)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rids.iter().filter_map(|rid| found.remove(rid)).collect())
     }
 
     /// Provinces that clients live in, for filters.

@@ -47,15 +47,19 @@ impl Store {
                 item: TimelineItem::Arrest(a),
             });
         }
-        let mut location_names: HashMap<Uuid, String> = HashMap::new();
+        // The places' names in one statement, not one lookup per place.
+        let location_names: HashMap<Uuid, String> = self
+            .conn()
+            .prepare_cached(
+                "SELECT DISTINCT l.id, l.name FROM detentions d JOIN locations l ON l.id = d.location_id
+                 WHERE d.client_id = ?1 AND d.deleted = 0",
+            )?
+            .query_map([client_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
         for d in self.list_for_client::<Detention>(client_id)? {
             let location = match location_names.get(&d.location_id) {
                 Some(name) => name.clone(),
-                None => {
-                    let name = self.get::<Location>(d.location_id)?.data.name;
-                    location_names.insert(d.location_id, name.clone());
-                    name
-                }
+                None => self.get::<Location>(d.location_id)?.data.name,
             };
             out.push(TimelineEntry {
                 date: d.start,
