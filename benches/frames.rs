@@ -143,9 +143,9 @@ fn frames(c: &mut Criterion) {
         forms: &forms,
     };
     let run = |name: &str,
-                   c: &mut Criterion,
-                   draw: &mut dyn FnMut(&mut egui::Ui, &Env<'_>),
-                   ready: &dyn Fn() -> bool| {
+               c: &mut Criterion,
+               draw: &mut dyn FnMut(&mut egui::Ui, &Env<'_>),
+               ready: &dyn Fn() -> bool| {
         let ctx = egui::Context::default();
         fonts::install(&ctx);
         let frame = |events: Vec<Event>, draw: &mut dyn FnMut(&mut egui::Ui, &Env<'_>)| {

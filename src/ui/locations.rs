@@ -140,17 +140,32 @@ impl LocationsScreen {
                     .id_salt(l.id())
                     .default_open(people.iter().any(|p| p.at_risk()))
                     .show(ui, |ui| {
-                        egui::Grid::new(("roster", l.id()))
-                            .num_columns(4)
-                            .striped(true)
-                            .show(ui, |ui| {
-                                for p in people {
-                                    if ui.link(&p.code).clicked() {
-                                        action = Action::OpenClient(p.client_id);
-                                    }
-                                    ui.label(shown_name(p.nickname.as_deref(), env.hide_names));
-                                    ui.label(tf("{n} days", &[("n", &p.days)]));
+                        // Only the rows in view are laid out: a prison can
+                        // hold hundreds of our clients after a crackdown.
+                        egui::ScrollArea::vertical()
+                            .id_salt(("roster", l.id()))
+                            .max_height(240.0)
+                            .show_rows(ui, 22.0, people.len(), |ui, range| {
+                                for p in &people[range] {
                                     ui.horizontal(|ui| {
+                                        if ui
+                                            .add_sized([110.0, 18.0], egui::Link::new(&p.code))
+                                            .clicked()
+                                        {
+                                            action = Action::OpenClient(p.client_id);
+                                        }
+                                        ui.add_sized(
+                                            [120.0, 18.0],
+                                            egui::Label::new(shown_name(
+                                                p.nickname.as_deref(),
+                                                env.hide_names,
+                                            ))
+                                            .truncate(),
+                                        );
+                                        ui.add_sized(
+                                            [80.0, 18.0],
+                                            egui::Label::new(tf("{n} days", &[("n", &p.days)])),
+                                        );
                                         if p.on_methadone {
                                             let c = if l.methadone == Availability::Yes {
                                                 GREEN
@@ -168,7 +183,6 @@ impl LocationsScreen {
                                             badge(ui, t("On ART"), c);
                                         }
                                     });
-                                    ui.end_row();
                                 }
                             });
                     });

@@ -82,7 +82,11 @@ impl Maintenance {
         if self.rx.is_some() || !(check || backup) {
             return;
         }
-        let reader = if check { store.stream_reader().ok() } else { None };
+        let reader = if check {
+            store.stream_reader().ok()
+        } else {
+            None
+        };
         let job = backup.then(|| store.backup_job());
         let (tx, rx) = mpsc::channel();
         self.running = Some(if check {
