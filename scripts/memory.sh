@@ -49,5 +49,6 @@ sleep 20                                                  # the check and backup
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$app/status")
 now=$(awk '/VmRSS/ {print $2}' "/proc/$app/status")
 max_sampled=$(sort -n "$work/rss" | tail -n1)
+awk 'NR % 4 == 1 {printf "%d ", $1/1024} END {print ""}' "$work/rss" >&2
 echo "peak resident (VmHWM): $((peak / 1024)) MB; largest sample: $((max_sampled / 1024)) MB; after the background work: $((now / 1024)) MB"
 grep -i "error\|panic" "$work/app.log" | head -5 || true

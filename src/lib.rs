@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod files;
 pub mod import;
+pub mod memory;
 pub mod reports;
 pub mod store;
 pub mod sync;

@@ -175,9 +175,9 @@ pub(crate) fn open_connection(
 /// megabytes while the window runs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Cache {
-    /// The window's connection: 128 MiB.
+    /// The window's connection: 64 MiB.
     Main,
-    /// A screen's reading thread, or a report's: 32 MiB.
+    /// A screen's reading thread, or a report's: 16 MiB.
     Reader,
     /// One pass over the file: 2 MiB.
     Stream,
@@ -185,8 +185,8 @@ pub(crate) enum Cache {
 
 pub(crate) fn set_cache(conn: &Connection, cache: Cache) -> Result<(), StoreError> {
     let kib = match cache {
-        Cache::Main => 128 * 1024,
-        Cache::Reader => 32 * 1024,
+        Cache::Main => 64 * 1024,
+        Cache::Reader => 16 * 1024,
         Cache::Stream => 2 * 1024,
     };
     conn.execute_batch(&format!("PRAGMA cache_size = -{kib};"))?;

@@ -54,7 +54,11 @@ impl DashboardScreen {
         };
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            let _ = tx.send(reader.dashboard(day).map_err(|e| e.to_string()));
+            let result = reader.dashboard(day).map_err(|e| e.to_string());
+            // The connection and its pages go before the answer, so that
+            // the window can give their memory back when it arrives.
+            drop(reader);
+            let _ = tx.send(result);
         });
         self.pending = Some(rx);
         self.requested = Some((generation, day));
@@ -69,6 +73,7 @@ impl DashboardScreen {
                 self.data = Some(data);
                 self.error = None;
                 self.pending = None;
+                crate::memory::give_back();
             }
             Ok(Err(e)) => {
                 self.error = Some(e);

@@ -174,6 +174,7 @@ impl Maintenance {
                     self.rx = None;
                     self.running = None;
                     changed = true;
+                    crate::memory::give_back();
                     break;
                 }
             }
