@@ -1232,6 +1232,14 @@ pub fn first_index(store: &Store) -> Result<u64, StoreError> {
 pub fn run(
     store: &mut Store,
     config: &DemoConfig,
+    progress: impl FnMut(usize, usize),
+) -> Result<DemoSummary, StoreError> {
+    store.with_bulk_cache(|store| generate(store, config, progress))
+}
+
+fn generate(
+    store: &mut Store,
+    config: &DemoConfig,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<DemoSummary, StoreError> {
     let ctx = prepare(store, config.seed, config.today)?;

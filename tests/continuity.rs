@@ -604,3 +604,70 @@ fn lost_to_follow_up_follows_contacts_as_they_are_added_moved_and_deleted() {
     store.delete::<Contact>(other.id()).unwrap();
     assert!(lost(&store, today));
 }
+
+/// One at-risk rule: the worklist's at-risk list, the dashboard's at-risk
+/// column and the period report's "detained without the service" count,
+/// for the same generated clients, say the same.
+#[test]
+fn the_worklist_the_dashboard_and_the_report_agree_on_who_is_at_risk_in_detention() {
+    let (_db, mut store) = fresh();
+    let on = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    tether::demo::run(
+        &mut store,
+        &tether::demo::DemoConfig {
+            clients: 2000,
+            seed: 3,
+            today: on,
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    let worklist: std::collections::BTreeSet<Uuid> = store
+        .worklist(on, None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::AtRiskDetained)
+        .map(|e| e.client_id)
+        .collect();
+    assert!(
+        !worklist.is_empty(),
+        "the demo's crackdown puts people at risk"
+    );
+    let dashboard: i64 = store
+        .reader()
+        .unwrap()
+        .dashboard(on)
+        .unwrap()
+        .workers
+        .iter()
+        .map(|w| w.at_risk)
+        .sum();
+    let detained_rows: std::collections::BTreeSet<Uuid> = store
+        .detained_on(on, None, None)
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.at_risk())
+        .map(|d| d.client_id)
+        .collect();
+    assert_eq!(
+        detained_rows, worklist,
+        "Locations and Today list the same people"
+    );
+    assert_eq!(
+        dashboard as usize,
+        worklist.len(),
+        "the dashboard counts them"
+    );
+    // A one-day period includes its last day, so the report also counts a
+    // stay that ends on it; never fewer than the worklist.
+    let report = store.period_report(on, on).unwrap().indicators["detained_without_service"].total;
+    let ending_today = store
+        .detained_on(on - Duration::days(1), None, None)
+        .unwrap()
+        .len();
+    assert!(
+        report >= worklist.len() as i64 && report <= (worklist.len() + ending_today) as i64,
+        "report {report}, worklist {}",
+        worklist.len()
+    );
+}

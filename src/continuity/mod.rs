@@ -41,7 +41,10 @@ impl Default for Thresholds {
     }
 }
 
-/// The last day a refill covers: refill date + days supplied − 1.
+/// The last day a methadone take-home refill covers: refill date + days
+/// supplied − 1 (a refill of 7 doses on Monday covers Monday to Sunday).
+/// ART's [`art_cover`] is one day later on purpose: INDICATORS.md counts an
+/// ART refill's cover as refill date + days supplied.
 pub fn refill_cover_end(date: NaiveDate, days_supplied: Option<i64>, t: &Thresholds) -> NaiveDate {
     let days = days_supplied.unwrap_or(t.default_refill_days).max(1);
     crate::domain::add_days(date, days - 1)
@@ -82,7 +85,9 @@ pub fn art_status(
     }
 }
 
-/// The date an ART refill covers up to: refill date + days supplied.
+/// The date an ART refill covers up to: refill date + days supplied (see
+/// [`refill_cover_end`] for methadone's, one day shorter). The period
+/// report's interruption count uses this too.
 pub fn art_cover(date: NaiveDate, days_supplied: Option<i64>, t: &Thresholds) -> NaiveDate {
     crate::domain::add_days(date, days_supplied.unwrap_or(t.default_refill_days).max(0))
 }
@@ -211,6 +216,14 @@ fn latest_on<'a>(
         .max_by_key(|e| e.date)
 }
 
+/// The at-risk rule, decided here and nowhere else: a client who needs a
+/// service (methadone or ART) is at risk in detention where that service is
+/// not known to be available; "unknown" counts as not available. The
+/// worklist, the dashboard, Locations and the period report all ask this.
+pub fn at_risk_in_detention(needs_service: bool, here: Availability) -> bool {
+    needs_service && here != Availability::Yes
+}
+
 /// The client's continuity state on `day`.
 pub fn assess(h: &History, day: NaiveDate, t: &Thresholds) -> ContinuityState {
     let detained = h
@@ -229,7 +242,7 @@ pub fn assess(h: &History, day: NaiveDate, t: &Thresholds) -> ContinuityState {
             latest_on(events(), ServiceEventKind::Refill, day).map(|e| (e.date, e.days_supplied));
         let at_risk = detained
             .as_ref()
-            .is_some_and(|s| s.availability(e.service) != Availability::Yes);
+            .is_some_and(|s| at_risk_in_detention(true, s.availability(e.service)));
         let (art, methadone) = match e.service {
             Service::Art => (Some(art_status(refill, day, t)), None),
             _ => (
@@ -360,6 +373,10 @@ pub struct Entry {
     pub days: i64,
     pub service: Option<Service>,
     pub location: Option<String>,
+    /// For missed methadone: what the missed days call for (the rule's
+    /// answer, so no screen decides review against re-induction itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methadone: Option<MethadoneAction>,
 }
 
 /// The worklist entries that a client's state calls for, in priority order.
@@ -373,6 +390,7 @@ pub fn entries(client_id: Uuid, code: &str, s: &ContinuityState) -> Vec<Entry> {
         days,
         service,
         location,
+        methadone: None,
     };
     if let Some(stay) = &s.detained {
         let missing: Vec<&str> = s
@@ -429,20 +447,28 @@ pub fn entries(client_id: Uuid, code: &str, s: &ContinuityState) -> Vec<Entry> {
             _ => {}
         }
         match x.methadone {
-            Some(MethadoneAction::DoseReview { days }) => out.push(entry(
-                EntryKind::MethadoneMissed,
-                format!("Missed methadone {days} days in a row: dose review before the next dose"),
-                days,
-                Some(Service::Methadone),
-                None,
-            )),
-            Some(MethadoneAction::Reinduction { days }) => out.push(entry(
-                EntryKind::MethadoneMissed,
-                format!("Missed methadone {days} days in a row: re-induction needed"),
-                days,
-                Some(Service::Methadone),
-                None,
-            )),
+            Some(action @ MethadoneAction::DoseReview { days }) => out.push(Entry {
+                methadone: Some(action),
+                ..entry(
+                    EntryKind::MethadoneMissed,
+                    format!(
+                        "Missed methadone {days} days in a row: dose review before the next dose"
+                    ),
+                    days,
+                    Some(Service::Methadone),
+                    None,
+                )
+            }),
+            Some(action @ MethadoneAction::Reinduction { days }) => out.push(Entry {
+                methadone: Some(action),
+                ..entry(
+                    EntryKind::MethadoneMissed,
+                    format!("Missed methadone {days} days in a row: re-induction needed"),
+                    days,
+                    Some(Service::Methadone),
+                    None,
+                )
+            }),
             _ => {}
         }
     }

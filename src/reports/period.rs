@@ -7,6 +7,7 @@
 //! `Store::report_job`); [`publish`] turns it into the form every output
 //! file is written from, with or without suppression.
 
+use crate::continuity::Thresholds;
 use crate::domain::Sex;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -427,12 +428,14 @@ pub fn distinct_days(
     days
 }
 
-/// ART: days past a refill's cover after which treatment is interrupted.
-/// The report uses INDICATORS.md's literal numbers, not the continuity
-/// settings, so that reports from different databases mean the same.
-pub const ART_INTERRUPTION_DAYS: i64 = 28;
-/// Days a refill without days supplied covers (INDICATORS.md).
-pub const DEFAULT_REFILL_DAYS: i64 = 30;
+/// The thresholds a report counts with: INDICATORS.md's numbers (ART
+/// interrupted 28 days past its cover, a refill without days supplied
+/// covering 30 days), which are the continuity rules' defaults, never a
+/// laptop's own settings, so that reports from different databases mean
+/// the same. The rules themselves are `continuity`'s.
+pub fn report_thresholds() -> Thresholds {
+    Thresholds::default()
+}
 /// Days after release in which a dose or refill counts as re-linkage.
 pub const RELINK_DAYS: i64 = 7;
 
@@ -447,13 +450,10 @@ pub fn art_interrupted(
     next_refill: Option<NaiveDate>,
     active: (NaiveDate, NaiveDate),
 ) -> bool {
-    let days = days_supplied.unwrap_or(DEFAULT_REFILL_DAYS).max(0);
-    let Some(first) = chrono::TimeDelta::try_days(days.saturating_add(ART_INTERRUPTION_DAYS + 1))
-        .and_then(|d| refill.checked_add_signed(d))
-    else {
-        return false;
-    };
-    let first = first.max(active.0);
+    let t = report_thresholds();
+    // The first day `continuity::art_status` calls interrupted.
+    let cover = crate::continuity::art_cover(refill, days_supplied, &t);
+    let first = crate::domain::add_days(cover, t.art_interruption_days + 1).max(active.0);
     let last = match next_refill {
         Some(next) => (crate::domain::add_days(next, -1)).min(active.1),
         None => active.1,

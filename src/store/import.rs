@@ -58,7 +58,7 @@ impl Store {
         // and cannot change inside a transaction) and on again after it,
         // whatever happened.
         self.conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
-        let result = self.import_in_tx(table, mapping, options, control);
+        let result = self.with_bulk_cache(|s| s.import_in_tx(table, mapping, options, control));
         let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON;");
         let report = result?;
         restored?;

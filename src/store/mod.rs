@@ -181,6 +181,9 @@ pub(crate) enum Cache {
     Reader,
     /// One pass over the file: 2 MiB.
     Stream,
+    /// Bulk work for a while (import, merge, demo, reports): 256 MiB,
+    /// given back when it ends.
+    Bulk,
 }
 
 pub(crate) fn set_cache(conn: &Connection, cache: Cache) -> Result<(), StoreError> {
@@ -188,6 +191,7 @@ pub(crate) fn set_cache(conn: &Connection, cache: Cache) -> Result<(), StoreErro
         Cache::Main => 64 * 1024,
         Cache::Reader => 16 * 1024,
         Cache::Stream => 2 * 1024,
+        Cache::Bulk => 256 * 1024,
     };
     conn.execute_batch(&format!("PRAGMA cache_size = -{kib};"))?;
     Ok(())
@@ -427,6 +431,17 @@ impl Store {
     /// logged-in user is that admin.
     pub fn failed_logins(&self) -> Option<FailedLogins> {
         self.failed_logins
+    }
+
+    /// Runs bulk work (an import, a merge, generated data) with a large
+    /// page cache on this connection, then the window's size again: index
+    /// pages stay decrypted across the batches.
+    pub fn with_bulk_cache<T>(&mut self, work: impl FnOnce(&mut Store) -> T) -> T {
+        let _ = set_cache(&self.conn, Cache::Bulk);
+        let out = work(self);
+        let _ = set_cache(&self.conn, Cache::Main);
+        crate::memory::give_back();
+        out
     }
 
     /// Keeps the planner's statistics true after bulk work (SQLite's

@@ -45,8 +45,9 @@ pub struct DetainedRow {
 impl DetainedRow {
     /// On methadone or ART where that service is not known to be available.
     pub fn at_risk(&self) -> bool {
-        (self.on_methadone && self.methadone_here != Availability::Yes)
-            || (self.on_art && self.art_here != Availability::Yes)
+        use crate::continuity::at_risk_in_detention;
+        at_risk_in_detention(self.on_methadone, self.methadone_here)
+            || at_risk_in_detention(self.on_art, self.art_here)
     }
 }
 

@@ -488,13 +488,14 @@ impl Run<'_> {
         let mut out = KeyMap::default();
         while let Some(r) = rows.next()? {
             let Some(id) = key_at(r, 0)? else { continue };
-            let yes = Availability::Yes.as_str();
+            let availability =
+                |text: &str| Availability::parse(text).unwrap_or(Availability::Unknown);
             out.insert(
                 id,
                 Place {
                     name: r.get(1)?,
-                    methadone: text_at(r, 2)? == yes,
-                    art: text_at(r, 3)? == yes,
+                    methadone: availability(text_at(r, 2)?),
+                    art: availability(text_at(r, 3)?),
                 },
             );
         }
@@ -616,11 +617,12 @@ impl Run<'_> {
             }
             for t in c.treatments {
                 if covered_together((stay.start, stay.end), (t.start, t.end), from, to) {
-                    let available =
-                        place.is_some_and(|p| if t.methadone { p.methadone } else { p.art });
+                    let here = place.map_or(Availability::Unknown, |p| {
+                        if t.methadone { p.methadone } else { p.art }
+                    });
                     methadone |= t.methadone;
                     art |= !t.methadone;
-                    without |= !available;
+                    without |= crate::continuity::at_risk_in_detention(true, here);
                 }
             }
             if let Some(end) = stay.end
@@ -667,7 +669,7 @@ impl Run<'_> {
     /// `service_events_refills`: the latest on or before `from`, and those
     /// up to `to`; of several refills on one day, the longest supply
     /// counts. Uses INDICATORS.md's literal 28 and 30 days
-    /// ([`period::ART_INTERRUPTION_DAYS`], [`period::DEFAULT_REFILL_DAYS`]),
+    /// ([`period::report_thresholds`]),
     /// not the continuity settings, so that reports mean the same
     /// everywhere.
     fn art_interruptions(&mut self) -> Result<(), StoreError> {
@@ -718,7 +720,9 @@ impl Run<'_> {
                 match &next {
                     // Another refill the same day: keep the longest supply.
                     Some(n) if n.enrollment == p.enrollment && n.date == p.date => {
-                        let days = |d: Option<i64>| d.unwrap_or(period::DEFAULT_REFILL_DAYS);
+                        let days = |d: Option<i64>| {
+                            d.unwrap_or(period::report_thresholds().default_refill_days)
+                        };
                         if days(n.days) > days(p.days) {
                             p.days = n.days;
                         }
@@ -752,8 +756,8 @@ impl Run<'_> {
 /// A detention location as the report needs it.
 struct Place {
     name: String,
-    methadone: bool,
-    art: bool,
+    methadone: Availability,
+    art: Availability,
 }
 
 /// A methadone (or else ART) enrollment's span.
@@ -961,7 +965,7 @@ impl Store {
     fn read_only_connection(&self) -> Result<Connection, StoreError> {
         let conn = open_connection(self.path(), self.key(), false)?;
         conn.execute_batch("PRAGMA query_only = ON;")?;
-        super::set_cache(&conn, super::Cache::Reader)?;
+        super::set_cache(&conn, super::Cache::Bulk)?;
         Ok(conn)
     }
 

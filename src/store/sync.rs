@@ -999,7 +999,7 @@ impl Store {
         self.require(Permission::Sync)?;
         progress("opening", 0, 0);
         let bundle = bundle::open(key, schema::MIGRATIONS_COUNT, bytes)?;
-        self.merge_bundle(&bundle, progress)
+        self.with_bulk_cache(|s| s.merge_bundle(&bundle, progress))
     }
 
     fn merge_bundle(

@@ -188,6 +188,7 @@ impl ImportScreen {
         };
         let what = running.what;
         self.running = None;
+        crate::memory::give_back();
         match reply {
             Reply::Read(Ok(table)) => {
                 self.mapping = Some(Mapping::auto(self.kind, table.headers()));

@@ -147,6 +147,9 @@ pub struct Workspace {
     pub maintenance: maintenance::Maintenance,
     /// A restore asked for: the app closes the workspace to carry it out.
     pub restore_request: Option<RestoreRequest>,
+    /// Open sync conflicts, for the navigation's label: (data generation
+    /// it was counted at, count), read on change, not every frame.
+    open_conflicts: Option<(u64, usize)>,
 }
 
 /// Which backup to restore.
@@ -181,6 +184,7 @@ impl Workspace {
             auto_lock,
             maintenance: maintenance::Maintenance::default(),
             restore_request: None,
+            open_conflicts: None,
             store,
         };
         ws.refresh_form_ctx();
@@ -239,7 +243,14 @@ impl Workspace {
     fn nav_ui(&mut self, ui: &mut egui::Ui) {
         ui.add_space(6.0);
         let open = if self.can(Permission::ResolveConflicts) {
-            self.store.open_conflict_count().unwrap_or(0)
+            match self.open_conflicts {
+                Some((generation, n)) if generation == self.generation => n,
+                _ => {
+                    let n = self.store.open_conflict_count().unwrap_or(0);
+                    self.open_conflicts = Some((self.generation, n));
+                    n
+                }
+            }
         } else {
             0
         };
@@ -815,6 +826,11 @@ impl eframe::App for TetherApp {
             let Session::Open(ws) = &mut self.session else {
                 return;
             };
+            // Past midnight, forms take the new day as today (their default
+            // dates and their "not in the future" check).
+            if ws.form_ctx.today != crate::store::today() {
+                ws.refresh_form_ctx();
+            }
             egui::Panel::left("nav")
                 .resizable(false)
                 .exact_size(190.0)

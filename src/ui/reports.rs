@@ -205,6 +205,7 @@ impl ReportsScreen {
             }
         };
         self.running = None;
+        crate::memory::give_back();
         match reply {
             Reply::Report(Ok(report)) => self.report = Some(report),
             Reply::Exported(Ok((n, path))) => {

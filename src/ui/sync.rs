@@ -103,6 +103,7 @@ impl SyncPanel {
             }
         };
         self.running = None;
+        crate::memory::give_back();
         let action = match &result {
             Ok(done) => Action::Synced(summary(done)),
             Err(_) => Action::None,

@@ -7,7 +7,7 @@ use super::forms::{CloseFollowUpForm, Dialog};
 use super::i18n::{t, tf};
 use super::widgets::*;
 use super::{Action, Env, Write};
-use crate::continuity::{Entry, EntryKind};
+use crate::continuity::{Entry, EntryKind, MethadoneAction};
 use crate::domain::*;
 use crate::store::{DetainedRow, FollowUpRow, Reader, Store};
 use chrono::NaiveDate;
@@ -66,11 +66,10 @@ pub struct TodayScreen {
     pub detained: Vec<DetainedRow>,
     pub error: Option<String>,
     form: Dialog<CloseFollowUpForm>,
-    reinduction_days: i64,
 }
 
 /// Words for one worklist entry, in the UI language.
-pub fn entry_text(e: &Entry, reinduction_days: i64) -> String {
+pub fn entry_text(e: &Entry) -> String {
     let place = e.location.clone().unwrap_or_default();
     match e.kind {
         EntryKind::AtRiskDetained => {
@@ -92,10 +91,14 @@ pub fn entry_text(e: &Entry, reinduction_days: i64) -> String {
             &[("n", &e.days)],
         ),
         EntryKind::ArtOverdue => tf("ART refill overdue by {n} days", &[("n", &e.days)]),
-        EntryKind::MethadoneMissed if e.days >= reinduction_days => tf(
-            "Missed methadone {n} days in a row: re-induction",
-            &[("n", &e.days)],
-        ),
+        EntryKind::MethadoneMissed
+            if matches!(e.methadone, Some(MethadoneAction::Reinduction { .. })) =>
+        {
+            tf(
+                "Missed methadone {n} days in a row: re-induction",
+                &[("n", &e.days)],
+            )
+        }
         EntryKind::MethadoneMissed => tf(
             "Missed methadone {n} days in a row: dose review",
             &[("n", &e.days)],
@@ -145,7 +148,6 @@ impl TodayScreen {
             detained: Vec::new(),
             error: None,
             form: Dialog::default(),
-            reinduction_days: store.thresholds().methadone_reinduction_days,
         }
     }
 
@@ -212,7 +214,6 @@ impl TodayScreen {
             }
             Err(e) => self.error = Some(e.to_string()),
         }
-        self.reinduction_days = env.store.thresholds().methadone_reinduction_days;
     }
 
     pub fn after_save(&mut self, result: &Result<(), String>) {
@@ -312,7 +313,7 @@ impl TodayScreen {
                                             if ui.link(&e.client_code).clicked() {
                                                 action = Action::OpenClient(e.client_id);
                                             }
-                                            ui.label(entry_text(e, self.reinduction_days));
+                                            ui.label(entry_text(e));
                                         });
                                     }
                                 });
