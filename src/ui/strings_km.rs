@@ -70,6 +70,10 @@ pub const KM: &[(&str, &str)] = &[
     ),
     ("Deactivate and change the key", "បិទដំណើរការ ហើយប្ដូរកូនសោ"),
     (
+        "On a large database this takes up to a minute; the window waits until it is done.",
+        "លើមូលដ្ឋានទិន្នន័យធំ ការនេះចំណាយពេលរហូតដល់មួយនាទី។ បង្អួចនឹងរង់ចាំរហូតដល់វារួចរាល់។",
+    ),
+    (
         "{name} is deactivated and the database key is changed. A fresh backup is being made; the Backups list in Settings marks the older ones that still open with the old key.",
         "{name} ត្រូវបានបិទដំណើរការ ហើយកូនសោមូលដ្ឋានទិន្នន័យត្រូវបានប្ដូរ។ កំពុងធ្វើការបម្រុងទុកថ្មី។ បញ្ជីការបម្រុងទុកក្នុងការកំណត់ បង្ហាញការបម្រុងទុកចាស់ៗ ដែលនៅតែបើកបានដោយកូនសោចាស់។",
     ),

@@ -174,6 +174,7 @@ impl UsersScreen {
                 "Backups made before now keep the old key: they still open with {name}'s password. A fresh backup is made at once; delete the older ones when it is safe elsewhere.",
                 &[("name", &user.username)],
             ));
+            ui.weak(t("On a large database this takes up to a minute; the window waits until it is done."));
             ui.add_space(6.0);
             ui.horizontal(|ui| {
                 if ui.button(t("Deactivate and change the key")).clicked() {
