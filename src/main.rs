@@ -14,7 +14,10 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some(command) => match run(&cli, command) {
+        Some(command) => match {
+            quiet_on_closed_pipe();
+            run(&cli, command)
+        } {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
             Err(e) => {
@@ -22,5 +25,18 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// `tether user list | head` ends quietly, as other command-line tools do,
+/// instead of a panic when `head` closes the pipe: the default action for
+/// SIGPIPE again (Rust ignores it, so printing to a closed pipe panics).
+/// Only for subcommands; the window never depends on its stdout.
+fn quiet_on_closed_pipe() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called on the main thread before any other thread exists;
+    // it only sets the disposition of one signal to the system default.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
