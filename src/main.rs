@@ -14,10 +14,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some(command) => match {
-            quiet_on_closed_pipe();
-            run(&cli, command)
-        } {
+        Some(command) => match run_command(&cli, command) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
             Err(e) => {
@@ -26,6 +23,11 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn run_command(cli: &Cli, command: &tether::cli::Command) -> Result<bool, tether::cli::CliError> {
+    quiet_on_closed_pipe();
+    run(cli, command)
 }
 
 /// `tether user list | head` ends quietly, as other command-line tools do,
