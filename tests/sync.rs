@@ -1517,3 +1517,26 @@ fn the_command_line_lists_enrolls_and_refuses_in_one_line() {
     assert_eq!(o.search_clients("XX-0001", 5).unwrap().rows.len(), 1);
     drop(o_db);
 }
+
+#[test]
+fn bundle_values_read_back_as_written_and_refuse_what_no_column_holds() {
+    use tether::sync::bundle::Value;
+    let values = vec![
+        Value::Null,
+        Value::Int(-42),
+        Value::Int(i64::MAX),
+        Value::Real(1.5),
+        Value::Text("ភ្នំពេញ \"quoted\"".into()),
+        Value::Blob(vec![0, 1, 255]),
+        Value::Blob(vec![]),
+    ];
+    let json = serde_json::to_string(&values).unwrap();
+    let back: Vec<Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, values);
+    // Beyond i64 a number is a real, as before.
+    let big: Value = serde_json::from_str("18446744073709551615").unwrap();
+    assert_eq!(big, Value::Real(18446744073709551615.0));
+    for bad in ["{}", "[256]", "[-1]", "[\"a\"]", "true"] {
+        assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
+    }
+}
