@@ -1,4 +1,4 @@
-//! What each fuzz target runs on one input. `tests/fuzz_regressions.rs` in
+//! What each fuzz target runs on one input. `tests/it/fuzz_regressions.rs` in
 //! the main crate includes this file by path, so the saved inputs are
 //! replayed through exactly the code the fuzzer ran.
 //!

@@ -1,7 +1,7 @@
 //! Query plans of what the store really runs: every statement a piece of
 //! work prepares is recorded (SQLite's statement trace), then explained
 //! (`EXPLAIN QUERY PLAN`), and each plan is judged by [`plan_problems`].
-//! The plan test (`tests/plans.rs`) runs the hot calls of the window this
+//! The plan test (`tests/it/store.rs`) runs the hot calls of the window this
 //! way, with and without statistics in the file, so that a query the
 //! planner can misread fails a test instead of a user's afternoon.
 

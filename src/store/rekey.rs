@@ -12,7 +12,7 @@
 //! next file, removed at the next login; a crash after it leaves a
 //! database that only the next key file opens, and the next login
 //! finishes the rename. Either way one of the two files opens it
-//! (`tests/keys.rs` kills the process at every step).
+//! (`tests/it/cli.rs` kills the process at every step).
 //!
 //! The recovery slot is also kept in `<db>.recovery`, a key file with no
 //! user slots, so that the recovery key still opens the database when the

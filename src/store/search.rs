@@ -44,7 +44,7 @@ fn fts_phrase(text: &str) -> String {
 /// partial index of open stays (for the worklists) also matches
 /// `ended_on IS NULL`, and without statistics SQLite chose it, reading every
 /// open stay for every row (about 1 ms a row on the 100,000-client demo).
-/// The plan test (`tests/store.rs`) fails if this goes back.
+/// The plan test (`tests/it/store.rs`) fails if this goes back.
 pub(crate) const ROW_SQL: &str = "SELECT c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
     EXISTS (SELECT 1 FROM detentions d INDEXED BY detentions_client WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL),
     c.rid

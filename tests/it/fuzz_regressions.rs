@@ -4,7 +4,7 @@
 //! (`tests/fuzz-regressions/<target>/`). Each must return, `Ok` or `Err`,
 //! without a panic.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod harness;
 
 use std::path::{Path, PathBuf};

@@ -1,8 +1,6 @@
 //! The encrypted store against real SQLCipher files.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use tether::domain::*;
 use tether::store::{Batch, KeyFile, Store, StoreError, TimelineItem, key_file_path, schema};
 

@@ -1,8 +1,6 @@
 //! The real window, driven through egui_kittest against real encrypted files.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use std::path::PathBuf;

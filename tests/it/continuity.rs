@@ -1,10 +1,8 @@
 //! The continuity rules: table-driven over hand-written timelines, then the
 //! store's worklist against the rules on a generated database.
 
-mod common;
-
+use crate::support::*;
 use chrono::{Duration, NaiveDate};
-use common::*;
 use tether::continuity::*;
 use tether::domain::*;
 use tether::store::Store;

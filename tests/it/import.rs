@@ -1,9 +1,7 @@
 //! Spreadsheet import (shared/IMPORT.md): reading CSV and XLSX, mapping
 //! columns, every problem at once, all or nothing, idempotency, the CLI.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

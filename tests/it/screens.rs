@@ -1,9 +1,7 @@
 //! Store queries behind the screens: filtered client lists, who is detained
 //! where, transfers, raids, follow-ups due, settings.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use tether::domain::*;
 use tether::store::{ClientFilter, Raid, RaidPerson, Store, StoreError, settings};
 

@@ -1,8 +1,6 @@
 //! The command line, run as a real process.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use tether::demo;

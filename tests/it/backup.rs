@@ -1,8 +1,6 @@
 //! Automatic backups, rotation, verification and restore, on real encrypted files.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::path::Path;
 use tether::domain::*;
 use tether::store::{self, Store, StoreError};

@@ -1,8 +1,6 @@
 //! The manager's dashboard over a hand-built database with known answers.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use tether::domain::*;
 
 fn enrollment(client_id: uuid::Uuid, service: Service, start: &str) -> Enrollment {

@@ -1,9 +1,7 @@
 //! Sync between laptops: bundles, merge, conflicts, duplicates, folders,
 //! refusals and a killed import, on real encrypted databases.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use tether::domain::*;

@@ -2,10 +2,8 @@
 //! answers, its JSON, CSV and XLSX files, suppression, the line list, the
 //! permissions and audit of exports, and the two commands.
 
-mod common;
-
+use crate::support::*;
 use calamine::{Data, Reader, open_workbook_auto};
-use common::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
