@@ -8,37 +8,7 @@ use tether::domain::*;
 use tether::store::{Store, key_file_path};
 
 fn tether(args: &[&str], password: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .env("TETHER_PASSWORD", password)
-        .env_remove("TETHER_USER")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run tether")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A refusal: non-zero exit and exactly one plain line on stderr.
-fn assert_refused(o: &Output, needle: &str) {
-    assert!(
-        !o.status.success(),
-        "expected failure, got success: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    let err = stderr(o);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line on stderr, got: {err:?}"
-    );
-    assert!(
-        err.contains(needle),
-        "stderr {err:?} should mention {needle:?}"
-    );
-    assert!(!err.contains("panicked"), "{err}");
+    tether_with(args, password, None)
 }
 
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -1212,13 +1212,7 @@ fn the_import_is_audited_once_with_kind_file_and_counts() {
 }
 
 fn tether(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .env("TETHER_PASSWORD", PASSWORD)
-        .env("TETHER_USER", "admin")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run tether")
+    tether_with(args, PASSWORD, Some("admin"))
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::support::*;
 use calamine::{Data, Reader, open_workbook_auto};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::AtomicBool;
 use tether::domain::*;
 use tether::reports::output::{self, FileFormat};
@@ -1157,20 +1157,7 @@ fn the_export_job_reports_progress_from_another_thread() {
 }
 
 fn tether(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .env("TETHER_PASSWORD", PASSWORD)
-        .env_remove("TETHER_USER")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run tether")
-}
-
-fn assert_refused(o: &Output, needle: &str) {
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "{err:?}");
-    assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    tether_with(args, PASSWORD, None)
 }
 
 #[test]

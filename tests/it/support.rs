@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 use tether::domain::*;
 use tether::store::Store;
 
@@ -57,4 +58,43 @@ pub fn enroll_as(to: &mut Store, from: &Store, trust: tether::store::Trust) {
     let key = from.device_key().expect("device key").public_hex();
     to.enroll_device(from.device_id(), Some(&key), trust)
         .expect("enroll");
+}
+
+/// Runs the `tether` binary with `args`, the password in `TETHER_PASSWORD`
+/// and `TETHER_USER` set to `user` (or unset), no standard input.
+pub fn tether_with(args: &[&str], password: &str, user: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tether"));
+    c.args(args)
+        .env("TETHER_PASSWORD", password)
+        .stdin(Stdio::null());
+    match user {
+        Some(u) => c.env("TETHER_USER", u),
+        None => c.env_remove("TETHER_USER"),
+    };
+    c.output().expect("run tether")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A refusal by the command line: non-zero exit and exactly one plain line
+/// on stderr that mentions `needle`, never a panic.
+pub fn assert_refused(o: &Output, needle: &str) {
+    assert!(
+        !o.status.success(),
+        "expected failure, got success: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = stderr(o);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line on stderr, got: {err:?}"
+    );
+    assert!(
+        err.contains(needle),
+        "stderr {err:?} should mention {needle:?}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
 }
