@@ -48,6 +48,17 @@ pub enum Command {
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
+    /// Who created and changed a client and each of their records, when and
+    /// on which laptop (field names, never values), oldest first:
+    /// coordinators, managers and admins.
+    History {
+        /// The client's code.
+        #[arg(long)]
+        client: String,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Change the database key (admins): every page is re-encrypted and
     /// every password and the recovery key get the new key, so that old
     /// copies of the key file (in backups) open nothing current. Then makes
@@ -458,6 +469,54 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                 println!(
                     "The key file was missing or damaged and has been made anew: every other user needs a new password from an admin (Users)."
                 );
+            }
+            store.close()?;
+            Ok(true)
+        }
+        Command::History { client, json } => {
+            let db = need_db(&cli.db)?;
+            let store = open(db, &cli.user)?;
+            let Some(c) = store.client_by_code(client)? else {
+                return Err(CliError(format!("no client with the code {client}")));
+            };
+            let names: std::collections::HashMap<uuid::Uuid, String> = store
+                .users()?
+                .into_iter()
+                .map(|u| (u.id(), u.data.username.clone()))
+                .collect();
+            for e in store.client_history(c.id())? {
+                let who = e
+                    .user_id
+                    .and_then(|u| names.get(&u).cloned())
+                    .unwrap_or_else(|| "(another laptop)".into());
+                if *json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "at": e.at.to_rfc3339(),
+                            "action": e.action.as_str(),
+                            "kind": e.record_kind,
+                            "record": e.record_id.map(|r| r.to_string()),
+                            "user": who,
+                            "laptop": e.device_id,
+                            "detail": e.detail,
+                        })
+                    );
+                } else {
+                    println!(
+                        "{}  {:<7} {:<13} {}  by {who} on laptop {}{}",
+                        e.at.format("%Y-%m-%d %H:%M UTC"),
+                        e.action.as_str(),
+                        e.record_kind.as_deref().unwrap_or(""),
+                        e.record_id.map(|r| r.to_string()).unwrap_or_default(),
+                        e.device_id,
+                        if e.detail.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", e.detail)
+                        }
+                    );
+                }
             }
             store.close()?;
             Ok(true)

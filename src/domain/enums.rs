@@ -86,6 +86,10 @@ closed_list!(DetentionBasis { PoliceCustody => "police_custody", PreTrial => "pr
 closed_list!(ReleaseReason { Released => "released", Bail => "bail", SentenceCompleted => "sentence_completed", Transferred => "transferred", Escaped => "escaped", Died => "died", Unknown => "unknown" });
 closed_list!(Service { Methadone => "methadone", Art => "art", Prep => "prep", Tb => "tb", Hcv => "hcv" });
 closed_list!(EnrollmentStatus { Active => "active", Interrupted => "interrupted", Completed => "completed", TransferredOut => "transferred_out", Stopped => "stopped" });
+closed_list!(
+    /// Why a record is removed: kept in the audit log with its tombstone.
+    RemovalReason { EnteredInError => "entered_in_error", Duplicate => "duplicate", WrongClient => "wrong_client" }
+);
 closed_list!(ServiceEventKind { Dose => "dose", Refill => "refill", Missed => "missed", Interruption => "interruption", Resumed => "resumed", DoseChange => "dose_change" });
 closed_list!(InterruptionCause { Detention => "detention", StockOut => "stock_out", ClinicClosed => "clinic_closed", ClientChoice => "client_choice", Unknown => "unknown" });
 closed_list!(

@@ -77,7 +77,14 @@ pub enum Permission {
     ResolveConflicts,
     /// Set the organisation's sync passphrase.
     SyncSetup,
+    /// Correct or remove records someone else entered, or one's own after
+    /// [`OWN_CORRECTION_DAYS`].
+    CorrectAnyRecord,
 }
+
+/// Days in which whoever entered a record may still correct or remove it
+/// themselves (coordinators and admins may at any time).
+pub const OWN_CORRECTION_DAYS: i64 = 7;
 
 impl Permission {
     /// Plain words for refusals: "… may not {}".
@@ -95,12 +102,28 @@ impl Permission {
             Permission::Sync => "sync with other laptops",
             Permission::ResolveConflicts => "resolve sync conflicts or merge clients",
             Permission::SyncSetup => "set the sync passphrase",
+            Permission::CorrectAnyRecord => {
+                "correct or remove a record someone else entered, or their own after 7 days"
+            }
         }
     }
 }
 
 impl Role {
     /// Whether this role may do `permission`. The store calls this before every write.
+    /// The correction rule, decided here only: who may correct or remove a
+    /// record entered by `entered_by_me` (this user or not) at
+    /// `entered_at_ms`, at `now_ms`. Coordinators and admins: any record.
+    /// Everyone else: what they entered themselves, within
+    /// [`OWN_CORRECTION_DAYS`] (a record dated ahead of the clock counts as
+    /// just entered).
+    pub fn may_correct(self, entered_by_me: bool, entered_at_ms: i64, now_ms: i64) -> bool {
+        self.can(Permission::CorrectAnyRecord)
+            || (self.can(Permission::EditRecords)
+                && entered_by_me
+                && now_ms.saturating_sub(entered_at_ms) <= OWN_CORRECTION_DAYS * 86_400_000)
+    }
+
     pub fn can(self, permission: Permission) -> bool {
         use Permission as P;
         match self {

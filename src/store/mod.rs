@@ -9,6 +9,7 @@ mod actions;
 mod backup;
 mod bulk;
 pub mod continuity;
+mod corrections;
 pub mod dashboard;
 mod dump;
 mod error;
@@ -34,6 +35,7 @@ pub use backup::{
     restore_newest, restore_other_database,
 };
 pub use bulk::Batch;
+pub use corrections::{ClientRecord, Entered};
 pub use error::StoreError;
 pub use keys::{DbKey, FailedLogins, KeyFile, RecoveryKey, key_file_path, next_key_file_path};
 pub use plans::{QueryPlan, plan_problems};
@@ -631,6 +633,15 @@ impl Store {
     /// Audit entries about one record, newest first.
     pub fn audit_for_record(&self, record_id: Uuid) -> Result<Vec<AuditEntry>, StoreError> {
         self.audit_entries("record_id = ?1", [record_id], usize::MAX)
+    }
+
+    /// Audit entries matching `filter` (with `?1` the id), newest first.
+    pub(crate) fn audit_where(
+        &self,
+        filter: &str,
+        id: Uuid,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_entries(filter, [id], usize::MAX)
     }
 
     fn audit_entries<P: rusqlite::Params>(

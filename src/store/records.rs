@@ -249,6 +249,13 @@ impl Store {
     /// Replaces a record's data; the audit entry names the fields that changed.
     pub fn update<R: Record>(&mut self, id: Uuid, data: R) -> Result<Saved<R>, StoreError> {
         self.require(R::WRITE)?;
+        // Contacts, arrests and service events only change when they were
+        // wrong: every change of them is a correction, under its rule.
+        // (Clients, stays, enrollments and follow-ups also change as work
+        // goes on: a stay ends, a follow-up is closed.)
+        if matches!(R::TABLE, "contacts" | "arrests" | "service_events") {
+            self.require_correction::<R>(id)?;
+        }
         let old: Saved<R> = self.get(id)?;
         self.write(|tx, ctx| update_in_tx(tx, ctx, id, &old.data, &data))?;
         self.get(id)

@@ -7,6 +7,7 @@ mod support;
 mod backup;
 mod cli;
 mod continuity;
+mod corrections;
 mod dashboard;
 mod domain;
 mod fuzz_regressions;
