@@ -237,9 +237,32 @@ pub struct ContactForm {
     pub notes: String,
     /// Focus the first count field on the first frame.
     pub focus_pending: bool,
+    /// The contact being corrected (None: a new one).
+    pub editing: Option<Uuid>,
 }
 
 impl ContactForm {
+    /// The form filled in with a saved contact, to correct it.
+    pub fn correcting(id: Uuid, c: &Contact) -> Self {
+        let count = |n: i64| if n == 0 { String::new() } else { n.to_string() };
+        ContactForm {
+            client_id: c.client_id,
+            date: c.date.to_string(),
+            kind: c.kind,
+            worker: c.worker_id,
+            needles: count(c.needles_syringes),
+            condoms: count(c.condoms),
+            naloxone: count(c.naloxone),
+            hiv_test: c.hiv_test,
+            hiv_result: c.hiv_result,
+            referrals: c.referrals.clone(),
+            place: c.place.clone().unwrap_or_default(),
+            notes: c.notes.clone().unwrap_or_default(),
+            focus_pending: true,
+            editing: Some(id),
+        }
+    }
+
     pub fn new(client_id: Uuid, today: NaiveDate, worker: Option<Uuid>) -> Self {
         ContactForm {
             client_id,
@@ -255,6 +278,7 @@ impl ContactForm {
             place: String::new(),
             notes: String::new(),
             focus_pending: true,
+            editing: None,
         }
     }
 }
@@ -262,7 +286,11 @@ impl ContactForm {
 impl Form for ContactForm {
     type Output = Contact;
     fn title(&self) -> &'static str {
-        t("Log contact")
+        if self.editing.is_some() {
+            t("Correct contact")
+        } else {
+            t("Log contact")
+        }
     }
     fn fields(&mut self, ui: &mut egui::Ui, ctx: &FormCtx, e: &Errors) {
         date_row(ui, t("Date"), &mut self.date, e.get("date"));

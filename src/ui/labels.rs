@@ -37,6 +37,7 @@ labels!(Availability { Yes => "Available", No => "Not available", Unknown => "No
 labels!(NgoAccess { Allowed => "Access allowed", Restricted => "Access restricted", None => "No access", Unknown => "Access unknown" });
 labels!(DetentionBasis { PoliceCustody => "Police custody", PreTrial => "Pre-trial", Sentenced => "Sentenced", CompulsoryTreatment => "Compulsory treatment", Administrative => "Administrative" });
 labels!(ReleaseReason { Released => "Released", Bail => "Bail", SentenceCompleted => "Sentence completed", Transferred => "Transferred", Escaped => "Escaped", Died => "Died", Unknown => "Reason unknown" });
+labels!(RemovalReason { EnteredInError => "Entered in error", Duplicate => "Duplicate", WrongClient => "Wrong client" });
 labels!(Service { Methadone => "Methadone", Art => "ART", Prep => "PrEP", Tb => "TB treatment", Hcv => "Hepatitis C treatment" });
 labels!(EnrollmentStatus { Active => "Active", Interrupted => "Interrupted", Completed => "Completed", TransferredOut => "Transferred out", Stopped => "Stopped" });
 labels!(ServiceEventKind { Dose => "Dose observed", Refill => "Refill dispensed", Missed => "Missed dose", Interruption => "Interruption started", Resumed => "Resumed", DoseChange => "Dose changed" });
@@ -69,6 +70,7 @@ pub fn all_labels() -> Vec<&'static str> {
     of::<DetentionBasis>(&mut out);
     of::<ReleaseReason>(&mut out);
     of::<Service>(&mut out);
+    of::<RemovalReason>(&mut out);
     of::<EnrollmentStatus>(&mut out);
     of::<ServiceEventKind>(&mut out);
     of::<InterruptionCause>(&mut out);

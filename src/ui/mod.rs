@@ -62,6 +62,10 @@ pub enum Screen {
 pub enum Write {
     Client(Option<Uuid>, Client),
     Contact(Contact),
+    /// Correct a saved contact.
+    CorrectContact(Uuid, Contact),
+    /// Remove a contact, with the reason.
+    RemoveContact(Uuid, RemovalReason),
     Arrest(Arrest),
     StartDetention(Detention),
     EndDetention(Uuid, Detention),
@@ -448,6 +452,14 @@ impl Workspace {
             Write::Contact(c) => {
                 s.create(c)?;
                 t("Contact logged").to_owned()
+            }
+            Write::CorrectContact(id, c) => {
+                s.correct(id, c)?;
+                t("Contact corrected").to_owned()
+            }
+            Write::RemoveContact(id, reason) => {
+                s.remove::<Contact>(id, reason, true)?;
+                t("Contact removed; it stays in the history").to_owned()
             }
             Write::Arrest(a) => {
                 s.create(a)?;

@@ -26,6 +26,12 @@ pub enum OpenForm {
     Client(ClientForm),
 }
 
+/// What a timeline row asked for.
+enum RowAction {
+    Correct(Uuid, Contact),
+    Remove(Uuid),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Timeline,
@@ -46,6 +52,8 @@ pub struct ProfileScreen {
     pub form: Option<OpenForm>,
     pub form_error: Option<String>,
     pub tab: Tab,
+    /// A contact about to be removed, with the reason chosen so far.
+    pub removing: Option<(Uuid, RemovalReason)>,
     ctx: FormCtx,
     generation: u64,
 }
@@ -67,6 +75,7 @@ impl ProfileScreen {
             continuity: None,
             form: None,
             form_error: None,
+            removing: None,
             tab: Tab::Timeline,
             ctx: shared.clone(),
             generation: 0,
@@ -348,12 +357,54 @@ impl ProfileScreen {
             ui.selectable_value(&mut self.tab, Tab::FollowUps, t("Follow-ups"));
         });
         ui.separator();
+        let mut picked = None;
         match self.tab {
-            Tab::Timeline => self.timeline_ui(ui, env),
+            Tab::Timeline => picked = self.timeline_ui(ui, env),
             Tab::Details => self.details_ui(ui, env),
             Tab::FollowUps => self.followups_ui(ui, env),
         }
+        match picked {
+            Some(RowAction::Correct(id, c)) => {
+                self.form = Some(OpenForm::Contact(ContactForm::correcting(id, &c)));
+                self.form_error = None;
+            }
+            Some(RowAction::Remove(id)) => {
+                self.removing = Some((id, RemovalReason::EnteredInError));
+            }
+            None => {}
+        }
+        if let Some(w) = self.removal_ui(ui) {
+            return Action::Write(w);
+        }
         self.form_ui(ui)
+    }
+
+    /// Asks for the reason before a contact is removed; says that it is
+    /// kept in the history.
+    fn removal_ui(&mut self, ui: &mut egui::Ui) -> Option<Write> {
+        let (id, mut reason) = self.removing?;
+        let mut write = None;
+        let mut close = false;
+        egui::Modal::new(egui::Id::unique("remove-record")).show(ui.ctx(), |ui| {
+            ui.set_max_width(420.0);
+            ui.heading(t("Remove this contact?"));
+            ui.label(t("It leaves the timeline, the worklists and the reports. It is not erased: the removal and its reason stay in the history."));
+            ui.add_space(4.0);
+            let id_label = ui.label(t("Reason")).id;
+            super::widgets::choice(ui, id_label, &mut reason);
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui.button(t("Remove")).clicked() {
+                    write = Some(Write::RemoveContact(id, reason));
+                    close = true;
+                }
+                if ui.button(t("Cancel")).clicked() {
+                    close = true;
+                }
+            });
+        });
+        self.removing = if close { None } else { Some((id, reason)) };
+        write
     }
 
     fn form_ui(&mut self, ui: &mut egui::Ui) -> Action {
@@ -373,7 +424,13 @@ impl ProfileScreen {
             };
         }
         let result: Option<Option<Write>> = match form {
-            OpenForm::Contact(f) => run!(f, Write::Contact),
+            OpenForm::Contact(f) => {
+                let editing = f.editing;
+                run!(f, |c| match editing {
+                    Some(id) => Write::CorrectContact(id, c),
+                    None => Write::Contact(c),
+                })
+            }
             OpenForm::Arrest(f) => run!(f, Write::Arrest),
             OpenForm::Detention(f) => run!(f, Write::StartDetention),
             OpenForm::EndDetention(f) => run!(f, |(id, d)| Write::EndDetention(id, d)),
@@ -397,12 +454,13 @@ impl ProfileScreen {
         }
     }
 
-    fn timeline_ui(&self, ui: &mut egui::Ui, env: &Env<'_>) {
+    fn timeline_ui(&self, ui: &mut egui::Ui, env: &Env<'_>) -> Option<RowAction> {
+        let mut picked = None;
         if self.timeline.is_empty() {
             ui.label(t(
                 "Nothing recorded yet. Log a contact to start the timeline.",
             ));
-            return;
+            return None;
         }
         let worker_name = |id: Option<Uuid>| {
             id.and_then(|w| env.forms.workers.iter().find(|x| x.0 == w))
@@ -436,6 +494,12 @@ impl ProfileScreen {
                                 }
                                 ui.label(parts.join(", "));
                                 ui.weak(worker_name(c.worker_id));
+                                if ui.small_button(t("Correct")).clicked() {
+                                    picked = Some(RowAction::Correct(c.id(), c.data.clone()));
+                                }
+                                if ui.small_button(t("Remove…")).clicked() {
+                                    picked = Some(RowAction::Remove(c.id()));
+                                }
                             }
                             TimelineItem::Arrest(a) => {
                                 ui.colored_label(RED, t("Arrest"));
@@ -503,6 +567,7 @@ impl ProfileScreen {
                     });
                 }
             });
+        picked
     }
 
     fn details_ui(&self, ui: &mut egui::Ui, env: &Env<'_>) {

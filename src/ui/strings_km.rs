@@ -1,6 +1,22 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("Correct contact", "កែតម្រូវទំនាក់ទំនង"),
+    ("Correct", "កែតម្រូវ"),
+    ("Remove…", "ដកចេញ…"),
+    ("Remove this contact?", "ដកទំនាក់ទំនងនេះចេញ?"),
+    (
+        "It leaves the timeline, the worklists and the reports. It is not erased: the removal and its reason stay in the history.",
+        "វានឹងចេញពីកាលប្បវត្តិ បញ្ជីការងារ និងរបាយការណ៍។ វាមិនត្រូវបានលុបបំបាត់ទេ៖ ការដកចេញ និងមូលហេតុ នៅតែមានក្នុងប្រវត្តិ។",
+    ),
+    ("Contact corrected", "បានកែតម្រូវទំនាក់ទំនង"),
+    (
+        "Contact removed; it stays in the history",
+        "បានដកទំនាក់ទំនងចេញ ប៉ុន្តែវានៅតែមានក្នុងប្រវត្តិ",
+    ),
+    ("Entered in error", "បញ្ចូលខុស"),
+    ("Duplicate", "ស្ទួន"),
+    ("Wrong client", "អតិថិជនខុស"),
     ("ART", "ART"),
     ("Abuse reported", "ការរំលោភបំពានដែលបានរាយការណ៍"),
     ("Active", "សកម្ម"),

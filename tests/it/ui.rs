@@ -1395,3 +1395,72 @@ fn deactivating_a_user_asks_first_changes_the_key_and_marks_older_backups() {
     let backups = tether::store::backups_in(&tether::store::default_backup_dir(&db.path)).unwrap();
     assert_eq!(backups.len(), 2);
 }
+
+#[test]
+fn a_contact_is_corrected_and_removed_from_its_timeline_row() {
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let mut contact =
+        tether::domain::Contact::new(id, day("2026-11-20"), tether::domain::ContactKind::Street);
+    contact.needles_syringes = 300;
+    let contact = store.create(contact).unwrap();
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("300 needles");
+    // The typo: 300 needles, meant 30.
+    h.get_by_label("Correct").click();
+    h.run();
+    h.get_by_label("Correct contact");
+    h.get_by_label("Needles and syringes").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Needles and syringes").type_text("30");
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Contact corrected");
+    h.get_by_label("30 needles");
+    assert!(h.query_by_label("300 needles").is_none());
+    {
+        let ws = h.state().workspace().unwrap();
+        let saved = ws
+            .store
+            .get::<tether::domain::Contact>(contact.id())
+            .unwrap();
+        assert_eq!(saved.needles_syringes, 30);
+        assert_eq!(
+            ws.store
+                .list_for_client::<tether::domain::Contact>(id)
+                .unwrap()
+                .len(),
+            1,
+            "corrected, not added"
+        );
+    }
+    // Then removed as a duplicate: gone from the timeline, kept in history.
+    h.get_by_label("Remove…").click();
+    h.run();
+    h.get_by_label("Remove this contact?");
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Reason")
+        .click();
+    h.run();
+    h.get_by_label("Duplicate").click();
+    h.run();
+    h.get_by_label("Remove").click();
+    h.run();
+    h.get_by_label("Contact removed; it stays in the history");
+    assert!(h.query_by_label("30 needles").is_none());
+    let ws = h.state().workspace().unwrap();
+    assert!(
+        ws.store
+            .get::<tether::domain::Contact>(contact.id())
+            .unwrap()
+            .meta
+            .deleted
+    );
+    let history = ws.store.client_history(id).unwrap();
+    assert_eq!(history.last().unwrap().detail, "removed: duplicate");
+}
