@@ -37,6 +37,7 @@ pub enum Tab {
     Timeline,
     Details,
     FollowUps,
+    History,
 }
 
 pub struct ProfileScreen {
@@ -54,6 +55,11 @@ pub struct ProfileScreen {
     pub tab: Tab,
     /// A contact about to be removed, with the reason chosen so far.
     pub removing: Option<(Uuid, RemovalReason)>,
+    /// Who created and changed this client and their records (for those
+    /// who may read the audit log), oldest first.
+    pub history: Vec<AuditEntry>,
+    /// Usernames by id, for the history.
+    usernames: std::collections::HashMap<Uuid, String>,
     ctx: FormCtx,
     generation: u64,
 }
@@ -76,6 +82,8 @@ impl ProfileScreen {
             form: None,
             form_error: None,
             removing: None,
+            history: Vec::new(),
+            usernames: Default::default(),
             tab: Tab::Timeline,
             ctx: shared.clone(),
             generation: 0,
@@ -103,6 +111,14 @@ impl ProfileScreen {
         self.enrollments = store.list_for_client::<Enrollment>(id)?;
         self.followups = store.list_for_client::<FollowUp>(id)?;
         self.continuity = Some(store.continuity(id, today)?);
+        if store.user().role.can(Permission::ViewAudit) {
+            self.history = store.client_history(id)?;
+            self.usernames = store
+                .users()?
+                .into_iter()
+                .map(|u| (u.id(), u.data.username.clone()))
+                .collect();
+        }
         self.latest_arrest = store
             .list_for_client::<Arrest>(id)?
             .into_iter()
@@ -355,6 +371,9 @@ impl ProfileScreen {
             ui.selectable_value(&mut self.tab, Tab::Timeline, t("Timeline"));
             ui.selectable_value(&mut self.tab, Tab::Details, t("Details"));
             ui.selectable_value(&mut self.tab, Tab::FollowUps, t("Follow-ups"));
+            if env.store.user().role.can(Permission::ViewAudit) {
+                ui.selectable_value(&mut self.tab, Tab::History, t("History"));
+            }
         });
         ui.separator();
         let mut picked = None;
@@ -362,6 +381,7 @@ impl ProfileScreen {
             Tab::Timeline => picked = self.timeline_ui(ui, env),
             Tab::Details => self.details_ui(ui, env),
             Tab::FollowUps => self.followups_ui(ui, env),
+            Tab::History => self.history_ui(ui),
         }
         match picked {
             Some(RowAction::Correct(id, c)) => {
@@ -570,6 +590,46 @@ impl ProfileScreen {
         picked
     }
 
+    /// Who did what to this client's records, when and on which laptop:
+    /// the audit log's field names, never values.
+    fn history_ui(&self, ui: &mut egui::Ui) {
+        if self.history.is_empty() {
+            ui.weak(t("Nothing in the history yet."));
+            return;
+        }
+        let action = |a: AuditAction| match a {
+            AuditAction::Create => t("created"),
+            AuditAction::Update => t("changed"),
+            AuditAction::Delete => t("removed"),
+            _ => a.as_str(),
+        };
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show_rows(ui, 22.0, self.history.len(), |ui, range| {
+                for e in &self.history[range] {
+                    ui.horizontal(|ui| {
+                        ui.monospace(
+                            e.at.with_timezone(&chrono::Local)
+                                .format("%Y-%m-%d %H:%M")
+                                .to_string(),
+                        );
+                        ui.add_sized([70.0, 18.0], egui::Label::new(action(e.action)));
+                        ui.add_sized(
+                            [90.0, 18.0],
+                            egui::Label::new(e.record_kind.as_deref().unwrap_or("")),
+                        );
+                        let who = e
+                            .user_id
+                            .and_then(|u| self.usernames.get(&u).cloned())
+                            .unwrap_or_else(|| t("another laptop").to_owned());
+                        ui.add_sized([110.0, 18.0], egui::Label::new(who).truncate());
+                        ui.weak(tf("laptop {id}", &[("id", &short_id(&e.device_id))]));
+                        ui.label(&e.detail);
+                    });
+                }
+            });
+    }
+
     fn details_ui(&self, ui: &mut egui::Ui, env: &Env<'_>) {
         let c = &self.client;
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
@@ -693,4 +753,9 @@ impl ProfileScreen {
             }));
         }
     }
+}
+
+/// The first eight characters of a laptop's id, enough to tell laptops apart.
+fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
 }

@@ -1,6 +1,13 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("History", "ប្រវត្តិ"),
+    ("Nothing in the history yet.", "មិនទាន់មានអ្វីក្នុងប្រវត្តិនៅឡើយទេ។"),
+    ("created", "បានបង្កើត"),
+    ("changed", "បានកែប្រែ"),
+    ("removed", "បានដកចេញ"),
+    ("another laptop", "កុំព្យូទ័រផ្សេង"),
+    ("laptop {id}", "កុំព្យូទ័រ {id}"),
     ("Correct contact", "កែតម្រូវទំនាក់ទំនង"),
     ("Correct", "កែតម្រូវ"),
     ("Remove…", "ដកចេញ…"),

@@ -1453,6 +1453,11 @@ fn a_contact_is_corrected_and_removed_from_its_timeline_row() {
     h.run();
     h.get_by_label("Contact removed; it stays in the history");
     assert!(h.query_by_label("30 needles").is_none());
+    // The History tab tells who did what, field names only.
+    h.get_by_label("History").click();
+    h.run();
+    h.get_by_label("removed: duplicate");
+    h.get_by_label("needles_syringes");
     let ws = h.state().workspace().unwrap();
     assert!(
         ws.store
