@@ -624,7 +624,7 @@ impl ProfileScreen {
                             .unwrap_or_else(|| t("another laptop").to_owned());
                         ui.add_sized([110.0, 18.0], egui::Label::new(who).truncate());
                         ui.weak(tf("laptop {id}", &[("id", &short_id(&e.device_id))]));
-                        ui.label(&e.detail);
+                        ui.label(history_detail(&e.detail));
                     });
                 }
             });
@@ -758,4 +758,16 @@ impl ProfileScreen {
 /// The first eight characters of a laptop's id, enough to tell laptops apart.
 fn short_id(id: &str) -> String {
     id.chars().take(8).collect()
+}
+
+/// An audit detail in the UI language: a removal's reason by its label;
+/// field names as they are (they name columns, not words).
+fn history_detail(detail: &str) -> String {
+    match detail
+        .strip_prefix("removed: ")
+        .and_then(RemovalReason::parse)
+    {
+        Some(reason) => tf("removed: {reason}", &[("reason", &reason.label())]),
+        None => detail.to_owned(),
+    }
 }

@@ -2,6 +2,7 @@
 
 pub const KM: &[(&str, &str)] = &[
     ("History", "ប្រវត្តិ"),
+    ("removed: {reason}", "បានដកចេញ៖ {reason}"),
     ("Nothing in the history yet.", "មិនទាន់មានអ្វីក្នុងប្រវត្តិនៅឡើយទេ។"),
     ("created", "បានបង្កើត"),
     ("changed", "បានកែប្រែ"),

@@ -1456,7 +1456,7 @@ fn a_contact_is_corrected_and_removed_from_its_timeline_row() {
     // The History tab tells who did what, field names only.
     h.get_by_label("History").click();
     h.run();
-    h.get_by_label("removed: duplicate");
+    h.get_by_label("removed: Duplicate");
     h.get_by_label("needles_syringes");
     let ws = h.state().workspace().unwrap();
     assert!(
