@@ -1538,3 +1538,52 @@ fn bundle_values_read_back_as_written_and_refuse_what_no_column_holds() {
         assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn corrections_and_removals_travel_and_concurrent_corrections_are_conflicts() {
+    let (_a_db, mut a) = fresh();
+    let (_b_db, mut b) = fresh();
+    meet(&mut a, &mut b);
+    let k = key();
+    let c = client(&mut a, "PP-0016", None);
+    let mut first = Contact::new(c.id(), day("2026-11-20"), ContactKind::Street);
+    first.needles_syringes = 300;
+    let first = a.create(first).unwrap();
+    let twice = a
+        .create(Contact::new(c.id(), day("2026-11-20"), ContactKind::Street))
+        .unwrap();
+    send(&k, &a, &mut b);
+    // On a: the typo corrected, the duplicate removed; b takes both.
+    let mut fixed = first.data.clone();
+    fixed.needles_syringes = 30;
+    a.correct(first.id(), fixed).unwrap();
+    a.remove::<Contact>(twice.id(), RemovalReason::Duplicate, false)
+        .unwrap();
+    let merged = send(&k, &a, &mut b);
+    assert_eq!((merged.updated, merged.conflicts), (2, 0));
+    assert_eq!(b.get::<Contact>(first.id()).unwrap().needles_syringes, 30);
+    assert!(b.get::<Contact>(twice.id()).unwrap().meta.deleted);
+    assert_eq!(b.list_for_client::<Contact>(c.id()).unwrap().len(), 1);
+    // Corrected on both laptops before they meet: a conflict to review,
+    // neither correction lost.
+    let mut on_a = a.get::<Contact>(first.id()).unwrap().data;
+    on_a.condoms = 10;
+    a.correct(first.id(), on_a).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    let mut on_b = b.get::<Contact>(first.id()).unwrap().data;
+    on_b.condoms = 12;
+    b.correct(first.id(), on_b).unwrap();
+    let into_a = send(&k, &b, &mut a);
+    assert_eq!(into_a.conflicts, 1);
+    let conflicts = a.conflicts(false).unwrap();
+    assert_eq!(conflicts.len(), 1);
+    let condoms = conflicts[0]
+        .fields
+        .iter()
+        .find(|f| f.field == "condoms")
+        .expect("the field that differs");
+    assert_eq!(
+        (condoms.current.as_str(), condoms.other.as_str()),
+        ("12", "10")
+    );
+}
