@@ -155,7 +155,7 @@ impl ClientsScreen {
             .and_then(|rows| rows.get(index % PAGE))
     }
 
-    pub fn after_save(&mut self, result: &Result<(), String>) {
+    pub fn after_save(&mut self, result: &super::forms::SaveResult) {
         self.form.after_save(result);
     }
 

@@ -13,6 +13,36 @@ use uuid::Uuid;
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Errors(pub Vec<(&'static str, String)>);
 
+/// What the store said when a save failed: its words, and the field they
+/// are about when the store knows it (a duplicate code, an overlapping
+/// stay), so that a form shows them beside that field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaveError {
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+impl SaveError {
+    pub fn from_store(e: &crate::store::StoreError) -> Self {
+        SaveError {
+            field: match e {
+                crate::store::StoreError::Invalid(v) => Some(v.field()),
+                _ => None,
+            },
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for SaveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A save's outcome as screens hear it.
+pub type SaveResult = Result<(), SaveError>;
+
 impl Errors {
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0
@@ -71,10 +101,22 @@ pub fn show<F: Form>(
     ui: &mut egui::Ui,
     form: &mut F,
     ctx: &FormCtx,
-    save_error: Option<&str>,
+    save_error: Option<&SaveError>,
 ) -> Outcome<F::Output> {
     let built = form.build(ctx);
-    let errors = built.as_ref().err().cloned().unwrap_or_default();
+    let mut errors = built.as_ref().err().cloned().unwrap_or_default();
+    // The store's refusal beside its field, when the form has that field
+    // and nothing else is said there; otherwise below the form.
+    let mut below = save_error.map(|e| e.message.as_str());
+    if let Some(SaveError {
+        field: Some(field),
+        message,
+    }) = save_error
+        && errors.get(field).is_none()
+    {
+        errors.0.push((field, message.clone()));
+        below = None;
+    }
     let mut outcome = Outcome::Editing;
     egui::Modal::new(egui::Id::unique(("form", form.title()))).show(ui.ctx(), |ui| {
         ui.set_min_width(520.0);
@@ -96,7 +138,7 @@ pub fn show<F: Form>(
                     });
             });
         ui.add_space(6.0);
-        error_text(ui, save_error);
+        error_text(ui, below);
         ui.horizontal(|ui| {
             let save = ui.add_enabled(built.is_ok(), egui::Button::new(t("Save")));
             if save.clicked() {
@@ -105,7 +147,7 @@ pub fn show<F: Form>(
             if ui.button(t("Cancel")).clicked() {
                 outcome = Outcome::Cancel;
             }
-            if !errors.is_empty() {
+            if built.is_err() {
                 ui.colored_label(
                     ui.visuals().warn_fg_color,
                     t("Fix the fields marked in red to save."),
@@ -135,7 +177,7 @@ pub fn show<F: Form>(
 /// the last attempt to save it.
 pub struct Dialog<F> {
     pub form: Option<F>,
-    pub error: Option<String>,
+    pub error: Option<SaveError>,
 }
 
 impl<F> Default for Dialog<F> {
@@ -159,7 +201,7 @@ impl<F: Form> Dialog<F> {
 
     /// Closes the form when the save went through; keeps it open with the
     /// store's message when it did not.
-    pub fn after_save(&mut self, result: &Result<(), String>) {
+    pub fn after_save(&mut self, result: &SaveResult) {
         match result {
             Ok(()) => {
                 self.form = None;
@@ -172,7 +214,7 @@ impl<F: Form> Dialog<F> {
     /// Shows the form if it is open; returns the value when the user saves.
     pub fn show(&mut self, ui: &mut egui::Ui, ctx: &FormCtx) -> Option<F::Output> {
         let form = self.form.as_mut()?;
-        match show(ui, form, ctx, self.error.as_deref()) {
+        match show(ui, form, ctx, self.error.as_ref()) {
             Outcome::Editing => None,
             Outcome::Cancel => {
                 self.form = None;

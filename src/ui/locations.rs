@@ -53,7 +53,7 @@ impl LocationsScreen {
         self.loaded = Some(env.generation);
     }
 
-    pub fn after_save(&mut self, result: &Result<(), String>) {
+    pub fn after_save(&mut self, result: &super::forms::SaveResult) {
         self.form.after_save(result);
     }
 

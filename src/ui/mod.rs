@@ -372,7 +372,9 @@ impl Workspace {
                     }
                     Err(e) => self.notice = Some((e.to_string(), true)),
                 }
-                let result = result.map(|_| ()).map_err(|e| e.to_string());
+                let result = result
+                    .map(|_| ())
+                    .map_err(|e| forms::SaveError::from_store(&e));
                 match self.screen {
                     Screen::Clients => self.clients.after_save(&result),
                     Screen::Profile => {

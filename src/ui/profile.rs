@@ -51,7 +51,7 @@ pub struct ProfileScreen {
     /// The continuity rules' verdict today (the same functions as the worklists).
     pub continuity: Option<crate::continuity::ContinuityState>,
     pub form: Option<OpenForm>,
-    pub form_error: Option<String>,
+    pub form_error: Option<super::forms::SaveError>,
     pub tab: Tab,
     /// A contact about to be removed, with the reason chosen so far.
     pub removing: Option<(Uuid, RemovalReason)>,
@@ -153,7 +153,7 @@ impl ProfileScreen {
         self.form_error = None;
     }
 
-    pub fn after_save(&mut self, result: &Result<(), String>) {
+    pub fn after_save(&mut self, result: &super::forms::SaveResult) {
         match result {
             Ok(()) => {
                 self.form = None;
@@ -430,7 +430,7 @@ impl ProfileScreen {
     fn form_ui(&mut self, ui: &mut egui::Ui) -> Action {
         let ctx = self.ctx.clone();
         let err = self.form_error.clone();
-        let err = err.as_deref();
+        let err = err.as_ref();
         let Some(form) = &mut self.form else {
             return Action::None;
         };

@@ -47,14 +47,14 @@ impl RaidScreen {
         }
     }
 
-    pub fn after_save(&mut self, result: &Result<(), String>) {
+    pub fn after_save(&mut self, result: &super::forms::SaveResult) {
         match result {
             Ok(()) => {
                 let today = self.arrest.date.clone();
                 *self = RaidScreen::new(crate::store::today());
                 self.arrest.date = today;
             }
-            Err(e) => self.error = Some(e.clone()),
+            Err(e) => self.error = Some(e.message.clone()),
         }
     }
 

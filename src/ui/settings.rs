@@ -28,7 +28,7 @@ pub struct SettingsScreen {
 }
 
 impl SettingsScreen {
-    pub fn after_save(&mut self, result: &Result<(), String>) {
+    pub fn after_save(&mut self, result: &super::forms::SaveResult) {
         self.password.after_save(result);
     }
 

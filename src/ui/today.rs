@@ -216,7 +216,7 @@ impl TodayScreen {
         }
     }
 
-    pub fn after_save(&mut self, result: &Result<(), String>) {
+    pub fn after_save(&mut self, result: &super::forms::SaveResult) {
         self.form.after_save(result);
     }
 

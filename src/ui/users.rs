@@ -49,7 +49,7 @@ impl UsersScreen {
         self.loaded = Some(env.generation);
     }
 
-    pub fn after_save(&mut self, result: &Result<(), String>) {
+    pub fn after_save(&mut self, result: &super::forms::SaveResult) {
         self.add.after_save(result);
         self.password.after_save(result);
     }

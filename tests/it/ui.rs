@@ -646,6 +646,16 @@ fn admin_adds_a_user_and_a_location_through_their_dialogs() {
     assert!(h.state().workspace().unwrap().users.add.is_open());
     // Shown in the dialog and in the banner.
     assert_eq!(h.query_all_by_label_contains("is taken").count(), 2);
+    // In the dialog, the store's refusal stands beside the Username field.
+    let field = h
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Username")
+        .rect();
+    let beside = h
+        .query_all_by_label_contains("is taken")
+        .map(|n| n.rect())
+        .filter(|r| (r.center().y - field.center().y).abs() < 20.0 && r.left() > field.left())
+        .count();
+    assert_eq!(beside, 1, "the refusal is on the Username row");
     h.key_press(egui::Key::Escape);
     h.run();
     assert!(
