@@ -66,6 +66,8 @@ pub enum Write {
     CorrectContact(Uuid, Contact),
     /// Remove a contact, with the reason.
     RemoveContact(Uuid, RemovalReason),
+    /// Undo the last save.
+    Undo(Undo),
     Arrest(Arrest),
     StartDetention(Detention),
     EndDetention(Uuid, Detention),
@@ -146,6 +148,8 @@ pub struct Workspace {
     pub form_ctx: forms::FormCtx,
     /// A message for the banner: (text, is_error).
     pub notice: Option<(String, bool)>,
+    /// The last save, undoable for a few seconds from the notice.
+    pub undo: Option<(Instant, Undo)>,
     pub auto_lock: Duration,
     /// The integrity check and automatic backups beside the window.
     pub maintenance: maintenance::Maintenance,
@@ -154,6 +158,18 @@ pub struct Workspace {
     /// Open sync conflicts, for the navigation's label: (data generation
     /// it was counted at, count), read on change, not every frame.
     open_conflicts: Option<(u64, usize)>,
+}
+
+/// How long "Undo" stays in the notice after a save.
+pub const UNDO_SECONDS: u64 = 10;
+
+/// Undoing a save is a correction of its own, never a deletion of history.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Undo {
+    /// A contact just logged: removed as entered in error.
+    LoggedContact(Uuid),
+    /// A contact just corrected: corrected back.
+    CorrectedContact(Uuid, Contact),
 }
 
 /// Which backup to restore.
@@ -189,6 +205,7 @@ impl Workspace {
             maintenance: maintenance::Maintenance::default(),
             restore_request: None,
             open_conflicts: None,
+            undo: None,
             store,
         };
         ws.refresh_form_ctx();
@@ -432,6 +449,8 @@ impl Workspace {
     }
 
     fn write(&mut self, write: Write) -> Result<String, StoreError> {
+        // "Undo" is for the last save only.
+        self.undo = None;
         let s = &mut self.store;
         Ok(match write {
             Write::Client(None, c) => {
@@ -452,12 +471,27 @@ impl Workspace {
                 t("Client details saved").to_owned()
             }
             Write::Contact(c) => {
-                s.create(c)?;
+                let saved = s.create(c)?;
+                self.undo = Some((Instant::now(), Undo::LoggedContact(saved.id())));
                 t("Contact logged").to_owned()
             }
             Write::CorrectContact(id, c) => {
+                let before: Contact = s.get::<Contact>(id)?.data;
                 s.correct(id, c)?;
+                self.undo = Some((Instant::now(), Undo::CorrectedContact(id, before)));
                 t("Contact corrected").to_owned()
+            }
+            Write::Undo(undo) => {
+                self.undo = None;
+                match undo {
+                    Undo::LoggedContact(id) => {
+                        s.remove::<Contact>(id, RemovalReason::EnteredInError, true)?
+                    }
+                    Undo::CorrectedContact(id, before) => {
+                        s.correct(id, before)?;
+                    }
+                }
+                t("Undone").to_owned()
             }
             Write::RemoveContact(id, reason) => {
                 s.remove::<Contact>(id, reason, true)?;
@@ -859,8 +893,21 @@ impl eframe::App for TetherApp {
                             widgets::GREEN
                         };
                         ui.colored_label(color, text);
+                        if let Some((at, undo)) = &ws.undo {
+                            let left =
+                                Duration::from_secs(UNDO_SECONDS).saturating_sub(at.elapsed());
+                            if left.is_zero() || is_error {
+                                ws.undo = None;
+                            } else {
+                                if ui.button(t("Undo")).clicked() {
+                                    action = Action::Write(Write::Undo(undo.clone()));
+                                }
+                                ui.ctx().request_repaint_after(left);
+                            }
+                        }
                         if ui.small_button("×").clicked() {
                             ws.notice = None;
+                            ws.undo = None;
                         }
                     });
                     ui.separator();

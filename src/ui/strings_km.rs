@@ -1,6 +1,8 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("Undone", "បានត្រឡប់វិញ"),
+    ("Undo", "មិនធ្វើវិញ"),
     ("History", "ប្រវត្តិ"),
     ("removed: {reason}", "បានដកចេញ៖ {reason}"),
     ("Nothing in the history yet.", "មិនទាន់មានអ្វីក្នុងប្រវត្តិនៅឡើយទេ។"),

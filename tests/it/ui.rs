@@ -1479,3 +1479,34 @@ fn a_contact_is_corrected_and_removed_from_its_timeline_row() {
     let history = ws.store.client_history(id).unwrap();
     assert_eq!(history.last().unwrap().detail, "removed: duplicate");
 }
+
+#[test]
+fn undo_in_the_notice_takes_back_a_contact_just_logged() {
+    let (db, id) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Log contact").click();
+    h.run();
+    type_field(&mut h, "Needles and syringes", "25");
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Contact logged");
+    h.get_by_label("25 needles");
+    h.get_by_label("Undo").click();
+    h.run();
+    h.get_by_label("Undone");
+    assert!(h.query_by_label("25 needles").is_none());
+    assert!(h.query_by_label("Undo").is_none(), "undone once");
+    let ws = h.state().workspace().unwrap();
+    assert!(
+        ws.store
+            .list_for_client::<tether::domain::Contact>(id)
+            .unwrap()
+            .is_empty()
+    );
+    // Not erased: the history says it was logged, then removed.
+    let history = ws.store.client_history(id).unwrap();
+    assert_eq!(history.last().unwrap().detail, "removed: entered_in_error");
+}
