@@ -1510,3 +1510,48 @@ fn undo_in_the_notice_takes_back_a_contact_just_logged() {
     let history = ws.store.client_history(id).unwrap();
     assert_eq!(history.last().unwrap().detail, "removed: entered_in_error");
 }
+
+#[test]
+fn an_outreach_worker_is_refused_correcting_another_workers_contact() {
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    add_user(&mut store, "sokha", tether::domain::Role::Outreach);
+    let mut contact =
+        tether::domain::Contact::new(id, day("2026-10-20"), tether::domain::ContactKind::Street);
+    contact.condoms = 7;
+    let contact = store.create(contact).unwrap();
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "sokha");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("7 condoms");
+    h.get_by_label("Correct").click();
+    h.run();
+    h.get_by_label("Condoms").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Condoms").type_text("70");
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    // Refused by the store, said in the form and the banner; nothing changed.
+    assert!(
+        h.query_all_by_label_contains("may not correct or remove a record someone else entered")
+            .count()
+            >= 1
+    );
+    let ws = h.state().workspace().unwrap();
+    assert!(
+        ws.profile.as_ref().unwrap().form.is_some(),
+        "the form stays open"
+    );
+    assert_eq!(
+        ws.store
+            .get::<tether::domain::Contact>(contact.id())
+            .unwrap()
+            .condoms,
+        7
+    );
+    assert!(h.query_by_label("Undo").is_none());
+}
