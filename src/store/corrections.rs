@@ -21,6 +21,25 @@ pub struct Entered {
     pub at_ms: i64,
 }
 
+/// What else a removal changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovalEffect {
+    /// This many detention stays record the arrest: they stay, no longer
+    /// linked to it.
+    StaysUnlinked(i64),
+}
+
+impl std::fmt::Display for RemovalEffect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RemovalEffect::StaysUnlinked(n) => write!(
+                f,
+                "{n} detention stay(s) record this arrest; they stay, no longer linked to it"
+            ),
+        }
+    }
+}
+
 /// Records that belong to one client and can be moved to another.
 pub trait ClientRecord: Record {
     fn client(&self) -> Uuid;
@@ -88,10 +107,9 @@ impl Store {
         self.update(id, data)
     }
 
-    /// What else removing the record `id` of kind `R` touches, in words
-    /// (the detention stays that point to an arrest), for the screen to
-    /// ask first.
-    pub fn removal_effects<R: Record>(&self, id: Uuid) -> Result<Vec<String>, StoreError> {
+    /// What else removing the record `id` of kind `R` changes, for the
+    /// screen to say (in its language) and ask first.
+    pub fn removal_effects<R: Record>(&self, id: Uuid) -> Result<Vec<RemovalEffect>, StoreError> {
         if R::TABLE != "arrests" {
             return Ok(Vec::new());
         }
@@ -101,9 +119,7 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(if n > 0 {
-            vec![format!(
-                "{n} detention stay(s) record this arrest; they stay, no longer linked to it"
-            )]
+            vec![RemovalEffect::StaysUnlinked(n)]
         } else {
             Vec::new()
         })
@@ -131,7 +147,14 @@ impl Store {
         if !effects.is_empty() && !confirmed {
             return Err(ValidationError::Inconsistent {
                 field: "id",
-                reason: format!("removing it changes more: {}", effects.join("; ")),
+                reason: format!(
+                    "removing it changes more: {}",
+                    effects
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
             }
             .into());
         }

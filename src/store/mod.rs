@@ -35,7 +35,7 @@ pub use backup::{
     restore_newest, restore_other_database,
 };
 pub use bulk::Batch;
-pub use corrections::{ClientRecord, Entered};
+pub use corrections::{ClientRecord, Entered, RemovalEffect};
 pub use error::StoreError;
 pub use keys::{DbKey, FailedLogins, KeyFile, RecoveryKey, key_file_path, next_key_file_path};
 pub use plans::{QueryPlan, plan_problems};

@@ -416,9 +416,33 @@ pub struct ArrestForm {
     pub legal_aid: bool,
     pub outcome: ArrestOutcome,
     pub notes: String,
+    /// The arrest being corrected (None: a new one), and the raid it was
+    /// recorded with, kept through a correction.
+    pub editing: Option<Uuid>,
+    pub raid_id: Option<Uuid>,
 }
 
 impl ArrestForm {
+    /// The form filled in with a saved arrest, to correct it.
+    pub fn correcting(id: Uuid, a: &Arrest) -> Self {
+        ArrestForm {
+            client_id: a.client_id,
+            date: a.date.to_string(),
+            province: a.province.clone().unwrap_or_default(),
+            district: a.district.clone().unwrap_or_default(),
+            place: a.place.clone().unwrap_or_default(),
+            authority: a.authority,
+            reasons: a.reasons.clone(),
+            informer: a.informer_suspected,
+            abuse: a.abuse.clone(),
+            legal_aid: a.legal_aid,
+            outcome: a.outcome,
+            notes: a.notes.clone().unwrap_or_default(),
+            editing: Some(id),
+            raid_id: a.raid_id,
+        }
+    }
+
     pub fn new(client_id: Uuid, today: NaiveDate, province: Option<String>) -> Self {
         ArrestForm {
             client_id,
@@ -433,6 +457,8 @@ impl ArrestForm {
             legal_aid: false,
             outcome: ArrestOutcome::Unknown,
             notes: String::new(),
+            editing: None,
+            raid_id: None,
         }
     }
 
@@ -475,7 +501,7 @@ impl ArrestForm {
             abuse: self.abuse.clone(),
             legal_aid: self.legal_aid,
             outcome: self.outcome,
-            raid_id: None,
+            raid_id: self.raid_id,
             notes: opt_text(&self.notes),
         };
         e.domain(a.problems(today));
@@ -486,7 +512,11 @@ impl ArrestForm {
 impl Form for ArrestForm {
     type Output = Arrest;
     fn title(&self) -> &'static str {
-        t("Record arrest")
+        if self.editing.is_some() {
+            t("Correct arrest")
+        } else {
+            t("Record arrest")
+        }
     }
     fn fields(&mut self, ui: &mut egui::Ui, _ctx: &FormCtx, e: &Errors) {
         self.arrest_fields(ui, e);

@@ -66,6 +66,11 @@ pub enum Write {
     CorrectContact(Uuid, Contact),
     /// Remove a contact, with the reason.
     RemoveContact(Uuid, RemovalReason),
+    /// Correct a saved arrest.
+    CorrectArrest(Uuid, Arrest),
+    /// Remove an arrest (stays that record it are unlinked; the screen
+    /// said so first).
+    RemoveArrest(Uuid, RemovalReason),
     /// Undo the last save.
     Undo(Undo),
     Arrest(Arrest),
@@ -480,6 +485,14 @@ impl Workspace {
                 s.correct(id, c)?;
                 self.undo = Some((Instant::now(), Undo::CorrectedContact(id, before)));
                 t("Contact corrected").to_owned()
+            }
+            Write::CorrectArrest(id, a) => {
+                s.correct(id, a)?;
+                t("Arrest corrected").to_owned()
+            }
+            Write::RemoveArrest(id, reason) => {
+                s.remove::<Arrest>(id, reason, true)?;
+                t("Arrest removed; it stays in the history").to_owned()
             }
             Write::Undo(undo) => {
                 self.undo = None;

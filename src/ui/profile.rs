@@ -29,7 +29,15 @@ pub enum OpenForm {
 /// What a timeline row asked for.
 enum RowAction {
     Correct(Uuid, Contact),
-    Remove(Uuid),
+    CorrectArrest(Uuid, Arrest),
+    Remove(Removable),
+}
+
+/// A record that a timeline row can remove.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Removable {
+    Contact(Uuid),
+    Arrest(Uuid),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +61,9 @@ pub struct ProfileScreen {
     pub form: Option<OpenForm>,
     pub form_error: Option<super::forms::SaveError>,
     pub tab: Tab,
-    /// A contact about to be removed, with the reason chosen so far.
-    pub removing: Option<(Uuid, RemovalReason)>,
+    /// A record about to be removed, the reason chosen so far, and what
+    /// else the removal changes (read once, when asked).
+    pub removing: Option<(Removable, RemovalReason, Vec<crate::store::RemovalEffect>)>,
     /// Who created and changed this client and their records (for those
     /// who may read the audit log), oldest first.
     pub history: Vec<AuditEntry>,
@@ -388,8 +397,18 @@ impl ProfileScreen {
                 self.form = Some(OpenForm::Contact(ContactForm::correcting(id, &c)));
                 self.form_error = None;
             }
-            Some(RowAction::Remove(id)) => {
-                self.removing = Some((id, RemovalReason::EnteredInError));
+            Some(RowAction::CorrectArrest(id, a)) => {
+                self.form = Some(OpenForm::Arrest(ArrestForm::correcting(id, &a)));
+                self.form_error = None;
+            }
+            Some(RowAction::Remove(what)) => {
+                let effects = match what {
+                    Removable::Arrest(id) => {
+                        env.store.removal_effects::<Arrest>(id).unwrap_or_default()
+                    }
+                    Removable::Contact(_) => Vec::new(),
+                };
+                self.removing = Some((what, RemovalReason::EnteredInError, effects));
             }
             None => {}
         }
@@ -402,20 +421,36 @@ impl ProfileScreen {
     /// Asks for the reason before a contact is removed; says that it is
     /// kept in the history.
     fn removal_ui(&mut self, ui: &mut egui::Ui) -> Option<Write> {
-        let (id, mut reason) = self.removing?;
+        let (what, mut reason, effects) = self.removing.clone()?;
         let mut write = None;
         let mut close = false;
         egui::Modal::new(egui::Id::unique("remove-record")).show(ui.ctx(), |ui| {
             ui.set_max_width(420.0);
-            ui.heading(t("Remove this contact?"));
+            ui.heading(match what {
+                Removable::Contact(_) => t("Remove this contact?"),
+                Removable::Arrest(_) => t("Remove this arrest?"),
+            });
             ui.label(t("It leaves the timeline, the worklists and the reports. It is not erased: the removal and its reason stay in the history."));
+            for effect in &effects {
+                let crate::store::RemovalEffect::StaysUnlinked(n) = effect;
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    tf(
+                        "{n} detention stay(s) record this arrest; they stay, no longer linked to it",
+                        &[("n", n)],
+                    ),
+                );
+            }
             ui.add_space(4.0);
             let id_label = ui.label(t("Reason")).id;
             super::widgets::choice(ui, id_label, &mut reason);
             ui.add_space(6.0);
             ui.horizontal(|ui| {
                 if ui.button(t("Remove")).clicked() {
-                    write = Some(Write::RemoveContact(id, reason));
+                    write = Some(match what {
+                        Removable::Contact(id) => Write::RemoveContact(id, reason),
+                        Removable::Arrest(id) => Write::RemoveArrest(id, reason),
+                    });
                     close = true;
                 }
                 if ui.button(t("Cancel")).clicked() {
@@ -423,7 +458,11 @@ impl ProfileScreen {
                 }
             });
         });
-        self.removing = if close { None } else { Some((id, reason)) };
+        self.removing = if close {
+            None
+        } else {
+            Some((what, reason, effects))
+        };
         write
     }
 
@@ -451,7 +490,13 @@ impl ProfileScreen {
                     None => Write::Contact(c),
                 })
             }
-            OpenForm::Arrest(f) => run!(f, Write::Arrest),
+            OpenForm::Arrest(f) => {
+                let editing = f.editing;
+                run!(f, |a| match editing {
+                    Some(id) => Write::CorrectArrest(id, a),
+                    None => Write::Arrest(a),
+                })
+            }
             OpenForm::Detention(f) => run!(f, Write::StartDetention),
             OpenForm::EndDetention(f) => run!(f, |(id, d)| Write::EndDetention(id, d)),
             OpenForm::Transfer(f) => run!(f, |(id, date, to, basis)| Write::Transfer(
@@ -518,7 +563,7 @@ impl ProfileScreen {
                                     picked = Some(RowAction::Correct(c.id(), c.data.clone()));
                                 }
                                 if ui.small_button(t("Remove…")).clicked() {
-                                    picked = Some(RowAction::Remove(c.id()));
+                                    picked = Some(RowAction::Remove(Removable::Contact(c.id())));
                                 }
                             }
                             TimelineItem::Arrest(a) => {
@@ -535,6 +580,12 @@ impl ProfileScreen {
                                     let abuse: Vec<&str> =
                                         a.abuse.iter().map(|r| r.label()).collect();
                                     ui.colored_label(ORANGE, abuse.join(", "));
+                                }
+                                if ui.small_button(t("Correct")).clicked() {
+                                    picked = Some(RowAction::CorrectArrest(a.id(), a.data.clone()));
+                                }
+                                if ui.small_button(t("Remove…")).clicked() {
+                                    picked = Some(RowAction::Remove(Removable::Arrest(a.id())));
                                 }
                             }
                             TimelineItem::Detention {

@@ -1,6 +1,17 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    (
+        "{n} detention stay(s) record this arrest; they stay, no longer linked to it",
+        "ការឃុំខ្លួន {n} កត់ត្រាការចាប់ខ្លួននេះ។ ពួកវានៅដដែល ប៉ុន្តែលែងភ្ជាប់នឹងវាទៀតហើយ",
+    ),
+    ("Correct arrest", "កែតម្រូវការចាប់ខ្លួន"),
+    ("Remove this arrest?", "ដកការចាប់ខ្លួននេះចេញ?"),
+    ("Arrest corrected", "បានកែតម្រូវការចាប់ខ្លួន"),
+    (
+        "Arrest removed; it stays in the history",
+        "បានដកការចាប់ខ្លួនចេញ ប៉ុន្តែវានៅតែមានក្នុងប្រវត្តិ",
+    ),
     ("Undone", "បានត្រឡប់វិញ"),
     ("Undo", "មិនធ្វើវិញ"),
     ("History", "ប្រវត្តិ"),

@@ -1555,3 +1555,72 @@ fn an_outreach_worker_is_refused_correcting_another_workers_contact() {
     );
     assert!(h.query_by_label("Undo").is_none());
 }
+
+#[test]
+fn an_arrest_is_corrected_and_removed_after_saying_which_stay_it_unlinks() {
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let place = store
+        .location_by_name("Daun Penh police station")
+        .unwrap()
+        .unwrap();
+    let arrest = store
+        .create(tether::domain::Arrest::new(id, day("2026-11-01")))
+        .unwrap();
+    let stay = store
+        .create(tether::domain::Detention {
+            client_id: id,
+            location_id: place.id(),
+            start: day("2026-11-01"),
+            end: None,
+            basis: None,
+            arrest_id: Some(arrest.id()),
+            release_reason: None,
+            notes: None,
+        })
+        .unwrap();
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Correct").click();
+    h.run();
+    h.get_by_label("Correct arrest");
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Legal aid")
+        .click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Arrest corrected");
+    assert!(
+        h.state()
+            .workspace()
+            .unwrap()
+            .store
+            .get::<tether::domain::Arrest>(arrest.id())
+            .unwrap()
+            .legal_aid
+    );
+    h.get_by_label("Remove…").click();
+    h.run();
+    h.get_by_label("Remove this arrest?");
+    h.get_by_label_contains("1 detention stay(s) record this arrest");
+    h.get_by_label("Remove").click();
+    h.run();
+    h.get_by_label("Arrest removed; it stays in the history");
+    let ws = h.state().workspace().unwrap();
+    assert!(
+        ws.store
+            .get::<tether::domain::Arrest>(arrest.id())
+            .unwrap()
+            .meta
+            .deleted
+    );
+    let kept = ws
+        .store
+        .get::<tether::domain::Detention>(stay.id())
+        .unwrap();
+    assert!(!kept.meta.deleted, "the stay stays");
+    assert_eq!(kept.arrest_id, None);
+}
