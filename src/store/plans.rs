@@ -9,7 +9,6 @@ use super::{Store, StoreError};
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One statement and its plan, one line per step (`SEARCH c USING …`).
 #[derive(Debug, Clone, PartialEq)]
@@ -19,14 +18,18 @@ pub struct QueryPlan {
 }
 
 static SEEN: Mutex<Option<BTreeSet<String>>> = Mutex::new(None);
-/// Statements started on traced connections (see [`Store::trace_statements`]).
-static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Statements this thread started on traced connections (see
+    /// [`Store::trace_statements`]): per thread, so that tests running
+    /// side by side do not count each other's.
+    static STATEMENTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
 
 fn record(event: TraceEvent<'_>) {
     if let TraceEvent::Stmt(stmt, text) = event
         && !text.starts_with("--")
     {
-        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        STATEMENTS.with(|n| n.set(n.get() + 1));
         if let Ok(mut seen) = SEEN.lock()
             && let Some(seen) = seen.as_mut()
         {
@@ -75,9 +78,9 @@ impl Store {
             .trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record));
     }
 
-    /// Statements run on traced connections so far, in this process.
+    /// Statements this thread has run on traced connections so far.
     pub fn statements_run(&self) -> u64 {
-        STATEMENTS.load(Ordering::Relaxed)
+        STATEMENTS.with(std::cell::Cell::get)
     }
 
     /// `EXPLAIN QUERY PLAN` of `sql`, parameters unbound (NULL).

@@ -25,6 +25,9 @@ pub struct SettingsScreen {
     confirm_restore: Option<BackupInfo>,
     /// Sync with other laptops.
     pub sync: super::sync::SyncPanel,
+    /// The stored thresholds and the backups folder, read once per change
+    /// of the data (generation), not while drawing.
+    facts: Option<(u64, crate::continuity::Thresholds, std::path::PathBuf)>,
 }
 
 impl SettingsScreen {
@@ -40,6 +43,13 @@ impl SettingsScreen {
         maintenance: &Maintenance,
     ) -> Action {
         let mut action = Action::None;
+        if !matches!(&self.facts, Some((g, ..)) if *g == env.generation) {
+            self.facts = Some((
+                env.generation,
+                env.store.thresholds(),
+                env.store.backup_dir(),
+            ));
+        }
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
@@ -113,7 +123,7 @@ impl SettingsScreen {
             });
         ui.add_space(12.0);
         ui.heading(t("Continuity rules"));
-        let stored = env.store.thresholds();
+        let stored = self.facts.as_ref().map(|f| f.1).unwrap_or_default();
         let th = self.thresholds.get_or_insert(stored);
         let editable = env.store.user().role.can(Permission::ManageRegistry);
         ui.add_enabled_ui(editable, |ui| {
@@ -192,7 +202,7 @@ impl SettingsScreen {
         ui.heading(t("Backups"));
         ui.label(t("Tether makes an encrypted, verified copy of the database once a day while it runs and when it closes, and keeps the last 7 daily and 4 weekly copies."));
         ui.add_space(4.0);
-        let dir = env.store.backup_dir();
+        let dir = self.facts.as_ref().map(|f| f.2.clone()).unwrap_or_default();
         ui.horizontal(|ui| {
             ui.label(t("Folder:"));
             ui.monospace(dir.display().to_string());

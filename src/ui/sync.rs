@@ -33,6 +33,9 @@ pub struct SyncPanel {
     pub last: Option<Result<FolderSync, String>>,
     /// The laptops this one knows, loaded once per change of the data.
     devices: Option<(u64, Result<Vec<SyncDevice>, String>)>,
+    /// (generation, passphrase set, folder, open conflicts), read once per
+    /// change of the data, not while drawing.
+    facts: Option<(u64, bool, Option<std::path::PathBuf>, usize)>,
 }
 
 impl SyncPanel {
@@ -119,8 +122,23 @@ impl SyncPanel {
         ui.heading(t("Sync with other laptops"));
         ui.label(t("Each laptop writes its changes, encrypted with the organisation's sync passphrase, into a shared folder (a USB stick, a network folder, Syncthing or Nextcloud) and merges the other laptops' changes from it."));
         ui.add_space(4.0);
-        let has_key = store.has_sync_key().unwrap_or(false);
-        let folder = store.sync_folder().ok().flatten();
+        if !matches!(&self.facts, Some((g, ..)) if *g == env.generation) {
+            let conflicts = if store.user().role.can(Permission::ResolveConflicts) {
+                store.open_conflict_count().unwrap_or(0)
+            } else {
+                0
+            };
+            self.facts = Some((
+                env.generation,
+                store.has_sync_key().unwrap_or(false),
+                store.sync_folder().ok().flatten(),
+                conflicts,
+            ));
+        }
+        let (has_key, folder, open_conflicts) = match &self.facts {
+            Some((_, k, f, n)) => (*k, f.clone(), *n),
+            None => (false, None, 0),
+        };
         egui::Grid::new("sync")
             .num_columns(2)
             .spacing([12.0, 8.0])
@@ -239,7 +257,7 @@ impl SyncPanel {
                 self.start(env);
             }
             if store.user().role.can(Permission::ResolveConflicts) {
-                let open = store.open_conflict_count().unwrap_or(0);
+                let open = open_conflicts;
                 if open > 0
                     && ui
                         .link(tf("Review {n} conflicts", &[("n", &open)]))

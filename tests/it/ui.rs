@@ -1624,3 +1624,25 @@ fn an_arrest_is_corrected_and_removed_after_saying_which_stay_it_unlinks() {
     assert!(!kept.meta.deleted, "the stay stays");
     assert_eq!(kept.arrest_id, None);
 }
+
+#[test]
+fn settings_sync_and_the_navigation_run_no_statement_while_drawing() {
+    let (db, _) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    settle_maintenance(&mut h);
+    h.get_by_label("Settings").click();
+    for _ in 0..3 {
+        h.run();
+    }
+    h.state().workspace().unwrap().store.trace_statements();
+    let before = h.state().workspace().unwrap().store.statements_run();
+    for _ in 0..5 {
+        h.run();
+    }
+    let after = h.state().workspace().unwrap().store.statements_run();
+    assert_eq!(after - before, 0, "statements run while drawing Settings");
+    // The count is live: one read of the store on this thread shows up.
+    let ws = h.state().workspace().unwrap();
+    let _ = ws.store.thresholds();
+    assert!(ws.store.statements_run() > after);
+}
