@@ -770,9 +770,26 @@ pub struct ServiceEventForm {
     pub dose: String,
     pub cause: Option<InterruptionCause>,
     pub notes: String,
+    /// The event being corrected (None: a new one).
+    pub editing: Option<Uuid>,
 }
 
 impl ServiceEventForm {
+    /// The form filled in with a saved event, to correct it.
+    pub fn correcting(id: Uuid, ev: &ServiceEvent) -> Self {
+        ServiceEventForm {
+            client_id: ev.client_id,
+            enrollment: Some(ev.enrollment_id),
+            date: ev.date.to_string(),
+            kind: ev.kind,
+            days_supplied: ev.days_supplied.map(|d| d.to_string()).unwrap_or_default(),
+            dose: ev.dose_mg.map(|d| d.to_string()).unwrap_or_default(),
+            cause: ev.cause,
+            notes: ev.notes.clone().unwrap_or_default(),
+            editing: Some(id),
+        }
+    }
+
     pub fn new(client_id: Uuid, today: NaiveDate, enrollment: Option<Uuid>) -> Self {
         ServiceEventForm {
             client_id,
@@ -783,6 +800,7 @@ impl ServiceEventForm {
             dose: String::new(),
             cause: None,
             notes: String::new(),
+            editing: None,
         }
     }
 }
@@ -790,7 +808,11 @@ impl ServiceEventForm {
 impl Form for ServiceEventForm {
     type Output = ServiceEvent;
     fn title(&self) -> &'static str {
-        t("Record service event")
+        if self.editing.is_some() {
+            t("Correct service event")
+        } else {
+            t("Record service event")
+        }
     }
     fn fields(&mut self, ui: &mut egui::Ui, ctx: &FormCtx, e: &Errors) {
         let options: Vec<(Uuid, String)> = ctx

@@ -71,6 +71,10 @@ pub enum Write {
     /// Remove an arrest (stays that record it are unlinked; the screen
     /// said so first).
     RemoveArrest(Uuid, RemovalReason),
+    /// Correct a saved dose, refill or other service event.
+    CorrectEvent(Uuid, ServiceEvent),
+    /// Remove a service event.
+    RemoveEvent(Uuid, RemovalReason),
     /// Undo the last save.
     Undo(Undo),
     Arrest(Arrest),
@@ -493,6 +497,14 @@ impl Workspace {
             Write::RemoveArrest(id, reason) => {
                 s.remove::<Arrest>(id, reason, true)?;
                 t("Arrest removed; it stays in the history").to_owned()
+            }
+            Write::CorrectEvent(id, ev) => {
+                s.correct(id, ev)?;
+                t("Service event corrected").to_owned()
+            }
+            Write::RemoveEvent(id, reason) => {
+                s.remove::<ServiceEvent>(id, reason, true)?;
+                t("Service event removed; it stays in the history").to_owned()
             }
             Write::Undo(undo) => {
                 self.undo = None;

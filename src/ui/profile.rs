@@ -30,6 +30,7 @@ pub enum OpenForm {
 enum RowAction {
     Correct(Uuid, Contact),
     CorrectArrest(Uuid, Arrest),
+    CorrectEvent(Uuid, ServiceEvent),
     Remove(Removable),
 }
 
@@ -38,6 +39,7 @@ enum RowAction {
 pub enum Removable {
     Contact(Uuid),
     Arrest(Uuid),
+    Event(Uuid),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,12 +403,16 @@ impl ProfileScreen {
                 self.form = Some(OpenForm::Arrest(ArrestForm::correcting(id, &a)));
                 self.form_error = None;
             }
+            Some(RowAction::CorrectEvent(id, ev)) => {
+                self.form = Some(OpenForm::Event(ServiceEventForm::correcting(id, &ev)));
+                self.form_error = None;
+            }
             Some(RowAction::Remove(what)) => {
                 let effects = match what {
                     Removable::Arrest(id) => {
                         env.store.removal_effects::<Arrest>(id).unwrap_or_default()
                     }
-                    Removable::Contact(_) => Vec::new(),
+                    Removable::Contact(_) | Removable::Event(_) => Vec::new(),
                 };
                 self.removing = Some((what, RemovalReason::EnteredInError, effects));
             }
@@ -429,6 +435,7 @@ impl ProfileScreen {
             ui.heading(match what {
                 Removable::Contact(_) => t("Remove this contact?"),
                 Removable::Arrest(_) => t("Remove this arrest?"),
+                Removable::Event(_) => t("Remove this service event?"),
             });
             ui.label(t("It leaves the timeline, the worklists and the reports. It is not erased: the removal and its reason stay in the history."));
             for effect in &effects {
@@ -450,6 +457,7 @@ impl ProfileScreen {
                     write = Some(match what {
                         Removable::Contact(id) => Write::RemoveContact(id, reason),
                         Removable::Arrest(id) => Write::RemoveArrest(id, reason),
+                        Removable::Event(id) => Write::RemoveEvent(id, reason),
                     });
                     close = true;
                 }
@@ -503,7 +511,13 @@ impl ProfileScreen {
                 id, date, to, basis
             )),
             OpenForm::Enrollment(f) => run!(f, Write::Enrollment),
-            OpenForm::Event(f) => run!(f, Write::Event),
+            OpenForm::Event(f) => {
+                let editing = f.editing;
+                run!(f, |ev| match editing {
+                    Some(id) => Write::CorrectEvent(id, ev),
+                    None => Write::Event(ev),
+                })
+            }
             OpenForm::FollowUp(f) => run!(f, Write::FollowUp),
             OpenForm::CloseFollowUp(f) => run!(f, |(id, fu)| Write::CloseFollowUp(id, fu)),
             OpenForm::Client(f) => run!(f, |(id, c)| Write::Client(id, c)),
@@ -626,6 +640,15 @@ impl ProfileScreen {
                                     text.push_str(&format!(" · {}", c.label()));
                                 }
                                 ui.label(text);
+                                if ui.small_button(t("Correct")).clicked() {
+                                    picked = Some(RowAction::CorrectEvent(
+                                        event.id(),
+                                        event.data.clone(),
+                                    ));
+                                }
+                                if ui.small_button(t("Remove…")).clicked() {
+                                    picked = Some(RowAction::Remove(Removable::Event(event.id())));
+                                }
                             }
                             TimelineItem::FollowUp(f) => {
                                 ui.colored_label(ORANGE, t("Follow-up"));

@@ -1,6 +1,13 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("Correct service event", "កែតម្រូវព្រឹត្តិការណ៍សេវា"),
+    ("Remove this service event?", "ដកព្រឹត្តិការណ៍សេវានេះចេញ?"),
+    ("Service event corrected", "បានកែតម្រូវព្រឹត្តិការណ៍សេវា"),
+    (
+        "Service event removed; it stays in the history",
+        "បានដកព្រឹត្តិការណ៍សេវាចេញ ប៉ុន្តែវានៅតែមានក្នុងប្រវត្តិ",
+    ),
     (
         "{n} detention stay(s) record this arrest; they stay, no longer linked to it",
         "ការឃុំខ្លួន {n} កត់ត្រាការចាប់ខ្លួននេះ។ ពួកវានៅដដែល ប៉ុន្តែលែងភ្ជាប់នឹងវាទៀតហើយ",

@@ -1646,3 +1646,71 @@ fn settings_sync_and_the_navigation_run_no_statement_while_drawing() {
     let _ = ws.store.thresholds();
     assert!(ws.store.statements_run() > after);
 }
+
+#[test]
+fn a_refill_of_300_days_is_corrected_to_30_and_the_rules_see_it() {
+    use tether::domain::*;
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let art = store
+        .create(Enrollment {
+            client_id: id,
+            service: Service::Art,
+            provider: None,
+            number: None,
+            start: tether::store::today() - chrono::Duration::days(365),
+            end: None,
+            status: EnrollmentStatus::Active,
+            dose_mg: None,
+            regimen: None,
+        })
+        .unwrap();
+    let refill = store
+        .create(ServiceEvent {
+            enrollment_id: art.id(),
+            client_id: id,
+            date: tether::store::today() - chrono::Duration::days(60),
+            kind: ServiceEventKind::Refill,
+            days_supplied: Some(300),
+            dose_mg: None,
+            cause: None,
+            notes: None,
+        })
+        .unwrap();
+    let today = tether::store::today();
+    let interrupted = |s: &Store| {
+        s.worklist(today, None)
+            .unwrap()
+            .iter()
+            .any(|e| e.client_id == id && e.kind == tether::continuity::EntryKind::ArtInterrupted)
+    };
+    assert!(!interrupted(&store), "300 days hide the interruption");
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Correct").click();
+    h.run();
+    h.get_by_label("Correct service event");
+    h.get_by_label("Days supplied").focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Days supplied").type_text("30");
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Service event corrected");
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(
+        ws.store
+            .get::<ServiceEvent>(refill.id())
+            .unwrap()
+            .days_supplied,
+        Some(30)
+    );
+    assert!(
+        interrupted(&ws.store),
+        "30 days from August: interrupted by now"
+    );
+}
