@@ -71,6 +71,8 @@ pub enum Write {
     /// Remove an arrest (stays that record it are unlinked; the screen
     /// said so first).
     RemoveArrest(Uuid, RemovalReason),
+    /// Move a contact to another client (id).
+    MoveContact(Uuid, Uuid),
     /// Correct a saved dose, refill or other service event.
     CorrectEvent(Uuid, ServiceEvent),
     /// Remove a service event.
@@ -497,6 +499,10 @@ impl Workspace {
             Write::RemoveArrest(id, reason) => {
                 s.remove::<Arrest>(id, reason, true)?;
                 t("Arrest removed; it stays in the history").to_owned()
+            }
+            Write::MoveContact(id, to) => {
+                s.move_to_client::<Contact>(id, to)?;
+                t("Contact moved to the right client").to_owned()
             }
             Write::CorrectEvent(id, ev) => {
                 s.correct(id, ev)?;

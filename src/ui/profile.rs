@@ -32,6 +32,7 @@ enum RowAction {
     CorrectArrest(Uuid, Arrest),
     CorrectEvent(Uuid, ServiceEvent),
     Remove(Removable),
+    Move(Uuid),
 }
 
 /// A record that a timeline row can remove.
@@ -66,6 +67,9 @@ pub struct ProfileScreen {
     /// A record about to be removed, the reason chosen so far, and what
     /// else the removal changes (read once, when asked).
     pub removing: Option<(Removable, RemovalReason, Vec<crate::store::RemovalEffect>)>,
+    /// A contact being moved to another client: (contact, the code typed,
+    /// what the store said of the last try).
+    pub moving: Option<(Uuid, String, Option<String>)>,
     /// Who created and changed this client and their records (for those
     /// who may read the audit log), oldest first.
     pub history: Vec<AuditEntry>,
@@ -93,6 +97,7 @@ impl ProfileScreen {
             form: None,
             form_error: None,
             removing: None,
+            moving: None,
             history: Vec::new(),
             usernames: Default::default(),
             tab: Tab::Timeline,
@@ -407,6 +412,9 @@ impl ProfileScreen {
                 self.form = Some(OpenForm::Event(ServiceEventForm::correcting(id, &ev)));
                 self.form_error = None;
             }
+            Some(RowAction::Move(id)) => {
+                self.moving = Some((id, String::new(), None));
+            }
             Some(RowAction::Remove(what)) => {
                 let effects = match what {
                     Removable::Arrest(id) => {
@@ -421,7 +429,54 @@ impl ProfileScreen {
         if let Some(w) = self.removal_ui(ui) {
             return Action::Write(w);
         }
+        if let Some(w) = self.move_ui(ui, env) {
+            return Action::Write(w);
+        }
         self.form_ui(ui)
+    }
+
+    /// Moves a contact logged on the wrong client (the raid mistake): the
+    /// right client's code, looked up when "Move" is pressed.
+    fn move_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Option<Write> {
+        let (id, mut code, mut problem) = self.moving.clone()?;
+        let mut write = None;
+        let mut close = false;
+        egui::Modal::new(egui::Id::unique("move-record")).show(ui.ctx(), |ui| {
+            ui.set_max_width(420.0);
+            ui.heading(t("Move this contact to another client?"));
+            ui.label(t("For a contact logged on the wrong person. The move is kept in both clients' history."));
+            ui.add_space(4.0);
+            let label = ui.label(t("The right client's code")).id;
+            ui.text_edit_singleline(&mut code).labelled_by(label);
+            error_text(ui, problem.as_deref());
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui.button(t("Move")).clicked() {
+                    match env.store.client_by_code(&code) {
+                        Ok(Some(to)) if to.id() == self.client.id() => {
+                            problem = Some(t("That is this client.").to_owned());
+                        }
+                        Ok(Some(to)) => {
+                            write = Some(Write::MoveContact(id, to.id()));
+                            close = true;
+                        }
+                        Ok(None) => {
+                            problem = Some(tf("No client has the code {code}", &[("code", &code.trim())]));
+                        }
+                        Err(e) => problem = Some(e.to_string()),
+                    }
+                }
+                if ui.button(t("Cancel")).clicked() {
+                    close = true;
+                }
+            });
+        });
+        self.moving = if close {
+            None
+        } else {
+            Some((id, code, problem))
+        };
+        write
     }
 
     /// Asks for the reason before a contact is removed; says that it is
@@ -578,6 +633,9 @@ impl ProfileScreen {
                                 }
                                 if ui.small_button(t("Remove…")).clicked() {
                                     picked = Some(RowAction::Remove(Removable::Contact(c.id())));
+                                }
+                                if ui.small_button(t("Move…")).clicked() {
+                                    picked = Some(RowAction::Move(c.id()));
                                 }
                             }
                             TimelineItem::Arrest(a) => {

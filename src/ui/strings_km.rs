@@ -1,6 +1,26 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("Move…", "ផ្លាស់ទី…"),
+    ("Move", "ផ្លាស់ទី"),
+    (
+        "Move this contact to another client?",
+        "ផ្លាស់ទីទំនាក់ទំនងនេះទៅអតិថិជនផ្សេង?",
+    ),
+    (
+        "For a contact logged on the wrong person. The move is kept in both clients' history.",
+        "សម្រាប់ទំនាក់ទំនងដែលបានកត់ត្រាលើមនុស្សខុស។ ការផ្លាស់ទីនេះត្រូវបានរក្សាទុកក្នុងប្រវត្តិរបស់អតិថិជនទាំងពីរ។",
+    ),
+    ("The right client's code", "លេខកូដរបស់អតិថិជនត្រឹមត្រូវ"),
+    ("That is this client.", "នោះគឺជាអតិថិជននេះ។"),
+    (
+        "No client has the code {code}",
+        "គ្មានអតិថិជនណាមានលេខកូដ {code} ទេ",
+    ),
+    (
+        "Contact moved to the right client",
+        "បានផ្លាស់ទីទំនាក់ទំនងទៅអតិថិជនត្រឹមត្រូវ",
+    ),
     ("Correct service event", "កែតម្រូវព្រឹត្តិការណ៍សេវា"),
     ("Remove this service event?", "ដកព្រឹត្តិការណ៍សេវានេះចេញ?"),
     ("Service event corrected", "បានកែតម្រូវព្រឹត្តិការណ៍សេវា"),

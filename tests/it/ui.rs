@@ -1714,3 +1714,48 @@ fn a_refill_of_300_days_is_corrected_to_30_and_the_rules_see_it() {
         "30 days from August: interrupted by now"
     );
 }
+
+#[test]
+fn a_contact_logged_on_the_wrong_client_is_moved_from_its_row() {
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let mut contact =
+        tether::domain::Contact::new(id, day("2026-11-20"), tether::domain::ContactKind::Street);
+    contact.condoms = 3;
+    let contact = store.create(contact).unwrap();
+    let right = store.client_by_code("BTB-000007").unwrap().unwrap();
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Move…").click();
+    h.run();
+    h.get_by_label("Move this contact to another client?");
+    type_field(&mut h, "The right client's code", "NOPE-1");
+    h.get_by_label("Move").click();
+    h.run();
+    h.get_by_label("No client has the code NOPE-1");
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "The right client's code")
+        .focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "The right client's code")
+        .type_text("btb-000007");
+    h.run();
+    h.get_by_label("Move").click();
+    h.run();
+    h.get_by_label("Contact moved to the right client");
+    assert!(
+        h.query_by_label("3 condoms").is_none(),
+        "gone from this timeline"
+    );
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(
+        ws.store
+            .get::<tether::domain::Contact>(contact.id())
+            .unwrap()
+            .client_id,
+        right.id()
+    );
+}
