@@ -536,9 +536,26 @@ pub struct DetentionForm {
     pub basis: Option<DetentionBasis>,
     pub arrest_id: Option<Uuid>,
     pub notes: String,
+    /// The stay being corrected (None: a new one), with its end and
+    /// release reason, which a correction keeps.
+    pub editing: Option<(Uuid, Option<NaiveDate>, Option<ReleaseReason>)>,
 }
 
 impl DetentionForm {
+    /// The form filled in with a saved stay, to correct where and since
+    /// when (its end is corrected by ending or transferring it).
+    pub fn correcting(id: Uuid, d: &Detention) -> Self {
+        DetentionForm {
+            client_id: d.client_id,
+            location: Some(d.location_id),
+            start: d.start.to_string(),
+            basis: d.basis,
+            arrest_id: d.arrest_id,
+            notes: d.notes.clone().unwrap_or_default(),
+            editing: Some((id, d.end, d.release_reason)),
+        }
+    }
+
     pub fn new(client_id: Uuid, today: NaiveDate, arrest_id: Option<Uuid>) -> Self {
         DetentionForm {
             client_id,
@@ -547,6 +564,7 @@ impl DetentionForm {
             basis: None,
             arrest_id,
             notes: String::new(),
+            editing: None,
         }
     }
 }
@@ -554,6 +572,9 @@ impl DetentionForm {
 impl Form for DetentionForm {
     type Output = Detention;
     fn title(&self) -> &'static str {
+        if self.editing.is_some() {
+            return t("Correct detention stay");
+        }
         t("Start detention")
     }
     fn fields(&mut self, ui: &mut egui::Ui, ctx: &FormCtx, e: &Errors) {
@@ -583,10 +604,10 @@ impl Form for DetentionForm {
             client_id: self.client_id,
             location_id,
             start,
-            end: None,
+            end: self.editing.and_then(|e| e.1),
             basis: self.basis,
             arrest_id: self.arrest_id,
-            release_reason: None,
+            release_reason: self.editing.and_then(|e| e.2),
             notes: opt_text(&self.notes),
         };
         e.domain(d.problems(ctx.today));

@@ -71,6 +71,8 @@ pub enum Write {
     /// Remove an arrest (stays that record it are unlinked; the screen
     /// said so first).
     RemoveArrest(Uuid, RemovalReason),
+    /// Correct where and since when a stay held someone.
+    CorrectStay(Uuid, Detention),
     /// Move a contact to another client (id).
     MoveContact(Uuid, Uuid),
     /// Correct a saved dose, refill or other service event.
@@ -499,6 +501,10 @@ impl Workspace {
             Write::RemoveArrest(id, reason) => {
                 s.remove::<Arrest>(id, reason, true)?;
                 t("Arrest removed; it stays in the history").to_owned()
+            }
+            Write::CorrectStay(id, d) => {
+                s.correct(id, d)?;
+                t("Detention stay corrected").to_owned()
             }
             Write::MoveContact(id, to) => {
                 s.move_to_client::<Contact>(id, to)?;

@@ -31,6 +31,7 @@ enum RowAction {
     Correct(Uuid, Contact),
     CorrectArrest(Uuid, Arrest),
     CorrectEvent(Uuid, ServiceEvent),
+    CorrectStay(Uuid, Detention),
     Remove(Removable),
     Move(Uuid),
 }
@@ -412,6 +413,10 @@ impl ProfileScreen {
                 self.form = Some(OpenForm::Event(ServiceEventForm::correcting(id, &ev)));
                 self.form_error = None;
             }
+            Some(RowAction::CorrectStay(id, d)) => {
+                self.form = Some(OpenForm::Detention(DetentionForm::correcting(id, &d)));
+                self.form_error = None;
+            }
             Some(RowAction::Move(id)) => {
                 self.moving = Some((id, String::new(), None));
             }
@@ -560,7 +565,13 @@ impl ProfileScreen {
                     None => Write::Arrest(a),
                 })
             }
-            OpenForm::Detention(f) => run!(f, Write::StartDetention),
+            OpenForm::Detention(f) => {
+                let editing = f.editing.map(|e| e.0);
+                run!(f, |d| match editing {
+                    Some(id) => Write::CorrectStay(id, d),
+                    None => Write::StartDetention(d),
+                })
+            }
             OpenForm::EndDetention(f) => run!(f, |(id, d)| Write::EndDetention(id, d)),
             OpenForm::Transfer(f) => run!(f, |(id, date, to, basis)| Write::Transfer(
                 id, date, to, basis
@@ -673,6 +684,12 @@ impl ProfileScreen {
                                     _ => t("open").to_owned(),
                                 };
                                 ui.label(format!("{location} {end}"));
+                                if ui.small_button(t("Correct")).clicked() {
+                                    picked = Some(RowAction::CorrectStay(
+                                        detention.id(),
+                                        detention.data.clone(),
+                                    ));
+                                }
                             }
                             TimelineItem::Enrollment(e) => {
                                 ui.colored_label(

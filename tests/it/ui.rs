@@ -1584,7 +1584,12 @@ fn an_arrest_is_corrected_and_removed_after_saying_which_stay_it_unlinks() {
     open_clients_and_search(&mut h, "PP-000201");
     h.get_by_label("PP-000201").click();
     h.run();
-    h.get_by_label("Correct").click();
+    // The stay's row has its own Correct: take the one on the arrest's row.
+    let row = h.get_by_label("Arrest").rect().center().y;
+    h.query_all_by_label("Correct")
+        .find(|n| (n.rect().center().y - row).abs() < 8.0)
+        .expect("Correct on the arrest's row")
+        .click();
     h.run();
     h.get_by_label("Correct arrest");
     h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Legal aid")
@@ -1757,5 +1762,76 @@ fn a_contact_logged_on_the_wrong_client_is_moved_from_its_row() {
             .unwrap()
             .client_id,
         right.id()
+    );
+}
+
+#[test]
+fn correcting_where_a_stay_held_someone_clears_the_at_risk_entry() {
+    use tether::domain::*;
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let today = tether::store::today();
+    store
+        .create(Enrollment {
+            client_id: id,
+            service: Service::Art,
+            provider: None,
+            number: None,
+            start: today - chrono::Duration::days(100),
+            end: None,
+            status: EnrollmentStatus::Active,
+            dose_mg: None,
+            regimen: None,
+        })
+        .unwrap();
+    let no_art = store
+        .location_by_name("Daun Penh police station")
+        .unwrap()
+        .unwrap();
+    let mut with_art = Location::new("Prey Sar CC1", LocationKind::Prison);
+    with_art.art = Availability::Yes;
+    let with_art = store.create(with_art).unwrap();
+    let stay = store
+        .create(Detention {
+            client_id: id,
+            location_id: no_art.id(),
+            start: today - chrono::Duration::days(3),
+            end: None,
+            basis: None,
+            arrest_id: None,
+            release_reason: None,
+            notes: None,
+        })
+        .unwrap();
+    let at_risk = |s: &Store| {
+        s.worklist(today, None)
+            .unwrap()
+            .iter()
+            .any(|e| e.client_id == id && e.kind == tether::continuity::EntryKind::AtRiskDetained)
+    };
+    assert!(at_risk(&store));
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Correct").click();
+    h.run();
+    h.get_by_label("Correct detention stay");
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Location")
+        .click();
+    h.run();
+    h.get_by_label("Prey Sar CC1").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Detention stay corrected");
+    let ws = h.state().workspace().unwrap();
+    let saved = ws.store.get::<Detention>(stay.id()).unwrap();
+    assert_eq!(saved.location_id, with_art.id());
+    assert_eq!(saved.end, None, "still open");
+    assert!(
+        !at_risk(&ws.store),
+        "held where ART is available: not at risk"
     );
 }
