@@ -708,9 +708,27 @@ pub struct EnrollmentForm {
     pub status: EnrollmentStatus,
     pub dose: String,
     pub regimen: String,
+    /// The enrollment being corrected (None: a new one), with its end,
+    /// which a correction keeps.
+    pub editing: Option<(Uuid, Option<NaiveDate>)>,
 }
 
 impl EnrollmentForm {
+    /// The form filled in with a saved enrollment, to correct it.
+    pub fn correcting(id: Uuid, en: &Enrollment) -> Self {
+        EnrollmentForm {
+            client_id: en.client_id,
+            service: en.service,
+            provider: en.provider.clone().unwrap_or_default(),
+            number: en.number.clone().unwrap_or_default(),
+            start: en.start.to_string(),
+            status: en.status,
+            dose: en.dose_mg.map(|d| d.to_string()).unwrap_or_default(),
+            regimen: en.regimen.clone().unwrap_or_default(),
+            editing: Some((id, en.end)),
+        }
+    }
+
     pub fn new(client_id: Uuid, today: NaiveDate) -> Self {
         EnrollmentForm {
             client_id,
@@ -721,6 +739,7 @@ impl EnrollmentForm {
             status: EnrollmentStatus::Active,
             dose: String::new(),
             regimen: String::new(),
+            editing: None,
         }
     }
 }
@@ -728,6 +747,9 @@ impl EnrollmentForm {
 impl Form for EnrollmentForm {
     type Output = Enrollment;
     fn title(&self) -> &'static str {
+        if self.editing.is_some() {
+            return t("Correct enrollment");
+        }
         t("Enrol in a service")
     }
     fn fields(&mut self, ui: &mut egui::Ui, _ctx: &FormCtx, e: &Errors) {
@@ -763,7 +785,7 @@ impl Form for EnrollmentForm {
             provider: opt_text(&self.provider),
             number: opt_text(&self.number),
             start,
-            end: None,
+            end: self.editing.and_then(|e| e.1),
             status: self.status,
             dose_mg: if self.service == Service::Methadone {
                 dose

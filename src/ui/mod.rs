@@ -71,6 +71,8 @@ pub enum Write {
     /// Remove an arrest (stays that record it are unlinked; the screen
     /// said so first).
     RemoveArrest(Uuid, RemovalReason),
+    /// Correct an enrollment (its end kept).
+    CorrectEnrollment(Uuid, Enrollment),
     /// Correct where and since when a stay held someone.
     CorrectStay(Uuid, Detention),
     /// Move a contact to another client (id).
@@ -501,6 +503,10 @@ impl Workspace {
             Write::RemoveArrest(id, reason) => {
                 s.remove::<Arrest>(id, reason, true)?;
                 t("Arrest removed; it stays in the history").to_owned()
+            }
+            Write::CorrectEnrollment(id, en) => {
+                s.correct(id, en)?;
+                t("Enrollment corrected").to_owned()
             }
             Write::CorrectStay(id, d) => {
                 s.correct(id, d)?;

@@ -32,6 +32,7 @@ enum RowAction {
     CorrectArrest(Uuid, Arrest),
     CorrectEvent(Uuid, ServiceEvent),
     CorrectStay(Uuid, Detention),
+    CorrectEnrollment(Uuid, Enrollment),
     Remove(Removable),
     Move(Uuid),
 }
@@ -417,6 +418,10 @@ impl ProfileScreen {
                 self.form = Some(OpenForm::Detention(DetentionForm::correcting(id, &d)));
                 self.form_error = None;
             }
+            Some(RowAction::CorrectEnrollment(id, en)) => {
+                self.form = Some(OpenForm::Enrollment(EnrollmentForm::correcting(id, &en)));
+                self.form_error = None;
+            }
             Some(RowAction::Move(id)) => {
                 self.moving = Some((id, String::new(), None));
             }
@@ -576,7 +581,13 @@ impl ProfileScreen {
             OpenForm::Transfer(f) => run!(f, |(id, date, to, basis)| Write::Transfer(
                 id, date, to, basis
             )),
-            OpenForm::Enrollment(f) => run!(f, Write::Enrollment),
+            OpenForm::Enrollment(f) => {
+                let editing = f.editing.map(|e| e.0);
+                run!(f, |en| match editing {
+                    Some(id) => Write::CorrectEnrollment(id, en),
+                    None => Write::Enrollment(en),
+                })
+            }
             OpenForm::Event(f) => {
                 let editing = f.editing;
                 run!(f, |ev| match editing {
@@ -701,6 +712,10 @@ impl ProfileScreen {
                                     e.provider.as_deref().unwrap_or(""),
                                     e.status.label()
                                 ));
+                                if ui.small_button(t("Correct")).clicked() {
+                                    picked =
+                                        Some(RowAction::CorrectEnrollment(e.id(), e.data.clone()));
+                                }
                             }
                             TimelineItem::ServiceEvent { event, service } => {
                                 ui.colored_label(GREEN, service.label());

@@ -1,6 +1,8 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("Correct enrollment", "កែតម្រូវការចុះឈ្មោះសេវា"),
+    ("Enrollment corrected", "បានកែតម្រូវការចុះឈ្មោះសេវា"),
     ("Correct detention stay", "កែតម្រូវការឃុំខ្លួន"),
     ("Detention stay corrected", "បានកែតម្រូវការឃុំខ្លួន"),
     ("Move…", "ផ្លាស់ទី…"),

@@ -1695,8 +1695,7 @@ fn a_refill_of_300_days_is_corrected_to_30_and_the_rules_see_it() {
     open_clients_and_search(&mut h, "PP-000201");
     h.get_by_label("PP-000201").click();
     h.run();
-    h.get_by_label("Correct").click();
-    h.run();
+    click_on_row(&mut h, "300 days", "Correct");
     h.get_by_label("Correct service event");
     h.get_by_label("Days supplied").focus();
     h.run();
@@ -1815,8 +1814,7 @@ fn correcting_where_a_stay_held_someone_clears_the_at_risk_entry() {
     open_clients_and_search(&mut h, "PP-000201");
     h.get_by_label("PP-000201").click();
     h.run();
-    h.get_by_label("Correct").click();
-    h.run();
+    click_on_row(&mut h, "Daun Penh police station open", "Correct");
     h.get_by_label("Correct detention stay");
     h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Location")
         .click();
@@ -1834,4 +1832,61 @@ fn correcting_where_a_stay_held_someone_clears_the_at_risk_entry() {
         !at_risk(&ws.store),
         "held where ART is available: not at risk"
     );
+}
+
+/// Clicks the button `button` on the timeline row whose label contains `row`.
+fn click_on_row(h: &mut Harness<'_, TetherApp>, row: &str, button: &str) {
+    let y = h.get_by_label_contains(row).rect().center().y;
+    h.query_all_by_label(button)
+        .find(|n| (n.rect().center().y - y).abs() < 8.0)
+        .unwrap_or_else(|| panic!("{button} on the row of {row}"))
+        .click();
+    h.run();
+}
+
+#[test]
+fn an_enrollment_start_is_corrected_and_its_end_kept() {
+    use tether::domain::*;
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let en = store
+        .create(Enrollment {
+            client_id: id,
+            service: Service::Methadone,
+            provider: Some("NCHADS clinic".into()),
+            number: None,
+            start: day("2026-03-01"),
+            end: Some(day("2026-10-01")),
+            status: EnrollmentStatus::Completed,
+            dose_mg: Some(60.0),
+            regimen: None,
+        })
+        .unwrap();
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    click_on_row(&mut h, "NCHADS clinic", "Correct");
+    h.get_by_label("Correct enrollment");
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Start")
+        .focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Start")
+        .type_text("2026-02-15");
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Enrollment corrected");
+    let saved = h
+        .state()
+        .workspace()
+        .unwrap()
+        .store
+        .get::<Enrollment>(en.id())
+        .unwrap();
+    assert_eq!(saved.start, day("2026-02-15"));
+    assert_eq!(saved.end, Some(day("2026-10-01")), "the end is kept");
+    assert_eq!(saved.dose_mg, Some(60.0));
 }
