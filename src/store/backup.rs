@@ -542,10 +542,7 @@ fn opens_with(path: &Path, key: &DbKey) -> bool {
         return false;
     };
     let _ = conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()));
-    let mut pragma = zeroize::Zeroizing::new(String::with_capacity(96));
-    pragma.push_str("PRAGMA key = ");
-    pragma.push_str(key.pragma_value().as_str());
-    pragma.push(';');
+    let pragma = key.pragma("key");
     conn.execute_batch(&pragma).is_ok()
         && conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| {

@@ -48,6 +48,17 @@ impl DbKey {
         DbKey(k)
     }
 
+    /// `PRAGMA {name} = "x'…'";` (`key` or `rekey`), in a wiped buffer.
+    pub(crate) fn pragma(&self, name: &str) -> Zeroizing<String> {
+        let mut sql = Zeroizing::new(String::with_capacity(96));
+        sql.push_str("PRAGMA ");
+        sql.push_str(name);
+        sql.push_str(" = ");
+        sql.push_str(self.pragma_value().as_str());
+        sql.push(';');
+        sql
+    }
+
     /// The SQLCipher raw-key pragma value, `"x'…'"`, in a wiped buffer.
     pub fn pragma_value(&self) -> Zeroizing<String> {
         // Built in one wiped buffer: no intermediate copy of the hex key.

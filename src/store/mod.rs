@@ -133,10 +133,7 @@ pub(crate) fn open_connection(
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher would otherwise print its own errors on stderr; ours are typed.
     let _ = conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()));
-    let mut pragma = zeroize::Zeroizing::new(String::with_capacity(96));
-    pragma.push_str("PRAGMA key = ");
-    pragma.push_str(key.pragma_value().as_str());
-    pragma.push(';');
+    let pragma = key.pragma("key");
     conn.execute_batch(&pragma)?;
     // The first read proves the key (or shows the file is not ours, or damaged).
     let probe: Result<i64, _> =

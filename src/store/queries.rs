@@ -2,7 +2,7 @@
 //! who is detained now and where, follow-ups due, settings.
 
 use super::records::{saved_from_row, select_sql};
-use super::search::{ClientRow, ROW_SQL, map_row};
+use super::search::{ClientRow, rows_by_rid};
 use super::{Store, StoreError};
 use crate::domain::*;
 use chrono::NaiveDate;
@@ -85,13 +85,8 @@ impl Store {
     /// The list rows for some row ids, in the order given: one statement
     /// for the lot (the ids as a JSON array), then put in that order.
     pub fn client_rows(&self, rids: &[i64]) -> Result<Vec<ClientRow>, StoreError> {
-        let ids = serde_json::to_string(rids).map_err(|e| StoreError::Damaged(e.to_string()))?;
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "{ROW_SQL} WHERE c.rid IN (SELECT value FROM json_each(?1))"
-        ))?;
-        let mut found: std::collections::HashMap<i64, ClientRow> = stmt
-            .query_map([ids], |r| Ok((r.get::<_, i64>(8)?, map_row(r)?)))?
-            .collect::<Result<_, _>>()?;
+        let mut found: std::collections::HashMap<i64, ClientRow> =
+            rows_by_rid(self.conn(), rids, "")?.into_iter().collect();
         Ok(rids.iter().filter_map(|rid| found.remove(rid)).collect())
     }
 

@@ -188,10 +188,7 @@ impl Store {
             Ok((next, dropped, new_recovery))
         })?;
         kill_point("next-written");
-        let mut pragma = zeroize::Zeroizing::new(String::with_capacity(96));
-        pragma.push_str("PRAGMA rekey = ");
-        pragma.push_str(new_key.pragma_value().as_str());
-        pragma.push(';');
+        let pragma = new_key.pragma("rekey");
         let rekeyed = self
             .conn()
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")

@@ -50,6 +50,23 @@ pub(crate) const ROW_SQL: &str = "SELECT c.id, c.code, c.nickname, c.sex, c.birt
     c.rid
     FROM clients c";
 
+/// The client-list rows of some row ids in one statement (the ids as a
+/// JSON array), `tail` adding conditions and an order; each with its rid.
+pub(crate) fn rows_by_rid(
+    conn: &rusqlite::Connection,
+    rids: &[i64],
+    tail: &str,
+) -> Result<Vec<(i64, ClientRow)>, StoreError> {
+    let ids = serde_json::to_string(rids).map_err(|e| StoreError::Damaged(e.to_string()))?;
+    let rows = conn
+        .prepare_cached(&format!(
+            "{ROW_SQL} WHERE c.rid IN (SELECT value FROM json_each(?1)) {tail}"
+        ))?
+        .query_map([ids], |r| Ok((r.get::<_, i64>(8)?, map_row(r)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 pub(crate) fn map_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
     Ok(ClientRow {
         id: r.get(0)?,
@@ -111,14 +128,11 @@ impl Store {
             rids.sort_unstable();
             rids.dedup();
         }
-        // The rows in one statement, in code order.
-        let ids = serde_json::to_string(&rids).map_err(|e| StoreError::Damaged(e.to_string()))?;
-        let mut rows: Vec<ClientRow> = conn
-            .prepare_cached(&format!(
-                "{ROW_SQL} WHERE c.rid IN (SELECT value FROM json_each(?1)) AND c.deleted = 0 ORDER BY c.code"
-            ))?
-            .query_map([ids], map_row)?
-            .collect::<Result<_, _>>()?;
+        let mut rows: Vec<ClientRow> =
+            rows_by_rid(conn, &rids, "AND c.deleted = 0 ORDER BY c.code")?
+                .into_iter()
+                .map(|(_, row)| row)
+                .collect();
         let truncated = rows.len() > limit;
         rows.truncate(limit);
         Ok(SearchResult { rows, truncated })
