@@ -44,6 +44,7 @@ pub use records::Record;
 pub use rekey::{Rotation, recovery_file_path};
 pub use reports::{ExportJob, ReportJob};
 pub use search::{ClientRow, SearchResult};
+pub use sql::Columns;
 pub use sync::{
     BUNDLE_EXTENSION, Conflict, DuplicateClient, Exported, FieldDiff, FolderSync, Merged, Progress,
     Resolution, read_bundle_file,

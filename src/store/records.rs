@@ -2,7 +2,7 @@
 //! that every kind shares: validate, check against the database, write in
 //! one transaction, audit.
 
-use super::sql::{list, parse_list_col};
+use super::sql::{Columns, list, parse_list_col};
 use super::{Store, StoreError, WriteCtx, ms_to_time};
 use crate::domain::*;
 use rusqlite::types::ToSql;
@@ -33,7 +33,7 @@ pub trait Record: Validate + Clone + serde::Serialize + Sized {
     /// The data columns' values.
     fn values(&self) -> Values<'_>;
     /// Reads the data columns starting at column `i`.
-    fn from_row(row: &Row<'_>, i: usize) -> rusqlite::Result<Self>;
+    fn from_row(row: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self>;
     /// Checks that need the database (existence, uniqueness, overlaps).
     fn check(&self, _tx: &Transaction<'_>, _id: Option<Uuid>) -> Result<(), StoreError> {
         Ok(())
@@ -58,7 +58,7 @@ pub trait Record: Validate + Clone + serde::Serialize + Sized {
     }
 }
 
-pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<Meta> {
+pub(crate) fn meta_from_row(row: &(impl Columns + ?Sized)) -> rusqlite::Result<Meta> {
     Ok(Meta {
         id: row.get(0)?,
         created_at: ms_to_time(row.get(1)?),
@@ -70,6 +70,13 @@ pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<Meta> {
 }
 
 pub(crate) fn saved_from_row<R: Record>(row: &Row<'_>) -> rusqlite::Result<Saved<R>> {
+    saved_from_columns(row)
+}
+
+/// [`saved_from_row`] from any source of columns.
+pub(crate) fn saved_from_columns<R: Record>(
+    row: &(impl Columns + ?Sized),
+) -> rusqlite::Result<Saved<R>> {
     Ok(Saved {
         meta: meta_from_row(row)?,
         data: R::from_row(row, META_LEN)?,
@@ -429,7 +436,7 @@ impl Record for Client {
             b(&self.notes),
         ]
     }
-    fn from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+    fn from_row(r: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self> {
         Ok(Client {
             code: r.get(i)?,
             nickname: r.get(i + 1)?,
@@ -508,7 +515,7 @@ impl Record for Contact {
             b(&self.notes),
         ]
     }
-    fn from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+    fn from_row(r: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self> {
         Ok(Contact {
             client_id: r.get(i)?,
             date: r.get(i + 1)?,
@@ -593,7 +600,7 @@ impl Record for Arrest {
             b(&self.notes),
         ]
     }
-    fn from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+    fn from_row(r: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self> {
         Ok(Arrest {
             client_id: r.get(i)?,
             date: r.get(i + 1)?,
@@ -643,7 +650,7 @@ impl Record for Location {
             b(&self.notes),
         ]
     }
-    fn from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+    fn from_row(r: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self> {
         Ok(Location {
             name: r.get(i)?,
             kind: r.get(i + 1)?,
@@ -697,7 +704,7 @@ impl Record for Detention {
             b(&self.notes),
         ]
     }
-    fn from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+    fn from_row(r: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self> {
         Ok(Detention {
             client_id: r.get(i)?,
             location_id: r.get(i + 1)?,
@@ -775,7 +782,7 @@ impl Record for Enrollment {
             b(&self.regimen),
         ]
     }
-    fn from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+    fn from_row(r: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self> {
         Ok(Enrollment {
             client_id: r.get(i)?,
             service: r.get(i + 1)?,
@@ -818,7 +825,7 @@ impl Record for ServiceEvent {
             b(&self.notes),
         ]
     }
-    fn from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+    fn from_row(r: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self> {
         Ok(ServiceEvent {
             enrollment_id: r.get(i)?,
             client_id: r.get(i + 1)?,
@@ -880,7 +887,7 @@ impl Record for FollowUp {
             b(&self.outcome),
         ]
     }
-    fn from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+    fn from_row(r: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self> {
         Ok(FollowUp {
             client_id: r.get(i)?,
             worker_id: r.get(i + 1)?,
@@ -916,7 +923,7 @@ impl Record for User {
             b(&self.language),
         ]
     }
-    fn from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+    fn from_row(r: &(impl Columns + ?Sized), i: usize) -> rusqlite::Result<Self> {
         Ok(User {
             username: r.get(i)?,
             display_name: r.get(i + 1)?,

@@ -49,8 +49,36 @@ pub(crate) fn list<T: Copy>(items: &[T], key: impl Fn(T) -> &'static str) -> Str
 }
 
 /// Reads a `;`-joined list column; unknown values are an error, not dropped.
+/// Where a record's columns are read from: a row of a query, or a sync
+/// bundle's values (checked like a form's save without a trip through
+/// SQLite).
+pub trait Columns {
+    /// Column `idx` as `T`, with rusqlite's errors and conversions.
+    fn get<T: FromSql>(&self, idx: usize) -> rusqlite::Result<T>;
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn get<T: FromSql>(&self, idx: usize) -> rusqlite::Result<T> {
+        rusqlite::Row::get(self, idx)
+    }
+}
+
+/// Reads a value as rusqlite's `Row::get` does, with its errors.
+pub(crate) fn column_from<T: FromSql>(value: ValueRef<'_>, idx: usize) -> rusqlite::Result<T> {
+    T::column_result(value).map_err(|e| match e {
+        FromSqlError::InvalidType => {
+            rusqlite::Error::InvalidColumnType(idx, String::new(), value.data_type())
+        }
+        FromSqlError::OutOfRange(i) => rusqlite::Error::IntegralValueOutOfRange(idx, i),
+        FromSqlError::Other(err) => {
+            rusqlite::Error::FromSqlConversionFailure(idx, value.data_type(), err)
+        }
+        other => rusqlite::Error::FromSqlConversionFailure(idx, value.data_type(), Box::new(other)),
+    })
+}
+
 pub(crate) fn parse_list_col<T: PartialEq + Copy>(
-    row: &rusqlite::Row<'_>,
+    row: &(impl Columns + ?Sized),
     idx: usize,
     parse: impl Fn(&str) -> Option<T>,
 ) -> rusqlite::Result<Vec<T>> {

@@ -6,7 +6,8 @@
 //! reads and writes rows for them.
 
 use super::dump::LOCAL_COLUMNS;
-use super::records::{Record, saved_from_row, select_sql};
+use super::records::{Record, saved_from_columns, saved_from_row, select_sql};
+use super::sql::{Columns, column_from};
 use super::trust::{Trust, device_key_on};
 use super::{Store, StoreError, clock_last, ms_to_time, now_ms, schema};
 use crate::domain::*;
@@ -228,42 +229,45 @@ fn export_on(
     // One read transaction: the rows and `top` are one moment's.
     let tx = conn.unchecked_transaction()?;
     let top = clock_last(&tx)?;
-    let mut payload = Payload::default();
+    let mut tables = Vec::new();
+    let mut records = 0;
     for table in schema::RECORD_TABLES {
         let columns = synced_columns(&tx, table)?;
         let sql = format!(
             "SELECT {} FROM {table} WHERE ?1 = 0 OR max(coalesce(sync_seq, 0), updated_at) > ?1 ORDER BY rowid",
             columns.join(", ")
         );
+        let n = columns.len();
+        let mut out = bundle::TableWriter::new(table, columns);
         let mut stmt = tx.prepare(&sql)?;
         let mut rows = stmt.query([since])?;
-        let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let mut values = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
-                values.push(to_value(row.get_ref(i)?));
+            out.row();
+            for i in 0..n {
+                match row.get_ref(i)? {
+                    ValueRef::Null => out.null(),
+                    ValueRef::Integer(v) => out.int(v),
+                    ValueRef::Real(v) => out.real(v),
+                    ValueRef::Text(t) => out.text(&String::from_utf8_lossy(t)),
+                    ValueRef::Blob(b) => out.blob(b),
+                }
             }
-            out.push(values);
         }
         if !out.is_empty() {
-            payload.tables.push(TableRows {
-                table: (*table).to_owned(),
-                columns,
-                rows: out,
-            });
+            records += out.rows();
+            tables.push(out);
         }
     }
     let mut stmt = tx.prepare(
         "SELECT device_id, merged_up_to FROM sync_peers WHERE merged_up_to > 0 ORDER BY device_id",
     )?;
-    payload.merged = stmt
+    let merged: Vec<(String, i64)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     drop(stmt);
     tx.finish()?;
-    let records = payload.records();
     let signer = device_key_on(conn)?;
-    let bytes = bundle::seal(
+    let bytes = bundle::seal_tables(
         key,
         &signer,
         schema::MIGRATIONS_COUNT,
@@ -271,7 +275,8 @@ fn export_on(
         since,
         top,
         now_ms(),
-        &payload,
+        &merged,
+        &tables,
     )?;
     Ok(Exported {
         bytes,
@@ -385,18 +390,37 @@ struct RowCheck {
     /// Where each of the kind's columns (bookkeeping first) is in a row.
     order: Vec<usize>,
     names: Vec<&'static str>,
-    sql: String,
     check: CheckFn,
 }
 
-type CheckFn = fn(&rusqlite::Row<'_>, NaiveDate) -> rusqlite::Result<Result<(), ValidationError>>;
+type CheckFn = fn(&BundleRow<'_>, NaiveDate) -> rusqlite::Result<Result<(), ValidationError>>;
 
 fn typed_check<R: Record>(
-    row: &rusqlite::Row<'_>,
+    row: &BundleRow<'_>,
     today: NaiveDate,
 ) -> rusqlite::Result<Result<(), ValidationError>> {
-    let saved = saved_from_row::<R>(row)?;
+    let saved = saved_from_columns::<R>(row)?;
     Ok(saved.data.validate(today))
+}
+
+/// A bundle's row read as a record's columns (`order`: the bundle column
+/// of each of the record's columns).
+struct BundleRow<'a> {
+    values: &'a [Value],
+    order: &'a [usize],
+}
+
+impl Columns for BundleRow<'_> {
+    fn get<T: rusqlite::types::FromSql>(&self, idx: usize) -> rusqlite::Result<T> {
+        let value = match &self.values[self.order[idx]] {
+            Value::Null => ValueRef::Null,
+            Value::Int(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        };
+        column_from(value, idx)
+    }
 }
 
 impl RowCheck {
@@ -419,12 +443,10 @@ impl RowCheck {
                         .ok_or_else(|| damaged(format!("{table} has no {n} column")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
             Ok(RowCheck {
                 table,
                 order,
                 names,
-                sql: format!("SELECT {}", marks.join(", ")),
                 check: typed_check::<R>,
             })
         }
@@ -442,21 +464,12 @@ impl RowCheck {
         }
     }
 
-    fn check(
-        &self,
-        tx: &Transaction<'_>,
-        values: &[Value],
-        id: Uuid,
-        today: NaiveDate,
-    ) -> Result<(), StoreError> {
-        let params: Vec<&dyn ToSql> = self
-            .order
-            .iter()
-            .map(|&i| &values[i] as &dyn ToSql)
-            .collect();
-        let result = tx
-            .prepare_cached(&self.sql)?
-            .query_row(params.as_slice(), |row| (self.check)(row, today));
+    fn check(&self, values: &[Value], id: Uuid, today: NaiveDate) -> Result<(), StoreError> {
+        let row = BundleRow {
+            values,
+            order: &self.order,
+        };
+        let result = (self.check)(&row, today);
         let error = match result {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(e)) => e,
@@ -559,7 +572,7 @@ fn judge(
         ),
         _ => return Err(refuse(table, id, "its author is not a user id")),
     };
-    let deleted = matches!(incoming.values[at.deleted], Value::Int(d) if d != 0);
+    let deleted = deleted_flag(&incoming.values[at.deleted]);
     if table == "users" {
         if policy.trust != Trust::Office {
             // A field laptop's own new accounts stay on it; changing an
@@ -636,6 +649,82 @@ fn judge(
     Ok(Verdict::Apply)
 }
 
+/// Rows to insert into one table, written [`Inserts::ROWS`] to a statement.
+struct Inserts<'a> {
+    table: &'a str,
+    columns: &'a [String],
+    rows: Vec<&'a [Value]>,
+}
+
+impl<'a> Inserts<'a> {
+    /// Rows per statement (SQLite allows 32,766 parameters; a table has
+    /// at most 64 columns here).
+    const ROWS: usize = 128;
+
+    fn new(table: &'a str, columns: &'a [String]) -> Inserts<'a> {
+        Inserts {
+            table,
+            columns,
+            rows: Vec::with_capacity(Self::ROWS),
+        }
+    }
+
+    fn push(
+        &mut self,
+        tx: &Transaction<'_>,
+        row: &'a [Value],
+        stamp: i64,
+    ) -> Result<(), StoreError> {
+        self.rows.push(row);
+        if self.rows.len() == Self::ROWS {
+            self.flush(tx, stamp)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows held. `OR FAIL`: a refused row fails the whole
+    /// merge (one transaction), so SQLite need not be ready to undo one
+    /// statement alone.
+    fn flush(&mut self, tx: &Transaction<'_>, stamp: i64) -> Result<(), StoreError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let n = self.columns.len();
+        let row_marks = |r: usize| {
+            let marks: Vec<String> = (0..n).map(|c| format!("?{}", 2 + r * n + c)).collect();
+            format!("({}, ?1)", marks.join(", "))
+        };
+        let sql = format!(
+            "INSERT OR FAIL INTO {}({}, sync_seq) VALUES {}",
+            self.table,
+            self.columns.join(", "),
+            (0..self.rows.len())
+                .map(row_marks)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(1 + n * self.rows.len());
+        params.push(&stamp);
+        for row in &self.rows {
+            params.extend(row.iter().map(|v| v as &dyn ToSql));
+        }
+        // Full batches reuse one cached statement; the last, shorter one
+        // of a table is prepared once.
+        if self.rows.len() == Self::ROWS {
+            tx.prepare_cached(&sql)?.execute(params.as_slice())?;
+        } else {
+            tx.prepare(&sql)?.execute(params.as_slice())?;
+        }
+        self.rows.clear();
+        Ok(())
+    }
+}
+
+/// Whether a `deleted` value marks a tombstone.
+fn deleted_flag(v: &Value) -> bool {
+    matches!(v, Value::Int(d) if *d != 0)
+}
+
 /// A row as JSON (column to value), the form a conflict keeps its loser in.
 fn row_json(columns: &[String], values: &[Value]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = columns
@@ -692,6 +781,13 @@ fn merge_in_tx(
     let total = merged.records;
     let mut done = 0;
     let mut roles = Roles::default();
+    // New contacts leave each client's latest-contact fact to be kept
+    // once per client below (as bulk imports do), not once per row.
+    let mut latest: HashMap<&[u8], &str> = HashMap::new();
+    tx.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('bulk_write', '1')",
+        [],
+    )?;
     progress("merging", 0, total);
     // Users first, so that the roles of the changes' authors are known.
     for &table in schema::RECORD_TABLES {
@@ -718,25 +814,54 @@ fn merge_in_tx(
             "INSERT INTO {table}({cols}, sync_seq) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {}, sync_seq = excluded.sync_seq",
             sets.join(", ")
         );
+        // Rows new here are inserted many to a statement: SQLite's work per
+        // statement (a statement journal, the search index's flush) is
+        // then paid once per batch instead of once per row.
+        let mut inserts = Inserts::new(table, &t.columns);
+        let mut seen: HashSet<Uuid> = HashSet::with_capacity(t.rows.len());
+        // A table this laptop holds nothing of yet (a first sync): every
+        // row is new, with no need to look for it.
+        let held_none: bool = tx.query_row(
+            &format!("SELECT NOT EXISTS (SELECT 1 FROM {table})"),
+            [],
+            |r| r.get(0),
+        )?;
+        // Contacts: where the client and date columns are, for the
+        // latest-contact facts kept once per client after the table.
+        let contact_at = if table == "contacts" {
+            let find = |name: &str| t.columns.iter().position(|c| c == name);
+            find("client_id").zip(find("date"))
+        } else {
+            None
+        };
         let version_sql =
             format!("SELECT updated_at, device_id, vv, deleted FROM {table} WHERE id = ?1");
         let vv_sql = format!("UPDATE {table} SET vv = ?2, sync_seq = ?3 WHERE id = ?1");
         for row in &t.rows {
             let incoming = read_incoming(table, row, &at, t.columns.len())?;
-            check.check(tx, row, incoming.id, policy.today)?;
-            let local_row: Option<(Version, bool)> = tx
-                .prepare_cached(&version_sql)?
-                .query_row([incoming.id], |r| {
-                    Ok((
-                        Version::new(
-                            r.get::<_, Option<String>>(2)?.as_deref(),
-                            &r.get::<_, String>(1)?,
-                            r.get(0)?,
-                        ),
-                        r.get::<_, bool>(3)?,
-                    ))
-                })
-                .optional()?;
+            if !seen.insert(incoming.id) {
+                return Err(damaged(format!(
+                    "it holds the {table} record {} twice",
+                    incoming.id
+                )));
+            }
+            check.check(row, incoming.id, policy.today)?;
+            let local_row: Option<(Version, bool)> = if held_none {
+                None
+            } else {
+                tx.prepare_cached(&version_sql)?
+                    .query_row([incoming.id], |r| {
+                        Ok((
+                            Version::new(
+                                r.get::<_, Option<String>>(2)?.as_deref(),
+                                &r.get::<_, String>(1)?,
+                                r.get(0)?,
+                            ),
+                            r.get::<_, bool>(3)?,
+                        ))
+                    })
+                    .optional()?
+            };
             let (local_version, local_deleted) = match local_row {
                 Some((v, d)) => (Some(v), Some(d)),
                 None => (None, None),
@@ -767,8 +892,21 @@ fn merge_in_tx(
             }
             match decision {
                 Decision::Insert => {
-                    upsert(incoming.values)?;
+                    // Nothing here has this id: a plain insert.
+                    inserts.push(tx, incoming.values, stamp)?;
                     merged.added += 1;
+                    if let Some((client, date)) = contact_at
+                        && let (Value::Blob(c), Value::Text(d), false) = (
+                            &incoming.values[client],
+                            &incoming.values[date],
+                            deleted_flag(&incoming.values[at.deleted]),
+                        )
+                    {
+                        let e = latest.entry(c.as_slice()).or_insert(d.as_str());
+                        if d.as_str() > *e {
+                            *e = d.as_str();
+                        }
+                    }
                 }
                 Decision::Replace => {
                     upsert(incoming.values)?;
@@ -823,6 +961,7 @@ fn merge_in_tx(
                 progress("merging", done, total);
             }
         }
+        inserts.flush(tx, stamp)?;
         if table == "users" {
             // Roles may have changed; and an office laptop's bundle may
             // not leave this laptop without an admin.
@@ -837,6 +976,13 @@ fn merge_in_tx(
             }
         }
     }
+    let mut update = tx.prepare_cached(
+        "UPDATE client_activity SET last_contact = ?2 WHERE client_id = ?1 AND (last_contact IS NULL OR last_contact < ?2)",
+    )?;
+    for (client, date) in latest {
+        update.execute(params![client, date])?;
+    }
+    tx.execute("DELETE FROM meta WHERE key = 'bulk_write'", [])?;
     progress("merging", total, total);
     Ok(merged)
 }

@@ -6,8 +6,9 @@
 //! header                     JSON: format, database version, device, its
 //!                            signing key, range of changes, salt, nonce,
 //!                            Argon2id cost, body length
-//! body                       XChaCha20-Poly1305 of the deflated JSON payload,
-//!                            with the magic and header as associated data
+//! body                       XChaCha20-Poly1305 of the deflated payload
+//!                            (MessagePack; JSON in format 2), with the magic
+//!                            and header as associated data
 //! signature                  64 bytes: Ed25519 of everything before it, by
 //!                            the sending laptop's own device key
 //! ```
@@ -35,8 +36,13 @@ use std::sync::Mutex;
 use zeroize::Zeroizing;
 
 const MAGIC: &[u8] = b"TETHER-SYNC\n";
-/// This build's bundle format (2: signed by the sending device).
-pub const FORMAT: u32 = 2;
+/// This build's bundle format (2: signed by the sending device; 3: the
+/// payload in MessagePack instead of JSON, a third of the size and five
+/// times quicker to read). Format 2 is still read, so a laptop updated
+/// first takes bundles from those not updated yet.
+pub const FORMAT: u32 = 3;
+/// The oldest format read.
+const OLDEST_FORMAT: u32 = 2;
 /// Shortest sync passphrase accepted.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// Argon2id cost for bundle keys: 19 MiB, 2 passes, 1 lane (the OWASP
@@ -90,10 +96,9 @@ pub struct Header {
     pub body_len: u64,
 }
 
-/// One SQLite value: in JSON, `null`, a number, a string, or a blob as an
-/// array of bytes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+/// One SQLite value: nil or null, a number, a string, or a blob (MessagePack
+/// binary; in format 2's JSON, an array of bytes).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
     Int(i64),
@@ -102,7 +107,19 @@ pub enum Value {
     Blob(Vec<u8>),
 }
 
-/// Read by the JSON value's own type in one pass. (serde's `untagged`
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Real(f) => s.serialize_f64(*f),
+            Value::Text(t) => s.serialize_str(t),
+            Value::Blob(b) => s.serialize_bytes(b),
+        }
+    }
+}
+
+/// Read by the value's own type in one pass. (serde's `untagged`
 /// buffers every value and tries each variant in turn, building an error
 /// for each miss: a third of a first full sync's merge.)
 impl<'de> Deserialize<'de> for Value {
@@ -133,6 +150,12 @@ impl<'de> Deserialize<'de> for Value {
             }
             fn visit_string<E>(self, v: String) -> Result<Value, E> {
                 Ok(Value::Text(v))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
+                Ok(Value::Blob(v.to_vec()))
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Value, E> {
+                Ok(Value::Blob(v))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -342,22 +365,179 @@ pub fn seal(
     created_at: i64,
     payload: &Payload,
 ) -> Result<Vec<u8>, SyncError> {
-    let json = serde_json::to_vec(payload).map_err(|e| SyncError::Damaged(e.to_string()))?;
+    seal_as(
+        FORMAT, key, signer, schema, device, since, top, created_at, payload,
+    )
+}
+
+/// [`seal`] in a given format: the previous one (2, JSON) is kept for the
+/// tests that check it is still read.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn seal_as(
+    format: u32,
+    key: &SyncKey,
+    signer: &DeviceKey,
+    schema: usize,
+    device: &str,
+    since: i64,
+    top: i64,
+    created_at: i64,
+    payload: &Payload,
+) -> Result<Vec<u8>, SyncError> {
+    let packed = if format == 2 {
+        serde_json::to_vec(payload).map_err(|e| SyncError::Damaged(e.to_string()))?
+    } else {
+        rmp_serde::to_vec(payload).map_err(|e| SyncError::Damaged(e.to_string()))?
+    };
+    let packed = Zeroizing::new(packed);
+    let plain = deflate(packed.len() / 3, |z| z.write_all(&packed))?;
+    seal_plain(
+        format, key, signer, schema, device, since, top, created_at, plain,
+    )
+}
+
+/// Deflates what `write` writes.
+fn deflate(
+    capacity: usize,
+    write: impl FnOnce(&mut flate2::write::DeflateEncoder<Vec<u8>>) -> std::io::Result<()>,
+) -> Result<Zeroizing<Vec<u8>>, SyncError> {
     let mut z = flate2::write::DeflateEncoder::new(
-        Vec::with_capacity(json.len() / 4),
+        Vec::with_capacity(capacity),
         flate2::Compression::fast(),
     );
-    z.write_all(&json)
+    write(&mut z)
         .and_then(|()| z.flush())
         .map_err(|e| SyncError::Damaged(e.to_string()))?;
-    let plain = Zeroizing::new(z.finish().map_err(|e| SyncError::Damaged(e.to_string()))?);
-    drop(Zeroizing::new(json));
+    Ok(Zeroizing::new(
+        z.finish().map_err(|e| SyncError::Damaged(e.to_string()))?,
+    ))
+}
+
+/// One table of a payload written row by row, straight from the database,
+/// in the bytes `rmp_serde` gives a [`TableRows`] (a bundle is written
+/// without holding every value of it as a [`Value`] first).
+pub struct TableWriter {
+    table: String,
+    columns: Vec<String>,
+    rows: u32,
+    bytes: Vec<u8>,
+}
+
+impl TableWriter {
+    pub fn new(table: &str, columns: Vec<String>) -> TableWriter {
+        TableWriter {
+            table: table.to_owned(),
+            columns,
+            rows: 0,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Starts a row: its values follow, one per column, in order.
+    pub fn row(&mut self) {
+        self.rows += 1;
+        // Writing to a Vec cannot fail.
+        let _ = rmp::encode::write_array_len(&mut self.bytes, self.columns.len() as u32);
+    }
+
+    pub fn null(&mut self) {
+        let _ = rmp::encode::write_nil(&mut self.bytes);
+    }
+
+    pub fn int(&mut self, v: i64) {
+        let _ = rmp::encode::write_sint(&mut self.bytes, v);
+    }
+
+    pub fn real(&mut self, v: f64) {
+        let _ = rmp::encode::write_f64(&mut self.bytes, v);
+    }
+
+    pub fn text(&mut self, v: &str) {
+        let _ = rmp::encode::write_str(&mut self.bytes, v);
+    }
+
+    pub fn blob(&mut self, v: &[u8]) {
+        let _ = rmp::encode::write_bin(&mut self.bytes, v);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows as usize
+    }
+}
+
+/// [`seal`] for a payload written by [`TableWriter`]s: `merged` and the
+/// tables, in the format of this build.
+#[allow(clippy::too_many_arguments)]
+pub fn seal_tables(
+    key: &SyncKey,
+    signer: &DeviceKey,
+    schema: usize,
+    device: &str,
+    since: i64,
+    top: i64,
+    created_at: i64,
+    merged: &[(String, i64)],
+    tables: &[TableWriter],
+) -> Result<Vec<u8>, SyncError> {
+    use rmp::encode::{write_array_len, write_sint, write_str};
+    let size: usize = tables.iter().map(|t| t.bytes.len()).sum();
+    let plain = deflate(size / 3, |z| {
+        let mut head = Vec::new();
+        let e = |e: rmp::encode::ValueWriteError| std::io::Error::other(e.to_string());
+        // Payload { merged, tables }, a struct as an array.
+        write_array_len(&mut head, 2)?;
+        write_array_len(&mut head, merged.len() as u32)?;
+        for (device, stamp) in merged {
+            write_array_len(&mut head, 2)?;
+            write_str(&mut head, device).map_err(e)?;
+            write_sint(&mut head, *stamp).map_err(e)?;
+        }
+        write_array_len(&mut head, tables.len() as u32)?;
+        z.write_all(&head)?;
+        for t in tables {
+            head.clear();
+            // TableRows { table, columns, rows }.
+            write_array_len(&mut head, 3)?;
+            write_str(&mut head, &t.table).map_err(e)?;
+            write_array_len(&mut head, t.columns.len() as u32)?;
+            for c in &t.columns {
+                write_str(&mut head, c).map_err(e)?;
+            }
+            write_array_len(&mut head, t.rows)?;
+            z.write_all(&head)?;
+            z.write_all(&t.bytes)?;
+        }
+        Ok(())
+    })?;
+    seal_plain(
+        FORMAT, key, signer, schema, device, since, top, created_at, plain,
+    )
+}
+
+/// Encrypts and signs a deflated payload.
+#[allow(clippy::too_many_arguments)]
+fn seal_plain(
+    format: u32,
+    key: &SyncKey,
+    signer: &DeviceKey,
+    schema: usize,
+    device: &str,
+    since: i64,
+    top: i64,
+    created_at: i64,
+    plain: Zeroizing<Vec<u8>>,
+) -> Result<Vec<u8>, SyncError> {
     let mut nonce = [0u8; 24];
     rand::rng().fill_bytes(&mut nonce);
     let kdf = [KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES];
     // AEAD adds a 16-byte tag.
     let header = Header {
-        format: FORMAT,
+        format,
         schema,
         device: device.to_owned(),
         signer: signer.public_hex(),
@@ -447,7 +627,7 @@ fn split(bytes: &[u8]) -> Result<Parts<'_>, SyncError> {
     };
     let header: Header = serde_json::from_slice(header_bytes)
         .map_err(|_| SyncError::Damaged("its header cannot be read".into()))?;
-    if header.format != FORMAT {
+    if !(OLDEST_FORMAT..=FORMAT).contains(&header.format) {
         return Err(if header.format > FORMAT {
             SyncError::Damaged(
                 "it was written by a newer Tether, in a format this one cannot read; update Tether first".into(),
@@ -537,19 +717,23 @@ pub fn open(key: &SyncKey, schema: usize, bytes: &[u8]) -> Result<Bundle, SyncEr
     let limit = (plain.len() as u64)
         .saturating_mul(MAX_INFLATE_RATIO)
         .min(MAX_INFLATED);
-    let mut json = Zeroizing::new(Vec::with_capacity(plain.len().saturating_mul(4)));
+    let mut inflated = Zeroizing::new(Vec::with_capacity(plain.len().saturating_mul(4)));
     flate2::read::DeflateDecoder::new(plain.as_slice())
         .take(limit.saturating_add(1))
-        .read_to_end(&mut json)
+        .read_to_end(&mut inflated)
         .map_err(|e| SyncError::Damaged(format!("it cannot be decompressed ({e})")))?;
-    if json.len() as u64 > limit {
+    if inflated.len() as u64 > limit {
         return Err(SyncError::TooLarge {
             what: "its decompressed size in bytes",
             limit,
         });
     }
-    let payload: Payload = serde_json::from_slice(&json)
-        .map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
+    let payload: Payload = if header.format == 2 {
+        serde_json::from_slice(&inflated).map_err(|e| e.to_string())
+    } else {
+        rmp_serde::from_slice(&inflated).map_err(|e| e.to_string())
+    }
+    .map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
     check_shape(&payload)?;
     Ok(Bundle { header, payload })
 }

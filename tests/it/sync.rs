@@ -1305,6 +1305,17 @@ fn oversized_costly_and_misshapen_bundles_are_refused_before_work() {
     assert_refused(&mut b, &k, &bytes, "a column name", |e| {
         matches!(e, SyncError::Damaged(_))
     });
+    // One record twice, in the same table: refused by name, not left to
+    // whichever copy is written last.
+    let bytes = forged(&k, &a, |p| {
+        let t = p.tables.iter_mut().find(|t| t.table == "clients").unwrap();
+        let twice = t.rows[0].clone();
+        t.rows.push(twice);
+    });
+    let text = assert_refused(&mut b, &k, &bytes, "a record twice", |e| {
+        matches!(e, SyncError::Damaged(_))
+    });
+    assert!(text.contains("twice"), "{text}");
     // A file larger than any bundle is not even read.
     let dir = tempfile::tempdir().unwrap();
     let huge = dir.path().join("huge.tether-sync");
@@ -1537,6 +1548,94 @@ fn bundle_values_read_back_as_written_and_refuse_what_no_column_holds() {
     for bad in ["{}", "[256]", "[-1]", "[\"a\"]", "true"] {
         assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
     }
+    // Format 3's MessagePack: a blob is binary, not an array of numbers.
+    let packed = rmp_serde::to_vec(&values).unwrap();
+    let back: Vec<Value> = rmp_serde::from_slice(&packed).unwrap();
+    assert_eq!(back, values);
+    let uuid = rmp_serde::to_vec(&Value::Blob(vec![7; 16])).unwrap();
+    assert_eq!(uuid.len(), 18, "bin8: marker, length, 16 bytes");
+    for bad in [&[0xc1u8][..], &[0x80], &[0xc4, 0x10, 1]] {
+        assert!(rmp_serde::from_slice::<Value>(bad).is_err(), "{bad:?}");
+    }
+    // Export writes rows straight from the database: what it writes reads
+    // back as the same payload.
+    let columns: Vec<String> = (0..values.len()).map(|i| format!("c{i}")).collect();
+    let mut writer = bundle::TableWriter::new("contacts", columns.clone());
+    for _ in 0..2 {
+        writer.row();
+        for v in &values {
+            match v {
+                Value::Null => writer.null(),
+                Value::Int(i) => writer.int(*i),
+                Value::Real(f) => writer.real(*f),
+                Value::Text(t) => writer.text(t),
+                Value::Blob(b) => writer.blob(b),
+            }
+        }
+    }
+    let k = key();
+    let signer = tether::sync::bundle::DeviceKey::generate();
+    let merged = vec![("laptop-a".to_owned(), 42), ("laptop-b".to_owned(), -1)];
+    let sealed =
+        bundle::seal_tables(&k, &signer, 7, "laptop-c", 0, 9, 10, &merged, &[writer]).unwrap();
+    let opened = bundle::open(&k, 7, &sealed).unwrap();
+    assert_eq!(
+        opened.payload,
+        tether::sync::bundle::Payload {
+            merged,
+            tables: vec![tether::sync::bundle::TableRows {
+                table: "contacts".into(),
+                columns,
+                rows: vec![values.clone(), values],
+            }],
+        }
+    );
+}
+
+#[test]
+fn a_bundle_in_the_previous_format_is_still_merged() {
+    // A laptop updated first must take bundles from those not updated yet.
+    let (_a_db, mut a) = fresh();
+    let (_b_db, mut b) = fresh();
+    meet(&mut a, &mut b);
+    let k = key();
+    let c = client(&mut a, "PP-0042", None);
+    a.create(Contact::new(c.id(), day("2026-11-20"), ContactKind::Street))
+        .unwrap();
+    let exported = a.sync_export(&k, 0).unwrap();
+    let opened =
+        bundle::open(&k, tether::store::schema::MIGRATIONS_COUNT, &exported.bytes).unwrap();
+    assert_eq!(opened.header.format, bundle::FORMAT);
+    let h = &opened.header;
+    let old = bundle::seal_as(
+        2,
+        &k,
+        &a.device_key().unwrap(),
+        h.schema,
+        &h.device,
+        h.since,
+        h.top,
+        h.created_at,
+        &opened.payload,
+    )
+    .unwrap();
+    assert!(
+        old.windows(8).any(|w| w == b"\"format\"") && old.len() > exported.bytes.len(),
+        "a JSON payload, larger than MessagePack's"
+    );
+    let merged = b.sync_import(&k, &old, &mut |_, _, _| {}).unwrap();
+    assert_eq!(merged.records, opened.payload.records());
+    assert_eq!(b.get::<Client>(c.id()).unwrap().code, "PP-0042");
+    assert_eq!(b.list_for_client::<Contact>(c.id()).unwrap().len(), 1);
+    // A format newer than this build's is refused plainly, before the key.
+    let mut newer = exported.bytes.clone();
+    let at = newer
+        .windows(10)
+        .position(|w| w == format!("\"format\":{}", bundle::FORMAT).as_bytes())
+        .unwrap();
+    newer[at + 9] = b'9';
+    let err = b.sync_import(&k, &newer, &mut |_, _, _| {}).unwrap_err();
+    assert!(err.to_string().contains("newer Tether"), "{err}");
 }
 
 #[test]
