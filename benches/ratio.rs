@@ -7,13 +7,18 @@
 //!     cargo bench --bench ratio
 //!
 //! Prints a Markdown table (also written to `target/bench-data/ratio.md`).
+//!
+//! The two bulk writes (merging a first full bundle, importing 100,000
+//! contacts) run on a 10,000-client demo: each of their samples writes into
+//! a fresh copy of a database, set up untimed, five samples a side.
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{PASSWORD, bench_db};
+use common::{PASSWORD, bench_db, demo_db};
 use rusqlite::{Connection, params, params_from_iter};
 use std::hint::black_box;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tether::domain::*;
 use tether::store::{ClientFilter, KeyFile, Store};
@@ -255,9 +260,10 @@ fn main() {
     }
 
     // One worker's worklist: the store decides every rule; the raw side
-    // only reads the rows those rules start from (its open stays, its
-    // active methadone and ART enrollments, its clients without a recent
-    // contact), so this ratio includes the rules themselves.
+    // only reads the rows those rules start from (its clients' stays now
+    // or lately, of those with methadone or ART; its active methadone and
+    // ART enrollments; its clients without a recent contact), so this
+    // ratio includes the rules themselves.
     {
         let worker = store
             .user_by_name("sokha.ou")
@@ -270,7 +276,9 @@ fn main() {
                 "SELECT a.client_id, a.code FROM (
                     SELECT client_id FROM detentions WHERE ended_on IS NULL AND started_on <= ?1 AND deleted = 0
                     UNION SELECT client_id FROM detentions WHERE ended_on >= ?2 AND started_on <= ?1 AND deleted = 0
-                 ) d CROSS JOIN client_activity a ON a.client_id = d.client_id AND a.live = 1 WHERE a.worker = ?3",
+                 ) d CROSS JOIN client_activity a ON a.client_id = d.client_id AND a.live = 1 WHERE a.worker = ?3
+                   AND EXISTS (SELECT 1 FROM enrollments e WHERE e.client_id = d.client_id AND e.deleted = 0
+                               AND e.service IN ('methadone', 'art'))",
             )
             .expect("sql");
         let mut b = raw
@@ -363,6 +371,11 @@ fn main() {
         table.push(("insert one contact".into(), s, r));
     }
 
+    store.close().expect("close");
+    if std::env::var_os("TETHER_BENCH_SKIP_BULK").is_none() {
+        bulk_writes(&mut table);
+    }
+
     let mut out =
         String::from("| call | store | hand-written SQL | ratio |\n| --- | --- | --- | --- |\n");
     for (name, s, r) in &table {
@@ -375,5 +388,291 @@ fn main() {
     }
     println!("{out}");
     let _ = std::fs::write(path.with_file_name("ratio.md"), &out);
-    store.close().expect("close");
+}
+
+/// Median of five timed runs of each of two heavy calls, alternating; each
+/// run's set-up (a fresh copy of a database) is not timed.
+fn heavy_medians<S, T>(
+    mut setup_f: impl FnMut() -> S,
+    mut f: impl FnMut(S),
+    mut setup_g: impl FnMut() -> T,
+    mut g: impl FnMut(T),
+) -> (Duration, Duration) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let s = setup_f();
+        let t = Instant::now();
+        f(s);
+        a.push(t.elapsed());
+        let s = setup_g();
+        let t = Instant::now();
+        g(s);
+        b.push(t.elapsed());
+    }
+    a.sort();
+    b.sort();
+    (a[2], b[2])
+}
+
+/// Copies a closed database and its key file.
+fn copy_db(from: &Path, to: &Path) {
+    for suffix in ["-wal", "-shm"] {
+        let mut p = to.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+    std::fs::copy(from, to).expect("copy db");
+    let mut keys = from.as_os_str().to_owned();
+    keys.push(".keys");
+    let mut to_keys = to.as_os_str().to_owned();
+    to_keys.push(".keys");
+    std::fs::copy(&keys, &to_keys).expect("copy keys");
+}
+
+/// A raw connection with the store's settings and `key`.
+fn raw_open(path: &Path, key: &tether::store::DbKey) -> Connection {
+    let raw = Connection::open(path).expect("raw open");
+    raw.execute_batch(&format!(
+        "PRAGMA key = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144; PRAGMA journal_mode = WAL;",
+        key.pragma_value().as_str()
+    ))
+    .expect("raw key");
+    raw
+}
+
+/// The first full sync's merge and an import of 100,000 contacts, each
+/// against plain SQL that writes the same rows.
+fn bulk_writes(table: &mut Vec<(String, Duration, Duration)>) {
+    use tether::sync::bundle::{self, SyncKey};
+    let demo = demo_db(10_000);
+    let demo_key = KeyFile::load(&demo)
+        .expect("key file")
+        .unlock("admin", PASSWORD)
+        .expect("unlock");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sync_key = SyncKey::new("mekong river outreach 2026").expect("key");
+    let (bytes, device, device_key) = {
+        let a = Store::open(&demo, "admin", PASSWORD).expect("open demo");
+        let exported = a.sync_export(&sync_key, 0).expect("export");
+        let out = (
+            exported.bytes,
+            a.device_id().to_owned(),
+            a.device_key().expect("device key").public_hex(),
+        );
+        a.close().expect("close demo");
+        out
+    };
+    let opened =
+        bundle::open(&sync_key, tether::store::schema::MIGRATIONS_COUNT, &bytes).expect("open");
+
+    // A new laptop that has enrolled the demo's as an office laptop.
+    let empty = dir.path().join("empty.db");
+    let mut new = Store::init(&empty, "admin", "Admin", PASSWORD)
+        .expect("init")
+        .store;
+    new.enroll_device(&device, Some(&device_key), tether::store::Trust::Office)
+        .expect("enroll");
+    new.close().expect("close");
+    let empty_key = KeyFile::load(&empty)
+        .expect("key file")
+        .unlock("admin", PASSWORD)
+        .expect("unlock");
+    let run = dir.path().join("run.db");
+    let (s, r) = heavy_medians(
+        || {
+            copy_db(&empty, &run);
+            Store::open(&run, "admin", PASSWORD).expect("open")
+        },
+        |mut store| {
+            let merged = store
+                .sync_import(&sync_key, &bytes, &mut |_, _, _| {})
+                .expect("merge");
+            assert_eq!(merged.added, merged.records);
+            black_box(merged);
+            drop(store);
+        },
+        || {
+            copy_db(&empty, &run);
+            let raw = raw_open(&run, &empty_key);
+            raw.execute_batch(&format!(
+                "ATTACH DATABASE '{}' AS a KEY {};",
+                demo.display(),
+                demo_key.pragma_value().as_str()
+            ))
+            .expect("attach");
+            raw
+        },
+        |raw| {
+            // The same rows (the bundle's columns) copied table by table in
+            // one transaction, with the same indexes, triggers and checks.
+            let tx = raw.unchecked_transaction().expect("tx");
+            tx.execute_batch("PRAGMA defer_foreign_keys = ON;")
+                .expect("defer");
+            for t in &opened.payload.tables {
+                let cols = t.columns.join(", ");
+                tx.execute(
+                    &format!(
+                        "INSERT INTO main.{0}({cols}) SELECT {cols} FROM a.{0}",
+                        t.table
+                    ),
+                    [],
+                )
+                .expect("copy");
+            }
+            tx.commit().expect("commit");
+        },
+    );
+    table.push((
+        format!(
+            "merge a first full bundle ({} records, 10,000 clients; raw: `INSERT … SELECT` from the sender's file)",
+            opened.payload.records()
+        ),
+        s,
+        r,
+    ));
+
+    // 100,000 contacts from CSV for the demo's clients and workers.
+    let (codes, workers): (Vec<String>, Vec<String>) = {
+        let raw = raw_open(&demo, &demo_key);
+        let codes = raw
+            .prepare("SELECT code FROM clients WHERE deleted = 0 ORDER BY code")
+            .expect("sql")
+            .query_map([], |r| r.get(0))
+            .expect("q")
+            .collect::<Result<_, _>>()
+            .expect("codes");
+        let workers = raw
+            .prepare("SELECT username FROM users WHERE role = 'outreach' AND deleted = 0")
+            .expect("sql")
+            .query_map([], |r| r.get(0))
+            .expect("q")
+            .collect::<Result<_, _>>()
+            .expect("workers");
+        (codes, workers)
+    };
+    let csv_path = dir.path().join("contacts.csv");
+    {
+        use std::fmt::Write as _;
+        let mut out = String::from(
+            "client_code,date,kind,worker,needles_syringes,condoms,naloxone,hiv_test,hiv_result,referrals,notes\n",
+        );
+        let kinds = ["street", "drop_in", "home", "phone", "clinic"];
+        for i in 0..100_000usize {
+            let (test, result) = match i % 4 {
+                0 => ("done", "negative"),
+                1 => ("offered", ""),
+                _ => ("none", ""),
+            };
+            let _ = writeln!(
+                out,
+                "{},2026-{:02}-{:02},{},{},{},{},{},{test},{result},{},{}",
+                codes[(i * 7919) % codes.len()],
+                1 + i % 10,
+                1 + i % 28,
+                kinds[i % kinds.len()],
+                workers[i % workers.len()],
+                i % 40,
+                i % 20,
+                i % 3,
+                if i % 5 == 0 { "methadone;art" } else { "" },
+                if i % 9 == 0 { "met at the market" } else { "" },
+            );
+        }
+        std::fs::write(&csv_path, out).expect("write csv");
+    }
+    let (s, r) = heavy_medians(
+        || {
+            copy_db(&demo, &run);
+            Store::open(&run, "admin", PASSWORD).expect("open")
+        },
+        |mut store| {
+            use tether::import::{Control, ImportKind, ImportOptions, Mapping, Outcome, read_file};
+            let t = read_file(&csv_path).expect("read");
+            let mapping = Mapping::auto(ImportKind::Contacts, t.headers());
+            let options = ImportOptions {
+                file_name: "contacts.csv".into(),
+                dry_run: false,
+            };
+            let report = store
+                .import(&t, &mapping, &options, &Control::none())
+                .expect("import");
+            assert_eq!(
+                report.outcome,
+                Outcome::Imported,
+                "{:?}",
+                report.problems.first()
+            );
+            black_box(report);
+            drop(store);
+        },
+        || {
+            copy_db(&demo, &run);
+            raw_open(&run, &demo_key)
+        },
+        |raw| {
+            // Parse, look up each code and worker, insert each row with one
+            // prepared statement, one audit row, one transaction.
+            let tx = raw.unchecked_transaction().expect("tx");
+            let ids = |sql: &str| -> std::collections::HashMap<String, uuid::Uuid> {
+                tx.prepare(sql)
+                    .expect("sql")
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .expect("q")
+                    .collect::<Result<_, _>>()
+                    .expect("ids")
+            };
+            let clients = ids("SELECT code, id FROM clients WHERE deleted = 0");
+            let users = ids("SELECT username, id FROM users WHERE deleted = 0");
+            let admin = users["admin"];
+            let now = chrono::Utc::now().timestamp_millis();
+            let device: String = tx
+                .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+                    r.get(0)
+                })
+                .expect("device");
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO contacts(id, created_at, updated_at, updated_by, device_id, client_id, date, worker_id, kind, needles_syringes, condoms, naloxone, hiv_test, hiv_result, referrals, notes)
+                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                )
+                .expect("sql");
+            let mut reader = csv::Reader::from_path(&csv_path).expect("csv");
+            for rec in reader.records() {
+                let rec = rec.expect("record");
+                let opt = |i: usize| Some(&rec[i]).filter(|s| !s.is_empty());
+                let n = |i: usize| rec[i].parse::<i64>().expect("number");
+                insert
+                    .execute(params![
+                        uuid::Uuid::now_v7(),
+                        now,
+                        admin,
+                        device,
+                        clients[&rec[0]],
+                        &rec[1],
+                        users[&rec[3]],
+                        &rec[2],
+                        n(4),
+                        n(5),
+                        n(6),
+                        &rec[7],
+                        opt(8),
+                        &rec[9],
+                        opt(10),
+                    ])
+                    .expect("insert");
+            }
+            drop(insert);
+            tx.execute(
+                "INSERT INTO audit(at, user_id, device_id, action, record_kind, record_id, detail) VALUES (?1, ?2, ?3, 'import', NULL, NULL, 'contacts.csv')",
+                params![now, admin, device],
+            )
+            .expect("audit");
+            tx.commit().expect("commit");
+        },
+    );
+    table.push((
+        "import 100,000 contacts from CSV (raw: parse, look up, insert each row)".into(),
+        s,
+        r,
+    ));
 }

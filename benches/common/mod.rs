@@ -14,6 +14,11 @@ pub fn bench_db() -> PathBuf {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    demo_db(clients)
+}
+
+/// A demo database of `clients` clients (seed 1), generated once.
+pub fn demo_db(clients: usize) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join("bench-data");

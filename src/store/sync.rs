@@ -720,6 +720,74 @@ impl<'a> Inserts<'a> {
     }
 }
 
+/// A column of a table that refers to a record of another.
+struct Reference {
+    /// Where it is in the bundle's rows.
+    at: usize,
+    column: String,
+    parent: String,
+}
+
+/// A table's references (its foreign keys, all to a record's `id`) and
+/// where the bundle has them.
+fn references_of(
+    tx: &Transaction<'_>,
+    table: &str,
+    columns: &[String],
+) -> Result<Vec<Reference>, StoreError> {
+    let mut stmt =
+        tx.prepare_cached("SELECT \"from\", \"table\" FROM pragma_foreign_key_list(?1)")?;
+    let keys: Vec<(String, String)> = stmt
+        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|(column, parent)| {
+            let at = columns.iter().position(|c| *c == column)?;
+            Some(Reference { at, column, parent })
+        })
+        .collect())
+}
+
+/// Checks that every reference a merge wrote leads to a record: one this
+/// merge brought or left here (`held`), or one in the database. The merge
+/// runs with the database's own foreign-key checks off: with them, SQLite
+/// keeps a statement journal of every page each insert touches (a sixth
+/// of a first full sync).
+fn check_references(
+    tx: &Transaction<'_>,
+    written: &[(&str, Uuid, &[Value])],
+    references: &HashMap<&str, Vec<Reference>>,
+    held: &HashMap<&str, HashSet<Uuid>>,
+) -> Result<(), StoreError> {
+    for (table, id, values) in written {
+        for r in references.get(table).map(Vec::as_slice).unwrap_or_default() {
+            let found = match &values[r.at] {
+                Value::Null => true,
+                Value::Blob(b) => {
+                    Uuid::from_slice(b).is_ok_and(|parent| {
+                        held.get(r.parent.as_str())
+                            .is_some_and(|h| h.contains(&parent))
+                    }) || tx
+                        .prepare_cached(&format!(
+                            "SELECT EXISTS (SELECT 1 FROM {} WHERE id = ?1)",
+                            r.parent
+                        ))?
+                        .query_row([b], |row| row.get(0))?
+                }
+                _ => false,
+            };
+            if !found {
+                return Err(damaged(format!(
+                    "its {table} record {id} refers through {} to a record that neither it nor this database holds",
+                    r.column
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether a `deleted` value marks a tombstone.
 fn deleted_flag(v: &Value) -> bool {
     matches!(v, Value::Int(d) if *d != 0)
@@ -788,6 +856,11 @@ fn merge_in_tx(
         "INSERT OR REPLACE INTO meta(key, value) VALUES ('bulk_write', '1')",
         [],
     )?;
+    // What each written row refers to is checked once every table is in:
+    // the records this merge leaves here, by table, and the rows written.
+    let mut held: HashMap<&str, HashSet<Uuid>> = HashMap::new();
+    let mut written: Vec<(&str, Uuid, &[Value])> = Vec::new();
+    let mut references: HashMap<&str, Vec<Reference>> = HashMap::new();
     progress("merging", 0, total);
     // Users first, so that the roles of the changes' authors are known.
     for &table in schema::RECORD_TABLES {
@@ -819,6 +892,8 @@ fn merge_in_tx(
         // then paid once per batch instead of once per row.
         let mut inserts = Inserts::new(table, &t.columns);
         let mut seen: HashSet<Uuid> = HashSet::with_capacity(t.rows.len());
+        references.insert(table, references_of(tx, table, &t.columns)?);
+        let held_here = held.entry(table).or_default();
         // A table this laptop holds nothing of yet (a first sync): every
         // row is new, with no need to look for it.
         let held_none: bool = tx.query_row(
@@ -863,7 +938,10 @@ fn merge_in_tx(
                     .optional()?
             };
             let (local_version, local_deleted) = match local_row {
-                Some((v, d)) => (Some(v), Some(d)),
+                Some((v, d)) => {
+                    held_here.insert(incoming.id);
+                    (Some(v), Some(d))
+                }
                 None => (None, None),
             };
             let upsert = |values: &[Value]| -> Result<(), StoreError> {
@@ -894,6 +972,8 @@ fn merge_in_tx(
                 Decision::Insert => {
                     // Nothing here has this id: a plain insert.
                     inserts.push(tx, incoming.values, stamp)?;
+                    held_here.insert(incoming.id);
+                    written.push((table, incoming.id, incoming.values));
                     merged.added += 1;
                     if let Some((client, date)) = contact_at
                         && let (Value::Blob(c), Value::Text(d), false) = (
@@ -910,6 +990,7 @@ fn merge_in_tx(
                 }
                 Decision::Replace => {
                     upsert(incoming.values)?;
+                    written.push((table, incoming.id, incoming.values));
                     merged.updated += 1;
                 }
                 Decision::Keep => {}
@@ -937,6 +1018,7 @@ fn merge_in_tx(
                             .to_column(&incoming.version.device, incoming.version.clock)
                             .map_or(Value::Null, Value::Text);
                         upsert(&values)?;
+                        written.push((table, incoming.id, incoming.values));
                         merged.updated += 1;
                         merged.conflicts += added;
                     } else {
@@ -976,6 +1058,7 @@ fn merge_in_tx(
             }
         }
     }
+    check_references(tx, &written, &references, &held)?;
     let mut update = tx.prepare_cached(
         "UPDATE client_activity SET last_contact = ?2 WHERE client_id = ?1 AND (last_contact IS NULL OR last_contact < ?2)",
     )?;
@@ -1044,11 +1127,6 @@ pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, StoreError> {
     file.take(bundle::MAX_BUNDLE_BYTES + 1)
         .read_to_end(&mut bytes)?;
     Ok(bytes)
-}
-
-fn is_foreign_key_error(e: &StoreError) -> bool {
-    matches!(e, StoreError::Sqlite(rusqlite::Error::SqliteFailure(err, _))
-        if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
 }
 
 impl Store {
@@ -1176,10 +1254,12 @@ impl Store {
             trust,
             today: crate::domain::add_days(super::today(), (margin_hours + 23) / 24),
         };
+        // References are checked by the merge itself (`check_references`);
+        // the database's own checks are off for its transaction (the
+        // setting is this connection's and cannot change inside one) and
+        // on again after it, whatever happened.
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
         let result = self.write(|tx, ctx| {
-            // A bundle refers to records it carries or the receiver holds;
-            // checked once, at commit.
-            tx.execute_batch("PRAGMA defer_foreign_keys = ON;")?;
             let merged_up_to: i64 = tx
                 .prepare_cached("SELECT merged_up_to FROM sync_peers WHERE device_id = ?1")?
                 .query_row([&from], |r| r.get(0))
@@ -1224,13 +1304,9 @@ impl Store {
             )?;
             Ok(merged)
         });
-        let merged = result.map_err(|e| {
-            if is_foreign_key_error(&e) {
-                damaged("it refers to records that neither it nor this database holds")
-            } else {
-                e
-            }
-        })?;
+        let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON;");
+        let merged = result?;
+        restored?;
         // A first full sync fills the tables: keep the statistics true.
         self.optimize();
         Ok(merged)

@@ -1256,7 +1256,9 @@ fn oversized_costly_and_misshapen_bundles_are_refused_before_work() {
     let (_b_db, mut b) = fresh();
     meet(&mut a, &mut b);
     let k = key();
-    client(&mut a, "PP-0400", None);
+    let c = client(&mut a, "PP-0400", None);
+    a.create(Contact::new(c.id(), day("2026-11-20"), ContactKind::Street))
+        .unwrap();
     // A decompression bomb: 20 MB of JSON that deflates to a few KB.
     let bomb = forged(&k, &a, |p| {
         let t = p.tables.iter_mut().find(|t| t.table == "clients").unwrap();
@@ -1305,6 +1307,23 @@ fn oversized_costly_and_misshapen_bundles_are_refused_before_work() {
     assert_refused(&mut b, &k, &bytes, "a column name", |e| {
         matches!(e, SyncError::Damaged(_))
     });
+    // A reference to a record nobody holds (a contact of a client neither
+    // laptop has), and one to a record of the wrong kind: refused whole,
+    // naming the record and the column.
+    for (name, target) in [
+        ("an unknown client", uuid::Uuid::now_v7()),
+        ("a user as a client", a.user().id),
+    ] {
+        let bytes = forged(&k, &a, |p| {
+            let at = column(p, "contacts", "client_id");
+            let t = p.tables.iter_mut().find(|t| t.table == "contacts").unwrap();
+            t.rows[0][at] = Value::Blob(target.as_bytes().to_vec());
+        });
+        let text = assert_refused(&mut b, &k, &bytes, name, |e| {
+            matches!(e, SyncError::Damaged(_))
+        });
+        assert!(text.contains("client_id"), "{name}: {text}");
+    }
     // One record twice, in the same table: refused by name, not left to
     // whichever copy is written last.
     let bytes = forged(&k, &a, |p| {
