@@ -1,0 +1,373 @@
+//! What a merge checks of each incoming row: its shape, its values as a
+//! form would, and who sent it and who made it.
+
+use super::*;
+
+/// A row of a bundle, with its bookkeeping read out.
+pub(super) struct Incoming<'a> {
+    pub(super) id: Uuid,
+    pub(super) version: Version,
+    pub(super) values: &'a [Value],
+}
+
+pub(super) fn read_incoming<'a>(
+    table: &str,
+    values: &'a [Value],
+    at: &Positions,
+    n: usize,
+) -> Result<Incoming<'a>, StoreError> {
+    if values.len() != n {
+        return Err(damaged(format!(
+            "a row of {table} has the wrong number of values"
+        )));
+    }
+    let id = match &values[at.id] {
+        Value::Blob(b) => {
+            Uuid::from_slice(b).map_err(|_| damaged(format!("a {table} id is not an id")))?
+        }
+        _ => return Err(damaged(format!("a {table} id is not an id"))),
+    };
+    let Value::Int(clock) = values[at.updated_at] else {
+        return Err(damaged(format!("a {table} row has no change time")));
+    };
+    let Value::Text(device) = &values[at.device] else {
+        return Err(damaged(format!("a {table} row has no device")));
+    };
+    let vv = match &values[at.vv] {
+        Value::Text(t) => Some(t.as_str()),
+        Value::Null => None,
+        _ => return Err(damaged(format!("a {table} row has a bad version"))),
+    };
+    Ok(Incoming {
+        id,
+        version: Version::new(vv, device, clock),
+        values,
+    })
+}
+
+/// Where the bookkeeping columns are in a bundle's table.
+pub(super) struct Positions {
+    pub(super) id: usize,
+    pub(super) updated_at: usize,
+    pub(super) updated_by: usize,
+    pub(super) device: usize,
+    pub(super) deleted: usize,
+    pub(super) vv: usize,
+}
+
+pub(super) fn positions(table: &TableRows, local: &[String]) -> Result<Positions, StoreError> {
+    for (i, c) in table.columns.iter().enumerate() {
+        if !local.contains(c) {
+            return Err(damaged(format!(
+                "{} has an unknown column {}",
+                table.table,
+                bundle::short(c)
+            )));
+        }
+        if table.columns[..i].contains(c) {
+            return Err(damaged(format!("{} has the column {c} twice", table.table)));
+        }
+    }
+    let find = |name: &str| {
+        table
+            .columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| damaged(format!("{} has no {name} column", table.table)))
+    };
+    Ok(Positions {
+        id: find("id")?,
+        updated_at: find("updated_at")?,
+        updated_by: find("updated_by")?,
+        device: find("device_id")?,
+        deleted: find("deleted")?,
+        vv: find("vv")?,
+    })
+}
+
+/// The bookkeeping columns every record kind starts with, in `from_row` order.
+pub(super) const META_NAMES: [&str; 6] = [
+    "id",
+    "created_at",
+    "updated_at",
+    "updated_by",
+    "device_id",
+    "deleted",
+];
+
+/// Checks a bundle's rows of one table as a form would check them, before
+/// anything is written: every value is read into the record kind's domain
+/// type (a value outside a closed list is refused) and validated.
+pub(super) struct RowCheck {
+    table: &'static str,
+    /// Where each of the kind's columns (bookkeeping first) is in a row.
+    order: Vec<usize>,
+    names: Vec<&'static str>,
+    check: CheckFn,
+}
+
+pub(super) type CheckFn =
+    fn(&BundleRow<'_>, NaiveDate) -> rusqlite::Result<Result<(), ValidationError>>;
+
+pub(super) fn typed_check<R: Record>(
+    row: &BundleRow<'_>,
+    today: NaiveDate,
+) -> rusqlite::Result<Result<(), ValidationError>> {
+    let saved = saved_from_columns::<R>(row)?;
+    Ok(saved.data.validate(today))
+}
+
+/// A bundle's row read as a record's columns (`order`: the bundle column
+/// of each of the record's columns).
+pub(super) struct BundleRow<'a> {
+    values: &'a [Value],
+    order: &'a [usize],
+}
+
+impl Columns for BundleRow<'_> {
+    fn get<T: rusqlite::types::FromSql>(&self, idx: usize) -> rusqlite::Result<T> {
+        let value = match &self.values[self.order[idx]] {
+            Value::Null => ValueRef::Null,
+            Value::Int(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        };
+        column_from(value, idx)
+    }
+}
+
+impl RowCheck {
+    pub(super) fn new(table: &'static str, columns: &[String]) -> Result<RowCheck, StoreError> {
+        fn make<R: Record>(
+            table: &'static str,
+            columns: &[String],
+        ) -> Result<RowCheck, StoreError> {
+            let names: Vec<&'static str> = META_NAMES
+                .iter()
+                .chain(R::COLUMNS.iter())
+                .copied()
+                .collect();
+            let order = names
+                .iter()
+                .map(|n| {
+                    columns
+                        .iter()
+                        .position(|c| c == n)
+                        .ok_or_else(|| damaged(format!("{table} has no {n} column")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(RowCheck {
+                table,
+                order,
+                names,
+                check: typed_check::<R>,
+            })
+        }
+        match table {
+            "users" => make::<User>(table, columns),
+            "clients" => make::<Client>(table, columns),
+            "contacts" => make::<Contact>(table, columns),
+            "locations" => make::<Location>(table, columns),
+            "arrests" => make::<Arrest>(table, columns),
+            "detentions" => make::<Detention>(table, columns),
+            "enrollments" => make::<Enrollment>(table, columns),
+            "service_events" => make::<ServiceEvent>(table, columns),
+            "followups" => make::<FollowUp>(table, columns),
+            other => Err(StoreError::NoSuchTable(other.to_owned())),
+        }
+    }
+
+    pub(super) fn check(
+        &self,
+        values: &[Value],
+        id: Uuid,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let row = BundleRow {
+            values,
+            order: &self.order,
+        };
+        let result = (self.check)(&row, today);
+        let error = match result {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(e) => {
+                let at = match &e {
+                    rusqlite::Error::FromSqlConversionFailure(i, ..)
+                    | rusqlite::Error::InvalidColumnType(i, ..)
+                    | rusqlite::Error::IntegralValueOutOfRange(i, ..) => Some(*i),
+                    _ => None,
+                };
+                let Some(at) = at else {
+                    return Err(e.into());
+                };
+                let shown = match &values[self.order[at]] {
+                    Value::Null => "empty".to_owned(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Real(f) => f.to_string(),
+                    Value::Text(t) => format!("\"{}\"", bundle::short(t)),
+                    Value::Blob(_) => "binary data".to_owned(),
+                };
+                ValidationError::Inconsistent {
+                    field: self.names[at],
+                    reason: format!("{shown} is not a value this field takes"),
+                }
+            }
+        };
+        Err(SyncError::InvalidRecord {
+            table: self.table.to_owned(),
+            record: id.to_string(),
+            error,
+        }
+        .into())
+    }
+}
+
+/// Who sent a bundle and what this laptop lets it change.
+pub(super) struct Policy {
+    /// The signing laptop's device id.
+    pub(super) signer: String,
+    pub(super) trust: Trust,
+    /// The latest date a record may carry (today, plus the clock margin).
+    pub(super) today: NaiveDate,
+}
+
+/// What to do with a row that would change something here.
+pub(super) enum Verdict {
+    Apply,
+    /// Passed on by a field laptop: left for the laptop that made it.
+    Ignore,
+}
+
+/// Authors' roles as this laptop knows them (`None`: no such user here).
+#[derive(Default)]
+pub(super) struct Roles(HashMap<Uuid, Option<Role>>);
+
+impl Roles {
+    pub(super) fn of(
+        &mut self,
+        tx: &Transaction<'_>,
+        id: Uuid,
+    ) -> Result<Option<Role>, StoreError> {
+        if let Some(r) = self.0.get(&id) {
+            return Ok(*r);
+        }
+        let role: Option<Role> = tx
+            .prepare_cached("SELECT role FROM users WHERE id = ?1 AND deleted = 0")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        self.0.insert(id, role);
+        Ok(role)
+    }
+}
+
+pub(super) fn refuse(table: &str, id: Uuid, reason: impl Into<String>) -> StoreError {
+    SyncError::NotAllowed {
+        table: table.to_owned(),
+        record: id.to_string(),
+        reason: reason.into(),
+    }
+    .into()
+}
+
+/// Whether this laptop takes a change, by who sent it and who made it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn judge(
+    tx: &Transaction<'_>,
+    policy: &Policy,
+    roles: &mut Roles,
+    bundle_admins: &HashSet<Uuid>,
+    table: &str,
+    incoming: &Incoming<'_>,
+    at: &Positions,
+    local_deleted: Option<bool>,
+) -> Result<Verdict, StoreError> {
+    let id = incoming.id;
+    let relayed = incoming.version.device != policy.signer;
+    if relayed && policy.trust != Trust::Office {
+        return Ok(Verdict::Ignore);
+    }
+    let author = match &incoming.values[at.updated_by] {
+        Value::Null => None,
+        Value::Blob(b) => Some(
+            Uuid::from_slice(b).map_err(|_| refuse(table, id, "its author is not a user id"))?,
+        ),
+        _ => return Err(refuse(table, id, "its author is not a user id")),
+    };
+    let deleted = deleted_flag(&incoming.values[at.deleted]);
+    if table == "users" {
+        if policy.trust != Trust::Office {
+            // A field laptop's own new accounts stay on it; changing an
+            // account here is an office laptop's admin's work.
+            return match local_deleted {
+                None => Ok(Verdict::Ignore),
+                Some(_) => Err(refuse(
+                    table,
+                    id,
+                    "it changes a user account, which only a laptop enrolled as an office laptop may send",
+                )),
+            };
+        }
+        // The author's role as this laptop knows it; an author new here
+        // must be an admin of the same bundle (not the row itself).
+        let by_admin = match author {
+            Some(a) => match roles.of(tx, a)? {
+                Some(role) => role == Role::Admin,
+                None => a != id && bundle_admins.contains(&a),
+            },
+            // The first admin of a laptop, made by `init`: new here.
+            None => local_deleted.is_none() && bundle_admins.contains(&id),
+        };
+        return if by_admin {
+            Ok(Verdict::Apply)
+        } else {
+            Err(refuse(
+                table,
+                id,
+                "it changes a user account but was not made by an admin",
+            ))
+        };
+    }
+    let Some(author) = author else {
+        return Err(refuse(table, id, "it does not say which user made it"));
+    };
+    let Some(role) = roles.of(tx, author)? else {
+        return Err(refuse(
+            table,
+            id,
+            "it was made by a user this laptop does not know (users are added by an admin on the office laptop)",
+        ));
+    };
+    if role == Role::Admin && policy.trust != Trust::Office {
+        // An admin's word comes only from an office laptop: a seized field
+        // laptop must not borrow the office admin's id.
+        return Err(refuse(
+            table,
+            id,
+            "it is in an admin's name, which only a laptop enrolled as an office laptop may send",
+        ));
+    }
+    let need = if table == "locations" {
+        Permission::ManageRegistry
+    } else {
+        Permission::EditRecords
+    };
+    let tombstones = deleted && local_deleted != Some(true);
+    for permission in [need, Permission::Delete] {
+        if permission == Permission::Delete && !tombstones {
+            continue;
+        }
+        if !role.can(permission) {
+            return Err(refuse(
+                table,
+                id,
+                format!(
+                    "it was made by a user with the {role} role, who may not {}",
+                    permission.describe()
+                ),
+            ));
+        }
+    }
+    Ok(Verdict::Apply)
+}

@@ -1,0 +1,99 @@
+//! "Sync now": a shared folder of bundles, one per laptop.
+
+use super::*;
+
+impl Store {
+    /// "Sync now": merges every other device's bundle in `dir` that has
+    /// something new, then writes this device's bundle there (under its
+    /// device id) with what the others have not said they merged.
+    pub fn sync_with_folder(
+        &mut self,
+        key: &SyncKey,
+        dir: &Path,
+        progress: Progress<'_>,
+    ) -> Result<FolderSync, StoreError> {
+        self.require(Permission::Sync)?;
+        if !dir.is_dir() {
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the sync folder {} does not exist", dir.display()),
+            )));
+        }
+        let mut summary = FolderSync::default();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == BUNDLE_EXTENSION))
+            .collect();
+        files.sort();
+        let mut peers = Vec::new();
+        let count = files.len();
+        for (i, file) in files.iter().enumerate() {
+            let name = file
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            progress(&format!("reading {name} ({} of {count})", i + 1), 0, 0);
+            let bytes = match read_bundle_file(file) {
+                Ok(b) => b,
+                Err(e) => {
+                    summary
+                        .skipped
+                        .push(format!("{name}: cannot be read ({e})"));
+                    continue;
+                }
+            };
+            let header = match bundle::peek(&bytes) {
+                Ok(h) => h,
+                Err(e) => {
+                    summary.skipped.push(format!("{name}: {e}"));
+                    continue;
+                }
+            };
+            if header.device == self.device_id() {
+                continue;
+            }
+            // Devices of this organisation share the folder: what each has
+            // merged of ours decides what our bundle must hold. A bundle
+            // that cannot be opened (another organisation's, damaged) does not.
+            if header.top <= self.merged_from(&header.device)? {
+                peers.push(header.device.clone());
+                continue;
+            }
+            let mut inner = |stage: &str, done: usize, total: usize| {
+                progress(
+                    &format!("{stage} {name} ({} of {count})", i + 1),
+                    done,
+                    total,
+                );
+            };
+            match self.sync_import(key, &bytes, &mut inner) {
+                Ok(m) => {
+                    peers.push(header.device.clone());
+                    summary.merged.push(m);
+                }
+                Err(StoreError::Sync(e)) => {
+                    if matches!(e, SyncError::Gap { .. }) {
+                        peers.push(header.device.clone());
+                    }
+                    summary.skipped.push(format!("{name}: {e}"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // What every device that shares the folder has said it merged.
+        let mut since = i64::MAX;
+        for p in &peers {
+            since = since.min(self.acked_by(p)?);
+        }
+        if since == i64::MAX {
+            since = 0;
+        }
+        progress("writing this laptop's bundle", 0, 0);
+        let exported = self.sync_export(key, since)?;
+        let target = dir.join(format!("{}.{BUNDLE_EXTENSION}", self.device_id()));
+        crate::files::write_private(&target, &exported.bytes)?;
+        summary.sent = exported.records;
+        summary.bundle = target;
+        Ok(summary)
+    }
+}

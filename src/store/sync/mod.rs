@@ -1,0 +1,305 @@
+//! Sync in the store: write this database's changes as a bundle, merge a
+//! bundle from another laptop in one transaction, keep the losing side of
+//! every conflict for review, and merge clients registered twice.
+//!
+//! The decisions are the pure functions of [`crate::sync`]; this module
+//! reads and writes rows for them.
+
+mod check;
+mod conflicts;
+mod duplicates;
+mod export;
+mod folder;
+mod merge;
+
+use check::*;
+use merge::*;
+
+use super::dump::LOCAL_COLUMNS;
+use super::records::{Record, saved_from_columns, saved_from_row, select_sql};
+use super::sql::{Columns, column_from};
+use super::trust::{Trust, device_key_on};
+use super::{Store, StoreError, clock_last, ms_to_time, now_ms, schema};
+use crate::domain::*;
+use crate::sync::bundle::{self, Bundle, Payload, SyncKey, TableRows, Value};
+use crate::sync::{Decision, SyncError, Version, VersionVector, decide};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// The file name ending of bundles in a sync folder.
+pub const BUNDLE_EXTENSION: &str = "tether-sync";
+
+/// Bookkeeping columns: not the record's content.
+const BOOKKEEPING: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "updated_by",
+    "device_id",
+    "vv",
+];
+
+impl ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn to_value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+/// A table's synced columns, in table order (the local ones left out).
+fn synced_columns(conn: &Connection, table: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("PRAGMA table_info({table})"))?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+    let mut out = Vec::new();
+    for name in names {
+        let name = name?;
+        if !LOCAL_COLUMNS.contains(&name.as_str()) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    pub bytes: Vec<u8>,
+    pub records: usize,
+    pub since: i64,
+    pub top: i64,
+}
+
+/// What merging one bundle did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Merged {
+    pub from_device: String,
+    /// Records in the bundle.
+    pub records: usize,
+    /// New here.
+    pub added: usize,
+    /// Taken over a version here.
+    pub updated: usize,
+    /// Changed on both sides (new conflicts to review).
+    pub conflicts: usize,
+    /// Changes a field laptop passed on from other laptops: not taken
+    /// from it (the laptop that made them, or an office laptop, sends them).
+    pub ignored: usize,
+}
+
+impl Merged {
+    /// Records that changed here.
+    pub fn changed(&self) -> usize {
+        self.added + self.updated
+    }
+}
+
+/// What a "Sync now" with a folder did.
+#[derive(Debug, Clone, Default)]
+pub struct FolderSync {
+    /// Each bundle merged.
+    pub merged: Vec<Merged>,
+    /// Bundles left alone, and why (one line each).
+    pub skipped: Vec<String>,
+    /// Records in this laptop's bundle.
+    pub sent: usize,
+    /// Where it was written.
+    pub bundle: PathBuf,
+}
+
+impl FolderSync {
+    pub fn received(&self) -> usize {
+        self.merged.iter().map(Merged::changed).sum()
+    }
+    pub fn conflicts(&self) -> usize {
+        self.merged.iter().map(|m| m.conflicts).sum()
+    }
+}
+
+/// How far a sync has got: a stage in words, and rows done of rows.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
+
+/// One field of a conflict: this laptop's value and the other one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDiff {
+    pub field: String,
+    pub current: String,
+    pub other: String,
+}
+
+/// A record changed on two laptops at once, as a coordinator reviews it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub id: i64,
+    pub table: String,
+    pub record_id: Uuid,
+    /// What the record is, in words ("client PP-0001", "contact with PP-0001 on 2026-03-01").
+    pub label: String,
+    pub found_at: DateTime<Utc>,
+    pub from_device: String,
+    /// When and where the version not kept was written.
+    pub other_changed_at: DateTime<Utc>,
+    pub other_device: String,
+    pub current_changed_at: DateTime<Utc>,
+    pub current_device: String,
+    /// The content fields that differ.
+    pub fields: Vec<FieldDiff>,
+    pub resolution: Option<String>,
+}
+
+/// How a coordinator resolves a conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The version the database holds stays.
+    KeepCurrent,
+    /// The other version becomes the record again.
+    KeepOther,
+    /// An edit: these fields take the other version's values, the rest stay.
+    TakeFields(Vec<String>),
+}
+
+/// One client of a group that share a code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateClient {
+    pub id: Uuid,
+    pub code: String,
+    pub nickname: Option<String>,
+    pub registered_on: Option<NaiveDate>,
+    pub device_id: String,
+    /// Live records about them (contacts, arrests, stays, enrollments, events, follow-ups).
+    pub records: i64,
+}
+
+/// A row of `sync_conflicts`.
+struct KeptLoser {
+    id: i64,
+    table: String,
+    record_id: Uuid,
+    found_at: i64,
+    from_device: String,
+    clock: i64,
+    device: String,
+    loser: String,
+    resolution: Option<String>,
+}
+
+/// Tables with a `client_id`: what a client merge moves.
+const CLIENT_TABLES: &[&str] = &[
+    "contacts",
+    "arrests",
+    "detentions",
+    "enrollments",
+    "service_events",
+    "followups",
+];
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn meta_set(tx: &Transaction<'_>, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+    match value {
+        Some(v) => tx.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, v],
+        )?,
+        None => tx.execute("DELETE FROM meta WHERE key = ?1", [key])?,
+    };
+    Ok(())
+}
+
+fn damaged(what: impl Into<String>) -> StoreError {
+    StoreError::Sync(SyncError::Damaged(what.into()))
+}
+
+/// Reads a bundle file, refusing one larger than any bundle can be before
+/// reading it.
+pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > bundle::MAX_BUNDLE_BYTES {
+        return Err(SyncError::TooLarge {
+            what: "the file's size in bytes",
+            limit: bundle::MAX_BUNDLE_BYTES,
+        }
+        .into());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(bundle::MAX_BUNDLE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+impl Store {
+    /// The organisation's sync passphrase, once an admin has set it here
+    /// (kept in the encrypted database).
+    pub fn sync_key(&self) -> Result<Option<SyncKey>, StoreError> {
+        match meta_get(self.conn(), "sync.passphrase")? {
+            Some(p) => Ok(Some(SyncKey::new(&p)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether a sync passphrase is set here.
+    pub fn has_sync_key(&self) -> Result<bool, StoreError> {
+        Ok(meta_get(self.conn(), "sync.passphrase")?.is_some())
+    }
+
+    /// Sets the organisation's sync passphrase (admins only).
+    pub fn set_sync_passphrase(&mut self, passphrase: &str) -> Result<(), StoreError> {
+        self.require(Permission::SyncSetup)?;
+        SyncKey::new(passphrase)?;
+        self.write(|tx, ctx| {
+            meta_set(tx, "sync.passphrase", Some(passphrase.trim()))?;
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("setting"),
+                None,
+                "sync passphrase",
+            )
+        })
+    }
+
+    /// The sync folder chosen in settings.
+    pub fn sync_folder(&self) -> Result<Option<PathBuf>, StoreError> {
+        Ok(meta_get(self.conn(), "sync.folder")?.map(PathBuf::from))
+    }
+
+    pub fn set_sync_folder(&mut self, dir: Option<&Path>) -> Result<(), StoreError> {
+        self.require(Permission::Sync)?;
+        let text = dir.map(|d| d.display().to_string());
+        self.write(|tx, ctx| {
+            meta_set(tx, "sync.folder", text.as_deref())?;
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("setting"),
+                None,
+                "sync folder",
+            )
+        })
+    }
+}
