@@ -304,7 +304,7 @@ fn sync_key() -> Result<crate::sync::bundle::SyncKey, CliError> {
 }
 
 /// Progress of a sync on stderr: a bar on a terminal, plain lines otherwise.
-fn sync_progress() -> impl FnMut(&str, usize, usize) {
+fn sync_progress() -> impl FnMut(crate::store::SyncStep, usize, usize) {
     use std::io::IsTerminal;
     let terminal = std::io::stderr().is_terminal();
     let bar = if terminal {
@@ -317,7 +317,8 @@ fn sync_progress() -> impl FnMut(&str, usize, usize) {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    move |stage: &str, done: usize, total: usize| {
+    move |step: crate::store::SyncStep, done: usize, total: usize| {
+        let stage = step.to_string();
         if terminal {
             bar.set_message(stage.to_owned());
             bar.set_length(total as u64);

@@ -493,3 +493,51 @@ fn service_word(s: Service) -> &'static str {
         Service::Hcv => "hepatitis C treatment",
     }
 }
+
+/// The reason of the follow-up a stay with methadone or ART opens, with its
+/// place: saved in English (exports, other laptops) and shown in the
+/// user's language by matching it back ([`fill`], [`unfill`]).
+pub const REASON_DETENTION_VISIT: &str =
+    "Visit in detention at {place}; negotiate access to methadone / ART";
+/// The reason of the follow-up a release opens, with the days allowed.
+pub const REASON_RELINK: &str = "Re-link to methadone / ART within {days} days of release";
+/// Every reason the rules write.
+pub const RULE_REASONS: &[&str] = &[REASON_DETENTION_VISIT, REASON_RELINK];
+
+/// A reason template with its `{name}` placeholders filled in.
+pub fn fill(template: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+    let mut text = template.to_owned();
+    for (name, value) in args {
+        text = text.replace(&format!("{{{name}}}"), &value.to_string());
+    }
+    text
+}
+
+/// The values a text filled from `template` was given, by placeholder, or
+/// `None` when the text is not one (e.g. a reason someone has edited).
+pub fn unfill(template: &str, text: &str) -> Option<Vec<(String, String)>> {
+    // The template cut into literal pieces and the names between them.
+    let mut pieces = Vec::new();
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}')?;
+        pieces.push(&rest[..open]);
+        names.push(&rest[open + 1..close]);
+        rest = &rest[close + 1..];
+    }
+    pieces.push(rest);
+    let mut text = text.strip_prefix(pieces[0])?;
+    let mut out = Vec::new();
+    for (name, next) in names.iter().zip(&pieces[1..]) {
+        // The value runs to the next literal piece (the last one: to the end).
+        let end = if next.is_empty() {
+            text.len()
+        } else {
+            text.find(next)?
+        };
+        out.push(((*name).to_owned(), text[..end].to_owned()));
+        text = &text[end + next.len()..];
+    }
+    text.is_empty().then_some(out)
+}

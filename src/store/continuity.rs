@@ -309,7 +309,7 @@ pub(crate) fn detention_followups(
             RULE_DETENTION_VISIT,
             id,
             d.start,
-            format!("Visit in detention at {place}; negotiate access to methadone / ART"),
+            rules::fill(rules::REASON_DETENTION_VISIT, &[("place", &place)]),
         )?;
     }
     if let (Some(end), Some(reason)) = (d.end, d.release_reason) {
@@ -330,10 +330,7 @@ pub(crate) fn detention_followups(
                 RULE_RELINK,
                 id,
                 crate::domain::add_days(end, t.relink_days),
-                format!(
-                    "Re-link to methadone / ART within {} days of release",
-                    t.relink_days
-                ),
+                rules::fill(rules::REASON_RELINK, &[("days", &t.relink_days)]),
             )?;
         }
     }

@@ -47,7 +47,7 @@ pub use search::{ClientRow, SearchResult};
 pub use sql::Columns;
 pub use sync::{
     BUNDLE_EXTENSION, Conflict, DuplicateClient, Exported, FieldDiff, FolderSync, Merged, Progress,
-    Resolution, read_bundle_file,
+    RecordLabel, Resolution, SyncStep, read_bundle_file,
 };
 pub use timeline::{TimelineEntry, TimelineItem};
 pub use trust::{SyncDevice, Trust};

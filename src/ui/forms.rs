@@ -3,7 +3,7 @@
 //! disabled while anything is wrong, Enter saves and Escape cancels.
 
 use super::i18n::t;
-use super::labels::Labelled;
+use super::labels::{Labelled, followup_reason};
 use super::widgets::*;
 use crate::domain::*;
 use chrono::NaiveDate;
@@ -1001,7 +1001,7 @@ impl Form for CloseFollowUpForm {
     }
     fn fields(&mut self, ui: &mut egui::Ui, _ctx: &FormCtx, e: &Errors) {
         ui.label(t("Reason"));
-        ui.label(&self.followup.reason);
+        ui.label(followup_reason(&self.followup.reason));
         ui.end_row();
         date_row(ui, t("Done on"), &mut self.done_on, e.get("done_on"));
         text_row(ui, t("Outcome"), &mut self.outcome, e.get("outcome"));

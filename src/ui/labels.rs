@@ -1,7 +1,8 @@
 //! Words for the closed lists of the domain, in the UI language.
 
-use super::i18n::t;
+use super::i18n::{t, tf};
 use crate::domain::*;
+use crate::store::RecordLabel;
 
 /// A closed-list value that has a label for people.
 pub trait Labelled: Copy + PartialEq + 'static {
@@ -77,4 +78,137 @@ pub fn all_labels() -> Vec<&'static str> {
     of::<KeyPopulation>(&mut out);
     of::<Substance>(&mut out);
     out
+}
+
+/// What a record is, in the UI language (the sync review's conflicts).
+pub fn record_label(label: &RecordLabel) -> String {
+    match label {
+        RecordLabel::Client { code } => tf("client {code}", &[("code", code)]),
+        RecordLabel::User { username } => tf("user {username}", &[("username", username)]),
+        RecordLabel::Location { name } => tf("location {name}", &[("name", name)]),
+        RecordLabel::Contact { client, date } => tf(
+            "contact with {client} on {date}",
+            &[("client", client), ("date", date)],
+        ),
+        RecordLabel::Arrest { client, date } => tf(
+            "arrest of {client} on {date}",
+            &[("client", client), ("date", date)],
+        ),
+        RecordLabel::Detention { client, from } => tf(
+            "detention of {client} from {date}",
+            &[("client", client), ("date", from)],
+        ),
+        RecordLabel::Enrollment { service, client } => tf(
+            "{service} enrollment of {client}",
+            &[
+                ("service", &service.map_or(t("Enrollment"), |s| s.label())),
+                ("client", client),
+            ],
+        ),
+        RecordLabel::ServiceEvent { kind, client, date } => tf(
+            "{event} of {client} on {date}",
+            &[
+                ("event", &kind.map_or(t("Event"), |k| k.label())),
+                ("client", client),
+                ("date", date),
+            ],
+        ),
+        RecordLabel::FollowUp { client, due } => tf(
+            "follow-up of {client} due {date}",
+            &[("client", client), ("date", due)],
+        ),
+        RecordLabel::Other { table, id } => format!("{table} {id}"),
+    }
+}
+
+/// A record column's name as the forms call it, in the UI language.
+pub fn column_label(column: &str) -> String {
+    let en = match column {
+        "code" => "Client code",
+        "nickname" => "Nickname",
+        "name" => "Name",
+        "sex" => "Sex",
+        "gender" => "Gender",
+        "birth_year" => "Birth year",
+        "phone" => "Phone",
+        "province" => "Province",
+        "district" => "District",
+        "commune" => "Commune",
+        "key_populations" => "Key populations",
+        "substances" => "Substances",
+        "hiv_status" => "HIV status",
+        "hiv_last_test" => "Last HIV test",
+        "consent_date" => "Consent date",
+        "consent_scope" => "Consent scope",
+        "assigned_worker" => "Assigned worker",
+        "status" => "Status",
+        "registered_on" => "Registered on",
+        "notes" => "Notes",
+        "client_id" => "Client code",
+        "date" => "Date",
+        "worker_id" => "Worker",
+        "kind" => "Kind",
+        "place" => "Place",
+        "needles_syringes" => "Needles and syringes",
+        "condoms" => "Condoms",
+        "naloxone" => "Naloxone",
+        "hiv_test" => "HIV test",
+        "hiv_result" => "HIV test result",
+        "referrals" => "Referrals",
+        "authority" => "Authority",
+        "reasons" => "Reasons",
+        "abuse" => "Abuse reported",
+        "informer_suspected" => "Informer or set-up suspected",
+        "legal_aid" => "Legal aid",
+        "outcome" => "Outcome",
+        "raid_id" => "Raid intake",
+        "location_id" => "Location",
+        "arrest_id" => "Arrest",
+        "started_on" => "Start",
+        "ended_on" => "End",
+        "basis" => "Basis",
+        "release_reason" => "Release reason",
+        "service" => "Service",
+        "provider" => "Provider",
+        "number" => "Programme number",
+        "regimen" => "Regimen",
+        "enrollment_id" => "Enrollment",
+        "days_supplied" => "Days supplied",
+        "dose_mg" => "Dose (mg)",
+        "cause" => "Cause",
+        "due" => "Due",
+        "reason" => "Reason",
+        "done_on" => "Done on",
+        "rule" => "Rule",
+        "source_id" => "Source record",
+        "methadone" => "Methadone",
+        "art" => "ART",
+        "ngo_access" => "NGO access",
+        "contact" => "Contact",
+        "last_verified" => "Last verified",
+        "username" => "Username",
+        "display_name" => "Display name",
+        "role" => "Role",
+        "active" => "Active",
+        "language" => "Language",
+        "deleted" => "Removed",
+        other => return other.replace('_', " "),
+    };
+    t(en).to_owned()
+}
+
+/// A follow-up's reason in the UI language when a rule wrote it (the
+/// rules save it in English, for exports and the other laptops); as
+/// written otherwise, e.g. after someone has edited it.
+pub fn followup_reason(text: &str) -> String {
+    for &template in crate::continuity::RULE_REASONS {
+        if let Some(values) = crate::continuity::unfill(template, text) {
+            let args: Vec<(&str, &dyn std::fmt::Display)> = values
+                .iter()
+                .map(|(name, value)| (name.as_str(), value as &dyn std::fmt::Display))
+                .collect();
+            return tf(template, &args);
+        }
+    }
+    text.to_owned()
 }

@@ -3,7 +3,7 @@
 
 use super::forms::{self, *};
 use super::i18n::{t, tf};
-use super::labels::Labelled;
+use super::labels::{Labelled, followup_reason};
 use super::widgets::*;
 use super::{Action, Env, Write};
 use crate::domain::*;
@@ -742,7 +742,7 @@ impl ProfileScreen {
                             }
                             TimelineItem::FollowUp(f) => {
                                 ui.colored_label(ORANGE, t("Follow-up"));
-                                ui.label(&f.reason);
+                                ui.label(followup_reason(&f.reason));
                                 if let Some(done) = f.done_on {
                                     ui.weak(tf("done {date}", &[("date", &done)]));
                                 }
@@ -891,7 +891,7 @@ impl ProfileScreen {
         for f in &self.followups {
             ui.horizontal(|ui| {
                 ui.monospace(f.due.to_string());
-                ui.label(&f.reason);
+                ui.label(followup_reason(&f.reason));
                 match f.done_on {
                     Some(d) => {
                         ui.weak(tf("done {date}", &[("date", &d)]));

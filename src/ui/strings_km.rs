@@ -1,6 +1,59 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    (
+        "Reading bundle {file} of {files}…",
+        "កំពុងអានកញ្ចប់ទី {file} នៃ {files}…",
+    ),
+    (
+        "Opening bundle {file} of {files}…",
+        "កំពុងបើកកញ្ចប់ទី {file} នៃ {files}…",
+    ),
+    (
+        "Merging bundle {file} of {files}…",
+        "កំពុងបញ្ចូលកញ្ចប់ទី {file} នៃ {files}…",
+    ),
+    ("Writing this laptop's bundle…", "កំពុងសរសេរកញ្ចប់របស់កុំព្យូទ័រនេះ…"),
+    (
+        "Visit in detention at {place}; negotiate access to methadone / ART",
+        "ទៅសួរសុខទុក្ខនៅកន្លែងឃុំខ្លួន {place}; ចរចាដើម្បីទទួលបានមេតាដូន / ART",
+    ),
+    (
+        "Re-link to methadone / ART within {days} days of release",
+        "ភ្ជាប់ឡើងវិញទៅមេតាដូន / ART ក្នុងរយៈពេល {days} ថ្ងៃបន្ទាប់ពីដោះលែង",
+    ),
+    ("Gender", "អត្តសញ្ញាណយេនឌ័រ"),
+    ("Consent scope", "វិសាលភាពនៃការយល់ព្រម"),
+    ("Rule", "ច្បាប់"),
+    ("Source record", "កំណត់ត្រាប្រភព"),
+    ("Removed", "បានដកចេញ"),
+    ("client {code}", "អតិថិជន {code}"),
+    ("user {username}", "អ្នកប្រើប្រាស់ {username}"),
+    ("location {name}", "ទីតាំង {name}"),
+    (
+        "contact with {client} on {date}",
+        "ទំនាក់ទំនងជាមួយ {client} នៅថ្ងៃ {date}",
+    ),
+    (
+        "arrest of {client} on {date}",
+        "ការចាប់ខ្លួន {client} នៅថ្ងៃ {date}",
+    ),
+    (
+        "detention of {client} from {date}",
+        "ការឃុំខ្លួន {client} ចាប់ពីថ្ងៃ {date}",
+    ),
+    (
+        "{service} enrollment of {client}",
+        "ការចុះឈ្មោះ {service} របស់ {client}",
+    ),
+    (
+        "{event} of {client} on {date}",
+        "{event} របស់ {client} នៅថ្ងៃ {date}",
+    ),
+    (
+        "follow-up of {client} due {date}",
+        "ការតាមដាន {client} ត្រូវធ្វើនៅថ្ងៃ {date}",
+    ),
     ("Correct enrollment", "កែតម្រូវការចុះឈ្មោះសេវា"),
     ("Enrollment corrected", "បានកែតម្រូវការចុះឈ្មោះសេវា"),
     ("Correct detention stay", "កែតម្រូវការឃុំខ្លួន"),

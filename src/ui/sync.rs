@@ -3,18 +3,21 @@
 //! resolves conflicts and merges clients registered twice.
 
 use super::i18n::{t, tf};
+use super::labels::{column_label, record_label};
 use super::widgets::*;
 use super::{Action, Env, Write};
 use crate::domain::Permission;
-use crate::store::{Conflict, DuplicateClient, FolderSync, Resolution, SyncDevice, Trust};
+use crate::store::{
+    Conflict, DuplicateClient, FolderSync, Resolution, SyncDevice, SyncStep, Trust,
+};
 use std::collections::BTreeSet;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 use zeroize::Zeroize;
 
-/// How far the worker has got: stage, rows done, rows in all.
-type Shared = Arc<Mutex<(String, usize, usize)>>;
+/// How far the worker has got: its step (none yet), rows done, rows in all.
+type Shared = Arc<Mutex<(Option<SyncStep>, usize, usize)>>;
 
 struct Running {
     replies: Receiver<Result<FolderSync, String>>,
@@ -71,13 +74,13 @@ impl SyncPanel {
                 return;
             }
         };
-        let progress: Shared = Arc::new(Mutex::new((t("Starting…").to_owned(), 0, 0)));
+        let progress: Shared = Arc::new(Mutex::new((None, 0, 0)));
         let shared = progress.clone();
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            let mut report = |stage: &str, done: usize, total: usize| {
+            let mut report = |step: SyncStep, done: usize, total: usize| {
                 if let Ok(mut p) = shared.lock() {
-                    *p = (stage.to_owned(), done, total);
+                    *p = (Some(step), done, total);
                 }
             };
             let result = handle
@@ -275,7 +278,22 @@ impl SyncPanel {
                 .unwrap_or_default();
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label(stage);
+                ui.label(match stage {
+                    None => t("Starting…").to_owned(),
+                    Some(SyncStep::Reading { file, files }) => tf(
+                        "Reading bundle {file} of {files}…",
+                        &[("file", &file), ("files", &files)],
+                    ),
+                    Some(SyncStep::Opening { file, files }) => tf(
+                        "Opening bundle {file} of {files}…",
+                        &[("file", &file), ("files", &files)],
+                    ),
+                    Some(SyncStep::Merging { file, files }) => tf(
+                        "Merging bundle {file} of {files}…",
+                        &[("file", &file), ("files", &files)],
+                    ),
+                    Some(SyncStep::Writing) => t("Writing this laptop's bundle…").to_owned(),
+                });
             });
             if total > 0 {
                 ui.add(egui::ProgressBar::new(done as f32 / total as f32).text(tf(
@@ -493,7 +511,11 @@ impl ReviewScreen {
             .show(ui, |ui| {
                 for c in conflicts {
                     let selected = self.selected == Some(c.id);
-                    if ui.selectable_label(selected, &c.label).clicked() && !selected {
+                    if ui
+                        .selectable_label(selected, record_label(&c.label))
+                        .clicked()
+                        && !selected
+                    {
                         self.selected = Some(c.id);
                         self.take.clear();
                     }
@@ -512,7 +534,7 @@ impl ReviewScreen {
         };
         ui.add_space(8.0);
         egui::Frame::group(ui.style()).show(ui, |ui| {
-            ui.strong(&c.label);
+            ui.strong(record_label(&c.label));
             let when = |at: &chrono::DateTime<chrono::Utc>| {
                 at.with_timezone(&chrono::Local)
                     .format("%Y-%m-%d %H:%M")
@@ -559,7 +581,7 @@ impl ReviewScreen {
                                 v.to_owned()
                             }
                         };
-                        let name = ui.label(field_name(&f.field));
+                        let name = ui.label(column_label(&f.field));
                         ui.label(show(&f.current));
                         ui.label(show(&f.other));
                         let mut on = self.take.contains(&f.field);
@@ -568,7 +590,7 @@ impl ReviewScreen {
                             .labelled_by(name.id)
                             .on_hover_text(tf(
                                 "Take the other {field}",
-                                &[("field", &field_name(&f.field))],
+                                &[("field", &column_label(&f.field))],
                             ))
                             .changed()
                         {
@@ -707,14 +729,4 @@ fn short(device: &str) -> String {
         .into_iter()
         .rev()
         .collect()
-}
-
-/// A column name as a person reads it.
-fn field_name(column: &str) -> String {
-    let words = column.replace('_', " ");
-    let mut chars = words.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
-        None => String::new(),
-    }
 }

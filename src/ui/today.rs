@@ -5,6 +5,7 @@
 
 use super::forms::{CloseFollowUpForm, Dialog};
 use super::i18n::{t, tf};
+use super::labels::followup_reason;
 use super::widgets::*;
 use super::{Action, Env, Write};
 use crate::continuity::{Entry, EntryKind, MethadoneAction};
@@ -346,7 +347,7 @@ impl TodayScreen {
                                             action = Action::OpenClient(f.followup.client_id);
                                         }
                                         ui.label(shown_name(f.nickname.as_deref(), env.hide_names));
-                                        ui.label(&f.followup.reason);
+                                        ui.label(followup_reason(&f.followup.reason));
                                         if ui.small_button(t("Close")).clicked() {
                                             close = Some(f.followup.clone());
                                         }

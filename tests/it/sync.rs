@@ -16,8 +16,8 @@ fn key() -> SyncKey {
     SyncKey::new(ORG_KEY).unwrap()
 }
 
-fn quiet() -> impl FnMut(&str, usize, usize) {
-    |_: &str, _: usize, _: usize| {}
+fn quiet() -> impl FnMut(tether::store::SyncStep, usize, usize) {
+    |_: tether::store::SyncStep, _: usize, _: usize| {}
 }
 
 /// Sends everything `from` holds to `to`.
@@ -140,7 +140,7 @@ fn an_edit_on_both_laptops_is_a_conflict_the_later_wins_and_the_loser_is_kept() 
     let conflicts = a.conflicts(false).unwrap();
     assert_eq!(conflicts.len(), 1);
     let conflict = &conflicts[0];
-    assert_eq!(conflict.label, "client PP-0002");
+    assert_eq!(conflict.label.to_string(), "client PP-0002");
     let notes = conflict.fields.iter().find(|f| f.field == "notes").unwrap();
     assert_eq!(
         (notes.current.as_str(), notes.other.as_str()),
@@ -189,7 +189,12 @@ fn a_delete_on_one_laptop_and_an_edit_on_the_other_is_a_conflict() {
     assert_eq!(a.canonical_dump().unwrap(), b.canonical_dump().unwrap());
     let conflicts = a.conflicts(false).unwrap();
     assert_eq!(conflicts.len(), 1, "not a silent loss");
-    assert!(conflicts[0].label.starts_with("contact with PP-0003"));
+    assert!(
+        conflicts[0]
+            .label
+            .to_string()
+            .starts_with("contact with PP-0003")
+    );
     // The edit came later and won; keeping the other version deletes it again.
     let got: Saved<Contact> = a.get(contact.id()).unwrap();
     assert!(!got.meta.deleted);

@@ -1890,3 +1890,70 @@ fn an_enrollment_start_is_corrected_and_its_end_kept() {
     assert_eq!(saved.end, Some(day("2026-10-01")), "the end is kept");
     assert_eq!(saved.dose_mg, Some(60.0));
 }
+
+#[test]
+fn rule_reasons_conflict_labels_field_names_and_sync_steps_are_said_in_khmer() {
+    use tether::continuity::{REASON_DETENTION_VISIT, REASON_RELINK, RULE_REASONS, fill, unfill};
+    use tether::store::Record as _;
+    use tether::store::{RecordLabel, SyncStep};
+    use tether::ui::i18n::{Lang, set_lang};
+    use tether::ui::labels::{column_label, followup_reason, record_label};
+    let khmer = |s: &str| s.chars().any(|c| ('\u{1780}'..='\u{17FF}').contains(&c));
+    // The rules save their reasons in English; read back, each is said in
+    // the user's language with its values, and anything else as written.
+    let visit = fill(REASON_DETENTION_VISIT, &[("place", &"Prey Sar prison")]);
+    assert_eq!(
+        unfill(REASON_DETENTION_VISIT, &visit),
+        Some(vec![("place".to_owned(), "Prey Sar prison".to_owned())])
+    );
+    let relink = fill(REASON_RELINK, &[("days", &7)]);
+    assert_eq!(unfill(REASON_DETENTION_VISIT, &relink), None);
+    set_lang(Lang::Km);
+    for template in RULE_REASONS {
+        assert!(tether::ui::i18n::has_khmer(template), "{template}");
+    }
+    let shown = followup_reason(&visit);
+    assert!(
+        khmer(&shown) && shown.contains("Prey Sar prison"),
+        "{shown}"
+    );
+    let shown = followup_reason(&relink);
+    assert!(khmer(&shown) && shown.contains('7'), "{shown}");
+    let edited = "Visit Sokha's mother first";
+    assert_eq!(followup_reason(edited), edited);
+    // Every column of every record kind has a name in Khmer.
+    let mut columns: Vec<&str> = Vec::new();
+    columns.extend(tether::domain::Client::COLUMNS);
+    columns.extend(tether::domain::Contact::COLUMNS);
+    columns.extend(tether::domain::Arrest::COLUMNS);
+    columns.extend(tether::domain::Detention::COLUMNS);
+    columns.extend(tether::domain::Enrollment::COLUMNS);
+    columns.extend(tether::domain::ServiceEvent::COLUMNS);
+    columns.extend(tether::domain::FollowUp::COLUMNS);
+    columns.extend(tether::domain::Location::COLUMNS);
+    columns.extend(tether::domain::User::COLUMNS);
+    for column in columns {
+        assert!(
+            khmer(&column_label(column)),
+            "{column}: {}",
+            column_label(column)
+        );
+    }
+    let label = RecordLabel::ServiceEvent {
+        kind: Some(tether::domain::ServiceEventKind::Refill),
+        client: "PP-0001".into(),
+        date: "2026-11-02".into(),
+    };
+    assert_eq!(label.to_string(), "refill of PP-0001 on 2026-11-02");
+    let shown = record_label(&label);
+    assert!(khmer(&shown) && shown.contains("PP-0001"), "{shown}");
+    assert_eq!(
+        SyncStep::Merging { file: 2, files: 3 }.to_string(),
+        "merging bundle 2 of 3"
+    );
+    set_lang(Lang::En);
+    assert_eq!(
+        record_label(&label),
+        "Refill dispensed of PP-0001 on 2026-11-02"
+    );
+}

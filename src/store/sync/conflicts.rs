@@ -125,7 +125,7 @@ impl Store {
         id: Uuid,
         columns: &[String],
         values: &[Value],
-    ) -> Result<String, StoreError> {
+    ) -> Result<RecordLabel, StoreError> {
         let get = |name: &str| {
             columns
                 .iter()
@@ -141,16 +141,40 @@ impl Store {
             None => String::new(),
         };
         Ok(match table {
-            "clients" => format!("client {}", text("code")),
-            "users" => format!("user {}", text("username")),
-            "locations" => format!("location {}", text("name")),
-            "contacts" => format!("contact with {client} on {}", text("date")),
-            "arrests" => format!("arrest of {client} on {}", text("date")),
-            "detentions" => format!("detention of {client} from {}", text("started_on")),
-            "enrollments" => format!("{} enrollment of {client}", text("service")),
-            "service_events" => format!("{} of {client} on {}", text("kind"), text("date")),
-            "followups" => format!("follow-up of {client} due {}", text("due")),
-            _ => format!("{table} {id}"),
+            "clients" => RecordLabel::Client { code: text("code") },
+            "users" => RecordLabel::User {
+                username: text("username"),
+            },
+            "locations" => RecordLabel::Location { name: text("name") },
+            "contacts" => RecordLabel::Contact {
+                client,
+                date: text("date"),
+            },
+            "arrests" => RecordLabel::Arrest {
+                client,
+                date: text("date"),
+            },
+            "detentions" => RecordLabel::Detention {
+                client,
+                from: text("started_on"),
+            },
+            "enrollments" => RecordLabel::Enrollment {
+                service: Service::parse(&text("service")),
+                client,
+            },
+            "service_events" => RecordLabel::ServiceEvent {
+                kind: ServiceEventKind::parse(&text("kind")),
+                client,
+                date: text("date"),
+            },
+            "followups" => RecordLabel::FollowUp {
+                client,
+                due: text("due"),
+            },
+            _ => RecordLabel::Other {
+                table: table.to_owned(),
+                id,
+            },
         })
     }
 

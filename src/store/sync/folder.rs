@@ -32,7 +32,14 @@ impl Store {
             let name = file
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            progress(&format!("reading {name} ({} of {count})", i + 1), 0, 0);
+            progress(
+                SyncStep::Reading {
+                    file: i + 1,
+                    files: count,
+                },
+                0,
+                0,
+            );
             let bytes = match read_bundle_file(file) {
                 Ok(b) => b,
                 Err(e) => {
@@ -59,12 +66,8 @@ impl Store {
                 peers.push(header.device.clone());
                 continue;
             }
-            let mut inner = |stage: &str, done: usize, total: usize| {
-                progress(
-                    &format!("{stage} {name} ({} of {count})", i + 1),
-                    done,
-                    total,
-                );
+            let mut inner = |step: SyncStep, done: usize, total: usize| {
+                progress(step.of(i + 1, count), done, total);
             };
             match self.sync_import(key, &bytes, &mut inner) {
                 Ok(m) => {
@@ -88,7 +91,7 @@ impl Store {
         if since == i64::MAX {
             since = 0;
         }
-        progress("writing this laptop's bundle", 0, 0);
+        progress(SyncStep::Writing, 0, 0);
         let exported = self.sync_export(key, since)?;
         let target = dir.join(format!("{}.{BUNDLE_EXTENSION}", self.device_id()));
         crate::files::write_private(&target, &exported.bytes)?;

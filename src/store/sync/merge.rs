@@ -215,7 +215,7 @@ pub(super) fn merge_in_tx(
     let mut held: HashMap<&str, HashSet<Uuid>> = HashMap::new();
     let mut written: Vec<(&str, Uuid, &[Value])> = Vec::new();
     let mut references: HashMap<&str, Vec<Reference>> = HashMap::new();
-    progress("merging", 0, total);
+    progress(SyncStep::Merging { file: 1, files: 1 }, 0, total);
     // Users first, so that the roles of the changes' authors are known.
     for &table in schema::RECORD_TABLES {
         let Some(t) = payload.tables.iter().find(|t| t.table == table) else {
@@ -394,7 +394,7 @@ pub(super) fn merge_in_tx(
             }
             done += 1;
             if done % 1000 == 0 {
-                progress("merging", done, total);
+                progress(SyncStep::Merging { file: 1, files: 1 }, done, total);
             }
         }
         inserts.flush(tx, stamp)?;
@@ -420,7 +420,7 @@ pub(super) fn merge_in_tx(
         update.execute(params![client, date])?;
     }
     tx.execute("DELETE FROM meta WHERE key = 'bulk_write'", [])?;
-    progress("merging", total, total);
+    progress(SyncStep::Merging { file: 1, files: 1 }, total, total);
     Ok(merged)
 }
 
@@ -473,7 +473,7 @@ impl Store {
         progress: Progress<'_>,
     ) -> Result<Merged, StoreError> {
         self.require(Permission::Sync)?;
-        progress("opening", 0, 0);
+        progress(SyncStep::Opening { file: 1, files: 1 }, 0, 0);
         let bundle = bundle::open(key, schema::MIGRATIONS_COUNT, bytes)?;
         self.with_bulk_cache(|s| s.merge_bundle(&bundle, progress))
     }

@@ -134,8 +134,53 @@ impl FolderSync {
     }
 }
 
-/// How far a sync has got: a stage in words, and rows done of rows.
-pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
+/// How far a sync has got: its step, and rows done of rows.
+pub type Progress<'a> = &'a mut dyn FnMut(SyncStep, usize, usize);
+
+/// The steps of a sync, put in words by whoever shows them. `file` of
+/// `files`: which bundle of a folder's (1 of 1 for a single bundle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStep {
+    Reading {
+        file: usize,
+        files: usize,
+    },
+    /// Checking and decrypting a bundle.
+    Opening {
+        file: usize,
+        files: usize,
+    },
+    Merging {
+        file: usize,
+        files: usize,
+    },
+    /// Writing this laptop's own bundle to the folder.
+    Writing,
+}
+
+impl SyncStep {
+    /// The same step, as the `file`th bundle of `files`.
+    pub fn of(self, file: usize, files: usize) -> SyncStep {
+        match self {
+            SyncStep::Reading { .. } => SyncStep::Reading { file, files },
+            SyncStep::Opening { .. } => SyncStep::Opening { file, files },
+            SyncStep::Merging { .. } => SyncStep::Merging { file, files },
+            SyncStep::Writing => SyncStep::Writing,
+        }
+    }
+}
+
+/// In English (the command line).
+impl std::fmt::Display for SyncStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncStep::Reading { file, files } => write!(f, "reading bundle {file} of {files}"),
+            SyncStep::Opening { file, files } => write!(f, "opening bundle {file} of {files}"),
+            SyncStep::Merging { file, files } => write!(f, "merging bundle {file} of {files}"),
+            SyncStep::Writing => write!(f, "writing this laptop's bundle"),
+        }
+    }
+}
 
 /// One field of a conflict: this laptop's value and the other one.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,8 +196,8 @@ pub struct Conflict {
     pub id: i64,
     pub table: String,
     pub record_id: Uuid,
-    /// What the record is, in words ("client PP-0001", "contact with PP-0001 on 2026-03-01").
-    pub label: String,
+    /// What the record is (put in words by the screen that shows it).
+    pub label: RecordLabel,
     pub found_at: DateTime<Utc>,
     pub from_device: String,
     /// When and where the version not kept was written.
@@ -163,6 +208,78 @@ pub struct Conflict {
     /// The content fields that differ.
     pub fields: Vec<FieldDiff>,
     pub resolution: Option<String>,
+}
+
+/// What a record is, as a coordinator recognises it: its kind with its
+/// client's code and its date. A typed value, so that the window says it
+/// in the user's language; `Display` gives the English (command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordLabel {
+    Client {
+        code: String,
+    },
+    User {
+        username: String,
+    },
+    Location {
+        name: String,
+    },
+    Contact {
+        client: String,
+        date: String,
+    },
+    Arrest {
+        client: String,
+        date: String,
+    },
+    Detention {
+        client: String,
+        from: String,
+    },
+    Enrollment {
+        service: Option<Service>,
+        client: String,
+    },
+    ServiceEvent {
+        kind: Option<ServiceEventKind>,
+        client: String,
+        date: String,
+    },
+    FollowUp {
+        client: String,
+        due: String,
+    },
+    Other {
+        table: String,
+        id: Uuid,
+    },
+}
+
+impl std::fmt::Display for RecordLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordLabel::Client { code } => write!(f, "client {code}"),
+            RecordLabel::User { username } => write!(f, "user {username}"),
+            RecordLabel::Location { name } => write!(f, "location {name}"),
+            RecordLabel::Contact { client, date } => write!(f, "contact with {client} on {date}"),
+            RecordLabel::Arrest { client, date } => write!(f, "arrest of {client} on {date}"),
+            RecordLabel::Detention { client, from } => {
+                write!(f, "detention of {client} from {from}")
+            }
+            RecordLabel::Enrollment { service, client } => write!(
+                f,
+                "{} enrollment of {client}",
+                service.map_or("unknown", |s| s.as_str())
+            ),
+            RecordLabel::ServiceEvent { kind, client, date } => write!(
+                f,
+                "{} of {client} on {date}",
+                kind.map_or("event", |k| k.as_str())
+            ),
+            RecordLabel::FollowUp { client, due } => write!(f, "follow-up of {client} due {due}"),
+            RecordLabel::Other { table, id } => write!(f, "{table} {id}"),
+        }
+    }
 }
 
 /// How a coordinator resolves a conflict.
