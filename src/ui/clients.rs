@@ -4,6 +4,7 @@
 
 use super::forms::{ClientForm, Dialog};
 use super::i18n::{t, tf};
+use super::job::Job;
 use super::labels::Labelled;
 use super::widgets::*;
 use super::{Action, Env, Write};
@@ -12,39 +13,25 @@ use crate::store::{ClientFilter, ClientRow};
 use chrono::NaiveDate;
 use egui_extras::{Column, TableBuilder};
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use uuid::Uuid;
 
 type Request = (u64, ClientFilter, NaiveDate);
 type Reply = (u64, Result<Vec<i64>, String>);
 
 /// Runs client-list queries on a thread of its own with a second,
-/// read-only connection, so typing never waits for the database.
-pub struct SearchWorker {
-    requests: Sender<Request>,
-    replies: Receiver<Reply>,
-}
+/// read-only connection, so typing never waits for the database; only the
+/// newest of the filters typed meanwhile is run. It ends with the screen.
+pub type SearchWorker = Job<Reply, Request>;
 
-impl SearchWorker {
-    /// Starts the worker; it ends when the screen (and so the sender) is dropped.
-    pub fn start(reader: crate::store::Reader) -> Self {
-        let (requests, inbox) = channel::<Request>();
-        let (outbox, replies) = channel::<Reply>();
-        std::thread::spawn(move || {
-            while let Ok(mut request) = inbox.recv() {
-                // Only the newest request matters: skip the ones typed over.
-                while let Ok(newer) = inbox.try_recv() {
-                    request = newer;
-                }
-                let (seq, filter, day) = request;
-                let result = reader.client_ids(&filter, day).map_err(|e| e.to_string());
-                if outbox.send((seq, result)).is_err() {
-                    break;
-                }
+fn search_worker(reader: crate::store::Reader) -> SearchWorker {
+    Job::spawn(move |w| {
+        while let Some((seq, filter, day)) = w.newest_request() {
+            let result = reader.client_ids(&filter, day).map_err(|e| e.to_string());
+            if !w.send((seq, result)) {
+                break;
             }
-        });
-        SearchWorker { requests, replies }
-    }
+        }
+    })
 }
 
 /// Rows fetched per page.
@@ -76,7 +63,7 @@ impl ClientsScreen {
     /// A screen whose searches run on a worker thread.
     pub fn new(store: &crate::store::Store) -> Self {
         ClientsScreen {
-            worker: store.reader().ok().map(SearchWorker::start),
+            worker: store.reader().ok().map(search_worker),
             ..Default::default()
         }
     }
@@ -101,11 +88,9 @@ impl ClientsScreen {
     }
 
     fn reload_if_needed(&mut self, env: &Env<'_>) {
-        if let Some(worker) = &self.worker {
-            let mut newest = None;
-            while let Ok(reply) = worker.replies.try_recv() {
-                newest = Some(reply);
-            }
+        if let Some(worker) = &mut self.worker {
+            let (replies, _) = worker.drain();
+            let newest = replies.into_iter().last();
             if let Some((seq, result)) = newest
                 && seq >= self.shown
             {
@@ -121,10 +106,7 @@ impl ClientsScreen {
         self.sent += 1;
         self.loaded = Some(key);
         let sent = match &self.worker {
-            Some(worker) => worker
-                .requests
-                .send((self.sent, self.filter.clone(), env.today))
-                .is_ok(),
+            Some(worker) => worker.ask((self.sent, self.filter.clone(), env.today)),
             None => false,
         };
         if !sent {

@@ -4,6 +4,7 @@
 //! a worker thread with a read-only connection.
 
 use super::i18n::{t, tf};
+use super::job::{Job, Polled};
 use super::labels::Labelled;
 use super::widgets::*;
 use super::{Action, Env};
@@ -12,12 +13,11 @@ use crate::store::Reader;
 use crate::store::dashboard::Dashboard;
 use chrono::NaiveDate;
 use egui_plot::{Bar, BarChart, Legend, Plot};
-use std::sync::mpsc::{Receiver, channel};
 
 /// The dashboard screen.
 #[derive(Default)]
 pub struct DashboardScreen {
-    pending: Option<Receiver<Result<Dashboard, String>>>,
+    pending: Option<Job<Result<Dashboard, String>>>,
     /// (data generation, day) of what is shown or on its way.
     requested: Option<(u64, NaiveDate)>,
     pub data: Option<Dashboard>,
@@ -52,35 +52,33 @@ impl DashboardScreen {
             self.error = Some(t("Could not open a second connection to the database.").into());
             return;
         };
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
+        self.pending = Some(Job::spawn(move |w| {
             let result = reader.dashboard(day).map_err(|e| e.to_string());
             // The connection and its pages go before the answer, so that
             // the window can give their memory back when it arrives.
             drop(reader);
-            let _ = tx.send(result);
-        });
-        self.pending = Some(rx);
+            w.send(result);
+        }));
         self.requested = Some((generation, day));
     }
 
     fn receive(&mut self) {
-        let Some(rx) = &self.pending else {
+        let Some(job) = &mut self.pending else {
             return;
         };
-        match rx.try_recv() {
-            Ok(Ok(data)) => {
+        match job.poll() {
+            Polled::Message(Ok(data)) => {
                 self.data = Some(data);
                 self.error = None;
                 self.pending = None;
                 crate::memory::give_back();
             }
-            Ok(Err(e)) => {
+            Polled::Message(Err(e)) => {
                 self.error = Some(e);
                 self.pending = None;
             }
-            Err(std::sync::mpsc::TryRecvError::Empty) => {}
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => self.pending = None,
+            Polled::Pending => {}
+            Polled::Finished => self.pending = None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! worker thread with progress and cancel; the window never freezes.
 
 use super::i18n::{t, tf};
+use super::job::{Job, Polled};
 use super::widgets::*;
 use super::{Action, Env};
 use crate::import::limits::{SHOWN_PROBLEMS, echo};
@@ -14,8 +15,7 @@ use crate::import::{
 use crate::store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Rows shown in the preview.
 const PREVIEW_ROWS: usize = 8;
@@ -42,10 +42,9 @@ enum Reply {
 /// Work under way on the worker thread.
 struct Running {
     what: Work,
-    replies: Receiver<Reply>,
+    job: Job<Reply>,
     done: Arc<AtomicUsize>,
     total: Arc<AtomicUsize>,
-    cancel: Arc<AtomicBool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,18 +98,16 @@ impl ImportScreen {
         self.mapping = None;
         self.report = None;
         self.error = None;
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(Reply::Read(
+        let job = Job::spawn(move |w| {
+            w.send(Reply::Read(
                 import::read_file(&path).map_err(|e| e.to_string()),
             ));
         });
         self.running = Some(Running {
             what: Work::Reading,
-            replies: rx,
+            job,
             done: Arc::default(),
             total: Arc::default(),
-            cancel: Arc::default(),
         });
     }
 
@@ -136,28 +133,26 @@ impl ImportScreen {
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let (done, total, cancel) = (
+        let (done, total) = (
             Arc::new(AtomicUsize::new(0)),
             Arc::new(AtomicUsize::new(table.len())),
-            Arc::new(AtomicBool::new(false)),
         );
-        let (d, tt, c) = (done.clone(), total.clone(), cancel.clone());
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
+        let (d, tt) = (done.clone(), total.clone());
+        let job = Job::spawn(move |w| {
             let progress = move |n: usize, of: usize| {
                 d.store(n, Ordering::Relaxed);
                 tt.store(of, Ordering::Relaxed);
             };
             let control = Control {
                 progress: &progress,
-                cancel: &c,
+                cancel: w.cancel_flag(),
             };
             let options = ImportOptions { file_name, dry_run };
             let result = handle
                 .import(&table, &mapping, &options, &control)
                 .map_err(|e| e.to_string());
             let _ = handle.close();
-            let _ = tx.send(Reply::Ran(result));
+            w.send(Reply::Ran(result));
         });
         self.error = None;
         self.running = Some(Running {
@@ -166,20 +161,19 @@ impl ImportScreen {
             } else {
                 Work::Importing
             },
-            replies: rx,
+            job,
             done,
             total,
-            cancel,
         });
     }
 
     /// Takes the worker's answer. Returns the summary of a finished import.
     fn receive(&mut self) -> Option<String> {
-        let running = self.running.as_ref()?;
-        let reply = match running.replies.try_recv() {
-            Ok(reply) => reply,
-            Err(std::sync::mpsc::TryRecvError::Empty) => return None,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+        let running = self.running.as_mut()?;
+        let reply = match running.job.poll() {
+            Polled::Message(reply) => reply,
+            Polled::Pending => return None,
+            Polled::Finished => {
                 self.running = None;
                 self.error =
                     Some(t("The import stopped unexpectedly; nothing was written.").into());
@@ -358,7 +352,7 @@ impl ImportScreen {
                         .text(format!("{done} / {total}")),
                 );
                 if ui.button(t("Cancel")).clicked() {
-                    running.cancel.store(true, Ordering::Relaxed);
+                    running.job.cancel();
                 }
             }
         });

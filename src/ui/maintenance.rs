@@ -4,9 +4,9 @@
 //! the window only records the results, and picks them up on its next
 //! frame (it repaints at least every few seconds for the auto-lock).
 
+use super::job::{Job, Polled};
 use crate::store::{BackupOutcome, CheckReport, Store};
 use chrono::NaiveDate;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// What the worker reports.
@@ -24,7 +24,7 @@ pub enum Running {
 
 /// The state of the background work, as the screens show it.
 pub struct Maintenance {
-    rx: Option<mpsc::Receiver<Report>>,
+    rx: Option<Job<Report>>,
     /// What is running now, for a status line.
     pub running: Option<Running>,
     /// Whether a backup follows the running check.
@@ -88,26 +88,24 @@ impl Maintenance {
             None
         };
         let job = backup.then(|| store.backup_job());
-        let (tx, rx) = mpsc::channel();
         self.running = Some(if check {
             Running::Check
         } else {
             Running::Backup
         });
         self.then_backup = check && backup;
-        std::thread::spawn(move || {
+        self.rx = Some(Job::spawn(move |w| {
             if let Some(reader) = reader {
                 let result = reader.check().map_err(|e| e.to_string());
                 let damaged = !matches!(&result, Ok(r) if r.is_ok());
-                if tx.send(Report::Checked(result)).is_err() || damaged {
+                if !w.send(Report::Checked(result)) || damaged {
                     return; // never back up a damaged file over good backups
                 }
             }
             if let Some(job) = job {
-                let _ = tx.send(Report::BackedUp(job.run(day).map_err(|e| e.to_string())));
+                w.send(Report::BackedUp(job.run(day).map_err(|e| e.to_string())));
             }
-        });
-        self.rx = Some(rx);
+        }));
     }
 
     /// A backup now, or as soon as the running work ends (a backup that
@@ -140,13 +138,13 @@ impl Maintenance {
     /// Takes what the worker reported; records a finished backup in the
     /// store. Returns whether anything changed.
     pub fn poll(&mut self, store: &mut Store) -> bool {
-        let Some(rx) = &self.rx else {
+        let Some(rx) = &mut self.rx else {
             return false;
         };
         let mut changed = false;
         loop {
-            match rx.try_recv() {
-                Ok(Report::Checked(Ok(report))) => {
+            match rx.poll() {
+                Polled::Message(Report::Checked(Ok(report))) => {
                     if !report.is_ok() {
                         self.damaged = Some(describe(&report));
                     }
@@ -155,11 +153,11 @@ impl Maintenance {
                     }
                     changed = true;
                 }
-                Ok(Report::Checked(Err(e))) => {
+                Polled::Message(Report::Checked(Err(e))) => {
                     self.damaged = Some(e);
                     changed = true;
                 }
-                Ok(Report::BackedUp(result)) => {
+                Polled::Message(Report::BackedUp(result)) => {
                     let result = result.and_then(|outcome| {
                         store
                             .record_backup(&outcome)
@@ -169,8 +167,8 @@ impl Maintenance {
                     self.last_backup = Some(result);
                     changed = true;
                 }
-                Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => {
+                Polled::Pending => break,
+                Polled::Finished => {
                     self.rx = None;
                     self.running = None;
                     changed = true;

@@ -9,6 +9,7 @@ pub mod fonts;
 pub mod forms;
 pub mod i18n;
 pub mod import;
+pub mod job;
 pub mod labels;
 pub mod locations;
 pub mod maintenance;

@@ -16,6 +16,7 @@ pub enum ReportsCommand {
     /// Export the line list to this file, identifiable or not.
     Export(PathBuf, bool),
 }
+use super::job::{Job, Polled};
 use crate::domain::{Permission, parse_date};
 use crate::reports::period::{INDICATORS, PeriodReport, Section};
 use crate::store::{ExportJob, ReportJob, Store};
@@ -23,7 +24,6 @@ use chrono::{Datelike, Duration, NaiveDate};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, channel};
 
 enum Reply {
     Report(Result<PeriodReport, String>),
@@ -31,10 +31,9 @@ enum Reply {
 }
 
 struct Running {
-    replies: Receiver<Reply>,
+    job: Job<Reply>,
     done: Arc<AtomicUsize>,
     total: Arc<AtomicUsize>,
-    cancel: Arc<AtomicBool>,
     exporting: bool,
 }
 
@@ -121,25 +120,22 @@ impl ReportsScreen {
         total: usize,
         work: impl FnOnce(&dyn Fn(usize, usize), &AtomicBool) -> Reply + Send + 'static,
     ) {
-        let (done, all, cancel) = (
+        let (done, all) = (
             Arc::new(AtomicUsize::new(0)),
             Arc::new(AtomicUsize::new(total)),
-            Arc::new(AtomicBool::new(false)),
         );
-        let (d, a, c) = (done.clone(), all.clone(), cancel.clone());
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
+        let (d, a) = (done.clone(), all.clone());
+        let job = Job::spawn(move |w| {
             let progress = move |n: usize, of: usize| {
                 d.store(n, Ordering::Relaxed);
                 a.store(of, Ordering::Relaxed);
             };
-            let _ = tx.send(work(&progress, &c));
+            w.send(work(&progress, w.cancel_flag()));
         });
         self.running = Some(Running {
-            replies: rx,
+            job,
             done,
             total: all,
-            cancel,
             exporting,
         });
         self.message = None;
@@ -193,13 +189,13 @@ impl ReportsScreen {
     }
 
     fn receive(&mut self) {
-        let Some(running) = &self.running else {
+        let Some(running) = &mut self.running else {
             return;
         };
-        let reply = match running.replies.try_recv() {
-            Ok(reply) => reply,
-            Err(std::sync::mpsc::TryRecvError::Empty) => return,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+        let reply = match running.job.poll() {
+            Polled::Message(reply) => reply,
+            Polled::Pending => return,
+            Polled::Finished => {
                 self.running = None;
                 return;
             }
@@ -253,7 +249,7 @@ impl ReportsScreen {
                     );
                 }
                 if ui.button(t("Cancel")).clicked() {
-                    running.cancel.store(true, Ordering::Relaxed);
+                    running.job.cancel();
                 }
             });
             ui.ctx()

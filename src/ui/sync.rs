@@ -3,6 +3,7 @@
 //! resolves conflicts and merges clients registered twice.
 
 use super::i18n::{t, tf};
+use super::job::{Job, Polled};
 use super::labels::{column_label, record_label};
 use super::widgets::*;
 use super::{Action, Env, Write};
@@ -11,7 +12,6 @@ use crate::store::{
     Conflict, DuplicateClient, FolderSync, Resolution, SyncDevice, SyncStep, Trust,
 };
 use std::collections::BTreeSet;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 use zeroize::Zeroize;
@@ -20,7 +20,7 @@ use zeroize::Zeroize;
 type Shared = Arc<Mutex<(Option<SyncStep>, usize, usize)>>;
 
 struct Running {
-    replies: Receiver<Result<FolderSync, String>>,
+    job: Job<Result<FolderSync, String>>,
     progress: Shared,
 }
 
@@ -76,8 +76,7 @@ impl SyncPanel {
         };
         let progress: Shared = Arc::new(Mutex::new((None, 0, 0)));
         let shared = progress.clone();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
+        let job = Job::spawn(move |w| {
             let mut report = |step: SyncStep, done: usize, total: usize| {
                 if let Ok(mut p) = shared.lock() {
                     *p = (Some(step), done, total);
@@ -87,24 +86,21 @@ impl SyncPanel {
                 .sync_with_folder(&key, &dir, &mut report)
                 .map_err(|e| e.to_string());
             let _ = handle.close();
-            let _ = tx.send(result);
+            w.send(result);
         });
         self.last = None;
-        self.running = Some(Running {
-            replies: rx,
-            progress,
-        });
+        self.running = Some(Running { job, progress });
     }
 
     /// Takes the worker's answer; a finished sync reloads every screen.
     fn receive(&mut self) -> Action {
-        let Some(running) = &self.running else {
+        let Some(running) = &mut self.running else {
             return Action::None;
         };
-        let result = match running.replies.try_recv() {
-            Ok(r) => r,
-            Err(TryRecvError::Empty) => return Action::None,
-            Err(TryRecvError::Disconnected) => {
+        let result = match running.job.poll() {
+            Polled::Message(r) => r,
+            Polled::Pending => return Action::None,
+            Polled::Finished => {
                 Err(t("The sync stopped unexpectedly; nothing was merged.").to_owned())
             }
         };
@@ -274,7 +270,7 @@ impl SyncPanel {
             let (stage, done, total) = running
                 .progress
                 .lock()
-                .map(|p| p.clone())
+                .map(|p| *p)
                 .unwrap_or_default();
             ui.horizontal(|ui| {
                 ui.spinner();

@@ -5,6 +5,7 @@
 
 use super::forms::{CloseFollowUpForm, Dialog};
 use super::i18n::{t, tf};
+use super::job::Job;
 use super::labels::followup_reason;
 use super::widgets::*;
 use super::{Action, Env, Write};
@@ -12,7 +13,6 @@ use crate::continuity::{Entry, EntryKind, MethadoneAction};
 use crate::domain::*;
 use crate::store::{DetainedRow, FollowUpRow, Reader, Store};
 use chrono::NaiveDate;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use uuid::Uuid;
 
 type Request = (u64, NaiveDate, Option<Uuid>);
@@ -20,29 +20,17 @@ type Reply = (u64, Result<Vec<Entry>, String>);
 
 /// Computes worklists on a thread of its own with a read-only connection:
 /// everyone's worklist on a large database takes longer than a frame.
-pub struct WorklistWorker {
-    requests: Sender<Request>,
-    replies: Receiver<Reply>,
-}
+pub type WorklistWorker = Job<Reply, Request>;
 
-impl WorklistWorker {
-    pub fn start(reader: Reader) -> Self {
-        let (requests, inbox) = channel::<Request>();
-        let (outbox, replies) = channel::<Reply>();
-        std::thread::spawn(move || {
-            while let Ok(mut request) = inbox.recv() {
-                while let Ok(newer) = inbox.try_recv() {
-                    request = newer;
-                }
-                let (seq, day, worker) = request;
-                let result = reader.worklist(day, worker).map_err(|e| e.to_string());
-                if outbox.send((seq, result)).is_err() {
-                    break;
-                }
+fn worklist_worker(reader: Reader) -> WorklistWorker {
+    Job::spawn(move |w| {
+        while let Some((seq, day, worker)) = w.newest_request() {
+            let result = reader.worklist(day, worker).map_err(|e| e.to_string());
+            if !w.send((seq, result)) {
+                break;
             }
-        });
-        WorklistWorker { requests, replies }
-    }
+        }
+    })
 }
 
 /// Whose work the screen shows.
@@ -139,7 +127,7 @@ impl TodayScreen {
         };
         TodayScreen {
             scope,
-            worker_thread: store.reader().ok().map(WorklistWorker::start),
+            worker_thread: store.reader().ok().map(worklist_worker),
             sent: 0,
             shown: 0,
             loaded: None,
@@ -166,11 +154,9 @@ impl TodayScreen {
     }
 
     fn reload(&mut self, env: &Env<'_>) {
-        if let Some(w) = &self.worker_thread {
-            let mut newest = None;
-            while let Ok(reply) = w.replies.try_recv() {
-                newest = Some(reply);
-            }
+        if let Some(w) = &mut self.worker_thread {
+            let (replies, _) = w.drain();
+            let newest = replies.into_iter().last();
             if let Some((seq, result)) = newest
                 && seq >= self.shown
             {
@@ -189,7 +175,7 @@ impl TodayScreen {
         let worker = self.worker(env);
         self.sent += 1;
         let sent = match &self.worker_thread {
-            Some(w) => w.requests.send((self.sent, env.today, worker)).is_ok(),
+            Some(w) => w.ask((self.sent, env.today, worker)),
             None => false,
         };
         if !sent {
