@@ -267,11 +267,7 @@ impl SyncPanel {
             }
         });
         if let Some(running) = &self.running {
-            let (stage, done, total) = running
-                .progress
-                .lock()
-                .map(|p| *p)
-                .unwrap_or_default();
+            let (stage, done, total) = running.progress.lock().map(|p| *p).unwrap_or_default();
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label(match stage {

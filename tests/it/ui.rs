@@ -468,9 +468,21 @@ fn khmer_language_switch_translates_the_screens() {
 fn every_ui_string_has_a_khmer_translation() {
     let mut missing = Vec::new();
     let mut count = 0;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    // Every source file under src/ui, folders included.
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 20, "{} UI source files", files.len());
+    for path in files {
         let src = std::fs::read_to_string(&path).unwrap();
         for call in ["t(\"", "tf(\""] {
             let mut rest = src.as_str();

@@ -1,535 +1,58 @@
-//! Realistic, deterministic demo data for Cambodia's crackdown context
-//! (see shared/CONTEXT.md): a detention-location registry, outreach workers,
-//! clients with Khmer and romanised nicknames, two years of contacts with a
-//! crackdown wave from January, arrests, detentions with transfers, and
-//! methadone and ART enrollments with refills, missed doses and
-//! interruptions in detention.
-//!
-//! Each client is generated from the seed and its index alone
-//! ([`generate_client`]), so any client can be generated again to check what
-//! was written; clients are written in batches, each client with all its
-//! records in the same transaction.
+//! One demo client's story, written part by part from one random stream:
+//! who they are, their arrests and stays, their contacts, methadone, ART
+//! and follow-ups. The order of the parts (and of every draw in them) is
+//! the data: a part moved or a draw added changes every client after it.
 
+use super::data::*;
+use super::{DemoContext, crackdown_start, day_ms, pick, uuid_at, weighted};
 use crate::domain::*;
-use crate::store::{Batch, Store, StoreError};
+use crate::store::Batch;
 use chrono::{Datelike, Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 
-/// Clients per transaction.
-pub const BATCH_CLIENTS: usize = 500;
-
-/// The registry every demo database starts with:
-/// (name, kind, province, methadone, art, ngo access).
-const REGISTRY: &[(
-    &str,
-    LocationKind,
-    &str,
-    Availability,
-    Availability,
-    NgoAccess,
-)] = {
-    use Availability::{No, Unknown as U, Yes};
-    use LocationKind::*;
-    use NgoAccess::{Allowed, None as NoAccess, Restricted, Unknown as UA};
-    &[
-        (
-            "Prey Sar Correctional Centre 1 (CC1)",
-            Prison,
-            "Phnom Penh",
-            Yes,
-            Yes,
-            Restricted,
-        ),
-        (
-            "Prey Sar Correctional Centre 2 (CC2, women)",
-            Prison,
-            "Phnom Penh",
-            No,
-            Yes,
-            Restricted,
-        ),
-        (
-            "Prey Speu social affairs centre",
-            SocialAffairsCentre,
-            "Phnom Penh",
-            No,
-            No,
-            Restricted,
-        ),
-        (
-            "Orgkas Khnhom youth rehabilitation centre",
-            TreatmentCentre,
-            "Phnom Penh",
-            No,
-            U,
-            NoAccess,
-        ),
-        (
-            "Daun Penh district police station",
-            PoliceStation,
-            "Phnom Penh",
-            No,
-            U,
-            Allowed,
-        ),
-        (
-            "Meanchey district police station",
-            PoliceStation,
-            "Phnom Penh",
-            No,
-            U,
-            Allowed,
-        ),
-        (
-            "Tuol Kork district police station",
-            PoliceStation,
-            "Phnom Penh",
-            No,
-            U,
-            Restricted,
-        ),
-        (
-            "Chbar Ampov district police station",
-            PoliceStation,
-            "Phnom Penh",
-            No,
-            U,
-            Restricted,
-        ),
-        (
-            "Sen Sok district police station",
-            PoliceStation,
-            "Phnom Penh",
-            No,
-            U,
-            UA,
-        ),
-        (
-            "Phnom Penh municipal anti-drug police office",
-            PoliceStation,
-            "Phnom Penh",
-            No,
-            No,
-            NoAccess,
-        ),
-        (
-            "Poipet city police station",
-            PoliceStation,
-            "Banteay Meanchey",
-            No,
-            U,
-            UA,
-        ),
-        (
-            "Serei Saophoan police station",
-            PoliceStation,
-            "Banteay Meanchey",
-            No,
-            U,
-            UA,
-        ),
-        (
-            "Banteay Meanchey provincial prison",
-            Prison,
-            "Banteay Meanchey",
-            No,
-            Yes,
-            Restricted,
-        ),
-        (
-            "Banteay Meanchey drug rehabilitation centre",
-            TreatmentCentre,
-            "Banteay Meanchey",
-            No,
-            U,
-            NoAccess,
-        ),
-        (
-            "Battambang city police station",
-            PoliceStation,
-            "Battambang",
-            No,
-            U,
-            Allowed,
-        ),
-        (
-            "Battambang provincial prison",
-            Prison,
-            "Battambang",
-            U,
-            Yes,
-            Restricted,
-        ),
-        (
-            "Battambang drug rehabilitation centre",
-            TreatmentCentre,
-            "Battambang",
-            No,
-            U,
-            UA,
-        ),
-        (
-            "Sihanoukville city police station",
-            PoliceStation,
-            "Preah Sihanouk",
-            No,
-            U,
-            UA,
-        ),
-        (
-            "Preah Sihanouk provincial prison",
-            Prison,
-            "Preah Sihanouk",
-            U,
-            U,
-            Restricted,
-        ),
-        (
-            "National drug treatment and rehabilitation centre (Preah Sihanouk)",
-            TreatmentCentre,
-            "Preah Sihanouk",
-            U,
-            U,
-            Restricted,
-        ),
-        (
-            "Siem Reap city police station",
-            PoliceStation,
-            "Siem Reap",
-            No,
-            U,
-            UA,
-        ),
-        (
-            "Siem Reap provincial prison",
-            Prison,
-            "Siem Reap",
-            No,
-            Yes,
-            UA,
-        ),
-        (
-            "Ta Khmau police station",
-            PoliceStation,
-            "Kandal",
-            No,
-            U,
-            UA,
-        ),
-        ("Kandal provincial prison", Prison, "Kandal", U, U, UA),
-        (
-            "Correctional Centre 3 (Kampong Cham)",
-            Prison,
-            "Kampong Cham",
-            No,
-            Yes,
-            Restricted,
-        ),
-        (
-            "Koh Kong drug rehabilitation centre",
-            TreatmentCentre,
-            "Koh Kong",
-            No,
-            No,
-            NoAccess,
-        ),
-    ]
-};
-
-/// Provinces, their code prefix and weight (heavy enforcement weighted up).
-const PROVINCES: &[(&str, &str, u32)] = &[
-    ("Phnom Penh", "PP", 40),
-    ("Banteay Meanchey", "BMC", 14),
-    ("Battambang", "BTB", 12),
-    ("Preah Sihanouk", "SHV", 11),
-    ("Siem Reap", "SRP", 8),
-    ("Kandal", "KDL", 8),
-    ("Kampong Cham", "KCM", 4),
-    ("Koh Kong", "KKG", 3),
-];
-
-const DISTRICTS: &[(&str, &[&str])] = &[
-    (
-        "Phnom Penh",
-        &[
-            "Daun Penh",
-            "Meanchey",
-            "Tuol Kork",
-            "Chbar Ampov",
-            "Sen Sok",
-            "Russey Keo",
-            "Chamkar Mon",
-            "Por Senchey",
-        ],
-    ),
-    ("Banteay Meanchey", &["Poipet", "Serei Saophoan", "Malai"]),
-    ("Battambang", &["Battambang", "Sangkae", "Moung Ruessei"]),
-    ("Preah Sihanouk", &["Sihanoukville", "Prey Nob"]),
-    ("Siem Reap", &["Siem Reap", "Puok"]),
-    ("Kandal", &["Ta Khmau", "Kien Svay", "Ang Snuol"]),
-    ("Kampong Cham", &["Kampong Cham", "Cheung Prey"]),
-    ("Koh Kong", &["Khemarak Phoumin", "Mondol Seima"]),
-];
-
-const NICKNAMES_KM: &[&str] = &[
-    "សុខា",
-    "ដារ៉ា",
-    "វណ្ណា",
-    "សុភា",
-    "ចាន់ធី",
-    "រតនា",
-    "ពិសី",
-    "សំណាង",
-    "បូរ៉ា",
-    "ស្រីនាង",
-    "វិបុល",
-    "កុសល",
-    "រិទ្ធី",
-    "ពិសិដ្ឋ",
-    "មករា",
-    "ចិន្តា",
-    "ធីតា",
-    "ស្រីមុំ",
-    "វិសាល",
-    "គីមសាន",
-    "ខ្មៅ",
-    "តូច",
-    "អាពៅ",
-    "ស្រីពៅ",
-];
-const NICKNAMES_LATIN: &[&str] = &[
-    "Sokha",
-    "Dara",
-    "Vanna",
-    "Sophea",
-    "Chanthy",
-    "Ratana",
-    "Pisey",
-    "Samnang",
-    "Bora",
-    "Srey Neang",
-    "Vibol",
-    "Kosal",
-    "Rithy",
-    "Piseth",
-    "Makara",
-    "Chenda",
-    "Thida",
-    "Sreymom",
-    "Visal",
-    "Kimsan",
-    "Khmao",
-    "Touch",
-    "A Pov",
-    "Srey Pov",
-    "Nak",
-    "Mab",
-    "Ah Lek",
-    "Bong Thom",
-];
-const FAMILY_KM: &[&str] = &[
-    "សុខ",
-    "ចាន់",
-    "គីម",
-    "ហេង",
-    "លីម",
-    "លី",
-    "មាស",
-    "ជា",
-    "កែវ",
-    "ប្រាក់",
-    "ញឹម",
-    "ទូច",
-];
-const FAMILY_LATIN: &[&str] = &[
-    "Sok", "Chan", "Kim", "Heng", "Lim", "Ly", "Meas", "Chea", "Keo", "Prak", "Nhem", "Touch",
-    "Sam", "Ouk", "Phan",
-];
-const GIVEN_KM: &[&str] = &[
-    "សុភាព",
-    "វណ្ណៈ",
-    "ដារ៉ា",
-    "ស្រីលក្ខណ៍",
-    "សុខុម",
-    "ពិសី",
-    "បុប្ផា",
-    "វិចិត្រ",
-    "រដ្ឋា",
-    "សុផល",
-];
-const GIVEN_LATIN: &[&str] = &[
-    "Sopheap", "Vannak", "Dara", "Sreyleak", "Sokhom", "Pisey", "Bopha", "Vichet", "Ratha",
-    "Sophal", "Chantrea", "Kimheng",
-];
-const PHONE_PREFIXES: &[&str] = &[
-    "012", "015", "016", "017", "077", "078", "089", "092", "096", "097", "098", "070",
-];
-
-/// Outreach workers and office staff the demo assigns work to:
-/// (username, display name, role, province).
-const STAFF: &[(&str, &str, Role, &str)] = &[
-    ("sokha.ou", "Ou Sokha", Role::Outreach, "Phnom Penh"),
-    ("dara.chea", "Chea Dara", Role::Outreach, "Phnom Penh"),
-    ("pisey.lim", "Lim Pisey", Role::Outreach, "Phnom Penh"),
-    ("vibol.keo", "Keo Vibol", Role::Outreach, "Phnom Penh"),
-    ("ratha.sam", "Sam Ratha", Role::Outreach, "Banteay Meanchey"),
-    ("chenda.ly", "Ly Chenda", Role::Outreach, "Banteay Meanchey"),
-    ("kosal.heng", "Heng Kosal", Role::Outreach, "Battambang"),
-    ("thida.prak", "Prak Thida", Role::Outreach, "Preah Sihanouk"),
-    ("visal.meas", "Meas Visal", Role::Outreach, "Siem Reap"),
-    ("makara.kim", "Kim Makara", Role::Outreach, "Kandal"),
-    ("bopha.nhem", "Nhem Bopha", Role::Outreach, "Kampong Cham"),
-    ("rithy.touch", "Touch Rithy", Role::Outreach, "Koh Kong"),
-    (
-        "sophal.chan",
-        "Chan Sophal",
-        Role::Coordinator,
-        "Phnom Penh",
-    ),
-    ("vannak.sok", "Sok Vannak", Role::Manager, "Phnom Penh"),
-];
-
-const METHADONE_CLINIC: &str = "Khmer-Soviet Friendship Hospital MMT clinic";
-const ART_PROVIDERS: &[&str] = &[
-    "Khmer-Soviet Friendship Hospital ART clinic",
-    "Calmette Hospital ART clinic",
-    "Chhouk Sar clinic",
-    "Battambang Referral Hospital ART clinic",
-    "Poipet Referral Hospital ART clinic",
-    "Sihanoukville Referral Hospital ART clinic",
-];
-
-/// The staff and registry ids the generated clients refer to.
-#[derive(Debug, Clone)]
-pub struct DemoContext {
-    /// (user id, province) of outreach workers.
-    pub workers: Vec<(Uuid, String)>,
-    /// (location id, location).
-    pub locations: Vec<(Uuid, Location)>,
+/// A client being generated: the random stream, the records written so
+/// far, and the facts the later parts bend around.
+pub(super) struct Story<'a> {
+    rng: ChaCha8Rng,
+    b: Batch,
+    ctx: &'a DemoContext,
+    index: u64,
+    today: NaiveDate,
+    stamp: u64,
+    crackdown: NaiveDate,
+    client_id: Uuid,
+    client: Client,
+    province: &'static str,
+    injects: bool,
+    hiv_positive: bool,
+    registered: NaiveDate,
+    worker: Option<Uuid>,
+    /// (start, end) of every stay.
+    stays: Vec<(NaiveDate, Option<NaiveDate>)>,
 }
 
-/// What a demo run wrote.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DemoSummary {
-    pub clients: usize,
-    pub contacts: usize,
-    pub arrests: usize,
-    pub detentions: usize,
-    pub enrollments: usize,
-    pub service_events: usize,
-}
-
-/// Parameters of a demo run.
-#[derive(Debug, Clone)]
-pub struct DemoConfig {
-    pub clients: usize,
-    pub seed: u64,
-    /// The last day of the generated history (normally today).
-    pub today: NaiveDate,
-}
-
-/// A deterministic UUID v7. Its time part is the generation order (the day
-/// the data is generated for, plus one millisecond per client), so new ids
-/// append to the end of every index instead of landing at random: that is
-/// what keeps a 100,000-client run fast.
-fn uuid_at(rng: &mut ChaCha8Rng, stamp_ms: u64) -> Uuid {
-    let mut bytes = [0u8; 10];
-    rng.fill(&mut bytes);
-    uuid::Builder::from_unix_timestamp_millis(stamp_ms, &bytes).into_uuid()
-}
-
-/// Milliseconds of midnight (UTC) of `day`.
-fn day_ms(day: NaiveDate) -> u64 {
-    day.and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc().timestamp_millis().max(0) as u64)
-        .unwrap_or(0)
-}
-
-fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
-    &items[rng.random_range(0..items.len())]
-}
-
-fn weighted<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> T {
-    let total: u32 = items.iter().map(|(_, w)| w).sum();
-    let mut roll = rng.random_range(0..total.max(1));
-    for (item, w) in items {
-        if roll < *w {
-            return *item;
-        }
-        roll -= w;
+impl Story<'_> {
+    /// Whether a stay holds the client on `day`.
+    fn detained_on(stays: &[(NaiveDate, Option<NaiveDate>)], day: NaiveDate) -> bool {
+        stays
+            .iter()
+            .any(|(s, e)| *s <= day && e.is_none_or(|e| e > day))
     }
-    items[0].0
 }
 
-/// The first day of the crackdown wave: January of this year.
-fn crackdown_start(today: NaiveDate) -> NaiveDate {
-    NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today)
-}
-
-/// Ensures the staff and the registry exist (created once, found by name
-/// afterwards) and returns their ids.
-pub fn prepare(store: &mut Store, seed: u64, today: NaiveDate) -> Result<DemoContext, StoreError> {
+/// Who the client is: place, sex, key populations, substances, HIV status,
+/// registration, names and worker.
+pub(super) fn person<'a>(
+    seed: u64,
+    index: u64,
+    ctx: &'a DemoContext,
+    today: NaiveDate,
+) -> Story<'a> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(u64::MAX);
-    let mut batch = Batch::default();
-    let mut workers = Vec::new();
-    for (username, display, role, province) in STAFF {
-        let id = match store.user_by_name(username)? {
-            Some(u) => u.id(),
-            None => {
-                let id = uuid_at(&mut rng, day_ms(today));
-                batch.users.push((
-                    id,
-                    User {
-                        username: (*username).into(),
-                        display_name: (*display).into(),
-                        role: *role,
-                        active: true,
-                        language: "en".into(),
-                    },
-                ));
-                id
-            }
-        };
-        if *role == Role::Outreach {
-            workers.push((id, (*province).to_owned()));
-        }
-    }
-    let mut locations = Vec::new();
-    for (i, (name, kind, province, methadone, art, access)) in REGISTRY.iter().enumerate() {
-        let location = Location {
-            name: (*name).into(),
-            kind: *kind,
-            province: Some((*province).into()),
-            methadone: *methadone,
-            art: *art,
-            ngo_access: *access,
-            contact: None,
-            last_verified: Some(today - Duration::days(20 + 9 * i as i64)),
-            notes: None,
-        };
-        match store.location_by_name(name)? {
-            Some(saved) => locations.push((saved.id(), saved.data)),
-            None => {
-                let id = uuid_at(&mut rng, day_ms(today));
-                batch.locations.push((id, location.clone()));
-                locations.push((id, location));
-            }
-        }
-    }
-    if !batch.is_empty() {
-        store.write_batch(&batch, "demo staff and registry")?;
-    }
-    Ok(DemoContext { workers, locations })
-}
-
-/// Generates client number `index` and everything about them, from the seed alone.
-pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDate) -> Batch {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let rng = &mut rng;
     rng.set_stream(index);
-    let mut b = Batch::default();
     let stamp = day_ms(today) + 1 + index;
     let window_start = today - Duration::days(730);
     let crackdown = crackdown_start(today);
@@ -539,7 +62,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
         .enumerate()
         .map(|(i, p)| (i, p.2))
         .collect();
-    let (province, prefix, _) = PROVINCES[weighted(&mut rng, &weights)];
+    let (province, prefix, _) = PROVINCES[weighted(rng, &weights)];
     let districts = DISTRICTS
         .iter()
         .find(|d| d.0 == province)
@@ -548,10 +71,10 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
     let district = if districts.is_empty() {
         None
     } else {
-        Some((*pick(&mut rng, districts)).to_owned())
+        Some((*pick(rng, districts)).to_owned())
     };
     let sex = weighted(
-        &mut rng,
+        rng,
         &[
             (Sex::Male, 80),
             (Sex::Female, 16),
@@ -612,26 +135,22 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
     let khmer = rng.random_bool(0.5);
     let nickname = rng.random_bool(0.75).then(|| {
         if khmer {
-            (*pick(&mut rng, NICKNAMES_KM)).to_owned()
+            (*pick(rng, NICKNAMES_KM)).to_owned()
         } else {
-            (*pick(&mut rng, NICKNAMES_LATIN)).to_owned()
+            (*pick(rng, NICKNAMES_LATIN)).to_owned()
         }
     });
     let name = rng.random_bool(0.3).then(|| {
         if khmer {
-            format!("{} {}", pick(&mut rng, FAMILY_KM), pick(&mut rng, GIVEN_KM))
+            format!("{} {}", pick(rng, FAMILY_KM), pick(rng, GIVEN_KM))
         } else {
-            format!(
-                "{} {}",
-                pick(&mut rng, FAMILY_LATIN),
-                pick(&mut rng, GIVEN_LATIN)
-            )
+            format!("{} {}", pick(rng, FAMILY_LATIN), pick(rng, GIVEN_LATIN))
         }
     });
     let phone = rng.random_bool(0.4).then(|| {
         format!(
             "{} {:03} {:03}",
-            pick(&mut rng, PHONE_PREFIXES),
+            pick(rng, PHONE_PREFIXES),
             rng.random_range(0..1000),
             rng.random_range(0..1000)
         )
@@ -645,13 +164,13 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
     let worker = if local_workers.is_empty() {
         ctx.workers.first().map(|w| w.0)
     } else {
-        Some(*pick(&mut rng, &local_workers))
+        Some(*pick(rng, &local_workers))
     };
     let birth_year = rng
         .random_bool(0.95)
         .then(|| today.year() - rng.random_range(17..56));
-    let client_id = uuid_at(&mut rng, stamp);
-    let mut client = Client {
+    let client_id = uuid_at(rng, stamp);
+    let client = Client {
         code: format!("{prefix}-{:06}", index + 1),
         nickname,
         name,
@@ -673,9 +192,45 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
         registered_on: Some(registered),
         notes: None,
     };
+    Story {
+        rng: rng.clone(),
+        b: Batch::default(),
+        ctx,
+        index,
+        today,
+        stamp,
+        crackdown,
+        client_id,
+        client,
+        province,
+        injects,
+        hiv_positive,
+        registered,
+        worker,
+        stays: Vec::new(),
+    }
+}
 
+/// Arrests, police custody and transfers: first, since contacts and services bend around them.
+pub(super) fn custody(s: &mut Story<'_>) {
+    let (ctx, today, stamp, crackdown, client_id, province, injects, registered) = (
+        s.ctx,
+        s.today,
+        s.stamp,
+        s.crackdown,
+        s.client_id,
+        s.province,
+        s.injects,
+        s.registered,
+    );
+    let Story {
+        rng,
+        b,
+        client,
+        stays,
+        ..
+    } = s;
     // Arrests and detentions come first: contacts and services bend around them.
-    let mut stays: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
     let arrest_chance = |day: NaiveDate| if day >= crackdown { 0.17 } else { 0.03 };
     let mut cursor = registered;
     for _ in 0..3 {
@@ -707,9 +262,9 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             rng.random_range(0..span)
         };
         let date = from + Duration::days(offset);
-        let arrest_id = uuid_at(&mut rng, stamp);
+        let arrest_id = uuid_at(rng, stamp);
         let outcome = weighted(
-            &mut rng,
+            rng,
             &[
                 (ArrestOutcome::Released, 22),
                 (ArrestOutcome::ReleasedAfterPayment, 18),
@@ -720,7 +275,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             ],
         );
         let mut reasons = vec![weighted(
-            &mut rng,
+            rng,
             &[
                 (ArrestReason::Use, 45),
                 (ArrestReason::Possession, 30),
@@ -752,7 +307,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 district: client.district.clone(),
                 place: Some(
                     pick(
-                        &mut rng,
+                        rng,
                         &[
                             "guesthouse raid",
                             "street sweep",
@@ -765,7 +320,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                     .to_string(),
                 ),
                 authority: weighted(
-                    &mut rng,
+                    rng,
                     &[
                         (Authority::AntiDrugPolice, 45),
                         (Authority::NationalPolice, 28),
@@ -800,7 +355,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
         };
         let custody_days = rng.random_range(1..5);
         let custody_end = date + Duration::days(custody_days);
-        let Some(station) = choose(&mut rng, LocationKind::PoliceStation) else {
+        let Some(station) = choose(rng, LocationKind::PoliceStation) else {
             break;
         };
         let next_place = match outcome {
@@ -842,7 +397,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             },
         );
         b.detentions.push((
-            uuid_at(&mut rng, stamp),
+            uuid_at(rng, stamp),
             Detention {
                 client_id,
                 location_id: station,
@@ -860,12 +415,12 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             let loc = if kind == LocationKind::SocialAffairsCentre {
                 ctx.locations.iter().find(|l| l.1.kind == kind).map(|l| l.0)
             } else {
-                choose(&mut rng, kind)
+                choose(rng, kind)
             };
             if let Some(loc) = loc {
                 let end = start2 + Duration::days(days);
                 let reason = weighted(
-                    &mut rng,
+                    rng,
                     &[
                         (ReleaseReason::Released, 70),
                         (ReleaseReason::SentenceCompleted, 15),
@@ -876,7 +431,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 );
                 let (end2, reason2) = close(end, reason);
                 b.detentions.push((
-                    uuid_at(&mut rng, stamp),
+                    uuid_at(rng, stamp),
                     Detention {
                         client_id,
                         location_id: loc,
@@ -905,12 +460,29 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             break;
         }
     }
-    let detained_on = |day: NaiveDate| {
-        stays
-            .iter()
-            .any(|(s, e)| *s <= day && e.is_none_or(|e| e > day))
-    };
+}
 
+/// Contacts: about ten over their time in the programme, fewer in the crackdown, only visits while detained; then their case status.
+pub(super) fn contacts(s: &mut Story<'_>) {
+    let (ctx, today, stamp, crackdown, client_id, injects, hiv_positive, registered, worker) = (
+        s.ctx,
+        s.today,
+        s.stamp,
+        s.crackdown,
+        s.client_id,
+        s.injects,
+        s.hiv_positive,
+        s.registered,
+        s.worker,
+    );
+    let Story {
+        rng,
+        b,
+        client,
+        stays,
+        ..
+    } = s;
+    let detained_on = |day: NaiveDate| Story::detained_on(stays, day);
     // Contacts: about ten per client over their time in the programme, fewer
     // during the crackdown (clients hide), none while detained except visits.
     let n_contacts = rng.random_range(1..20);
@@ -943,7 +515,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             ContactKind::DetentionVisit
         } else {
             weighted(
-                &mut rng,
+                rng,
                 &[
                     (ContactKind::Street, 50),
                     (ContactKind::DropIn, 25),
@@ -992,7 +564,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 Referral::Art
             } else {
                 *pick(
-                    &mut rng,
+                    rng,
                     &[
                         Referral::Tb,
                         Referral::Hcv,
@@ -1006,7 +578,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
         if matches!(kind, ContactKind::Street | ContactKind::Home) {
             contact.place = client.district.clone();
         }
-        let id = uuid_at(&mut rng, stamp);
+        let id = uuid_at(rng, stamp);
         b.contacts.push((id, contact));
     }
     let last_contact = b.contacts.last().map(|c| c.1.date).unwrap_or(registered);
@@ -1015,7 +587,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
     }
     if rng.random_bool(0.01) {
         client.status = weighted(
-            &mut rng,
+            rng,
             &[
                 (CaseStatus::Moved, 50),
                 (CaseStatus::Exited, 35),
@@ -1023,12 +595,26 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             ],
         );
     }
+}
 
+/// Methadone for some who inject heroin (one clinic in Phnom Penh).
+pub(super) fn methadone(s: &mut Story<'_>) {
+    let (today, stamp, client_id, province, injects, registered, index) = (
+        s.today,
+        s.stamp,
+        s.client_id,
+        s.province,
+        s.injects,
+        s.registered,
+        s.index,
+    );
+    let Story { rng, b, stays, .. } = s;
+    let detained_on = |day: NaiveDate| Story::detained_on(stays, day);
     // Methadone for some who inject heroin (one clinic in Phnom Penh).
     if injects && province == "Phnom Penh" && rng.random_bool(0.18) {
         let start = registered + Duration::days(rng.random_range(14..120));
         if start < today {
-            let enrollment_id = uuid_at(&mut rng, stamp);
+            let enrollment_id = uuid_at(rng, stamp);
             let mut dose = f64::from(rng.random_range(6..16u32) * 5);
             b.enrollments.push((
                 enrollment_id,
@@ -1053,7 +639,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 if detained_on(day) {
                     if !interrupted {
                         b.service_events.push((
-                            uuid_at(&mut rng, stamp),
+                            uuid_at(rng, stamp),
                             ServiceEvent {
                                 enrollment_id,
                                 client_id,
@@ -1073,7 +659,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                         let d = day + Duration::days(g);
                         if d <= today && !detained_on(d) {
                             b.service_events.push((
-                                uuid_at(&mut rng, stamp),
+                                uuid_at(rng, stamp),
                                 ServiceEvent {
                                     enrollment_id,
                                     client_id,
@@ -1091,7 +677,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                 } else {
                     if interrupted {
                         b.service_events.push((
-                            uuid_at(&mut rng, stamp),
+                            uuid_at(rng, stamp),
                             ServiceEvent {
                                 enrollment_id,
                                 client_id,
@@ -1112,7 +698,7 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                         ServiceEventKind::Dose
                     };
                     b.service_events.push((
-                        uuid_at(&mut rng, stamp),
+                        uuid_at(rng, stamp),
                         ServiceEvent {
                             enrollment_id,
                             client_id,
@@ -1129,18 +715,31 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             }
         }
     }
+}
 
+/// ART for most people living with HIV: refills of 30 to 90 days.
+pub(super) fn art(s: &mut Story<'_>) {
+    let (today, stamp, client_id, hiv_positive, registered, index) = (
+        s.today,
+        s.stamp,
+        s.client_id,
+        s.hiv_positive,
+        s.registered,
+        s.index,
+    );
+    let Story { rng, b, stays, .. } = s;
+    let detained_on = |day: NaiveDate| Story::detained_on(stays, day);
     // ART for most people living with HIV: refills of 30 to 90 days.
     if hiv_positive && rng.random_bool(0.7) {
         let start = registered + Duration::days(rng.random_range(0..60));
         if start < today {
-            let enrollment_id = uuid_at(&mut rng, stamp);
+            let enrollment_id = uuid_at(rng, stamp);
             b.enrollments.push((
                 enrollment_id,
                 Enrollment {
                     client_id,
                     service: Service::Art,
-                    provider: Some((*pick(&mut rng, ART_PROVIDERS)).into()),
+                    provider: Some((*pick(rng, ART_PROVIDERS)).into()),
                     number: Some(format!("ART-{:05}", index + 1)),
                     start,
                     end: None,
@@ -1156,9 +755,9 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
                     day += Duration::days(7);
                     continue;
                 }
-                let days = *pick(&mut rng, &[30i64, 30, 30, 60, 90]);
+                let days = *pick(rng, &[30i64, 30, 30, 60, 90]);
                 b.service_events.push((
-                    uuid_at(&mut rng, stamp),
+                    uuid_at(rng, stamp),
                     ServiceEvent {
                         enrollment_id,
                         client_id,
@@ -1180,18 +779,23 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             }
         }
     }
+}
 
+/// A few open follow-ups by hand.
+pub(super) fn followups(s: &mut Story<'_>) {
+    let (today, stamp, client_id, worker) = (s.today, s.stamp, s.client_id, s.worker);
+    let Story { rng, b, .. } = s;
     // A few open follow-ups by hand.
     if rng.random_bool(0.05) {
         let due = today + Duration::days(rng.random_range(-10..14));
         b.followups.push((
-            uuid_at(&mut rng, stamp),
+            uuid_at(rng, stamp),
             FollowUp {
                 client_id,
                 worker_id: worker,
                 due,
                 reason: (*pick(
-                    &mut rng,
+                    rng,
                     &[
                         "Bring HIV test result",
                         "Accompany to TB screening",
@@ -1207,66 +811,11 @@ pub fn generate_client(seed: u64, index: u64, ctx: &DemoContext, today: NaiveDat
             },
         ));
     }
+}
 
-    b.clients.push((client_id, client));
+/// The records written, the client last.
+pub(super) fn finish(s: Story<'_>) -> Batch {
+    let mut b = s.b;
+    b.clients.push((s.client_id, s.client));
     b
-}
-
-fn merge(into: &mut Batch, from: Batch) {
-    into.clients.extend(from.clients);
-    into.contacts.extend(from.contacts);
-    into.arrests.extend(from.arrests);
-    into.detentions.extend(from.detentions);
-    into.enrollments.extend(from.enrollments);
-    into.service_events.extend(from.service_events);
-    into.followups.extend(from.followups);
-}
-
-/// The index the next demo client gets: after every client already in the database.
-pub fn first_index(store: &Store) -> Result<u64, StoreError> {
-    store.client_rows_ever().map(|n| n as u64)
-}
-
-/// Generates and writes `config.clients` clients, `BATCH_CLIENTS` per
-/// transaction; `progress(done, total)` is called after each batch.
-pub fn run(
-    store: &mut Store,
-    config: &DemoConfig,
-    progress: impl FnMut(usize, usize),
-) -> Result<DemoSummary, StoreError> {
-    store.with_bulk_cache(|store| generate(store, config, progress))
-}
-
-fn generate(
-    store: &mut Store,
-    config: &DemoConfig,
-    mut progress: impl FnMut(usize, usize),
-) -> Result<DemoSummary, StoreError> {
-    let ctx = prepare(store, config.seed, config.today)?;
-    let first = first_index(store)?;
-    let mut summary = DemoSummary::default();
-    let mut done = 0usize;
-    while done < config.clients {
-        let n = BATCH_CLIENTS.min(config.clients - done);
-        let mut batch = Batch::default();
-        for i in 0..n {
-            merge(
-                &mut batch,
-                generate_client(config.seed, first + (done + i) as u64, &ctx, config.today),
-            );
-        }
-        summary.clients += batch.clients.len();
-        summary.contacts += batch.contacts.len();
-        summary.arrests += batch.arrests.len();
-        summary.detentions += batch.detentions.len();
-        summary.enrollments += batch.enrollments.len();
-        summary.service_events += batch.service_events.len();
-        store.write_batch(&batch, "demo data")?;
-        done += n;
-        progress(done, config.clients);
-    }
-    // The follow-ups the continuity rules call for on the last day.
-    store.sync_rule_followups(config.today)?;
-    store.optimize();
-    Ok(summary)
 }
