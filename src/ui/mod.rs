@@ -502,6 +502,7 @@ impl eframe::App for TetherApp {
 
 /// Opens the window.
 pub fn run(db: Option<PathBuf>, user: Option<String>) -> Result<(), String> {
+    crate::memory::limit_arenas();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Tether")

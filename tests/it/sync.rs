@@ -735,14 +735,16 @@ fn an_import_killed_halfway_leaves_the_database_as_it_was() {
     let mut saw = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
-        if line.starts_with("merging: ") && !line.starts_with("merging: 0 of") {
+        if line.starts_with("merging bundle 1 of 1: ")
+            && !line.starts_with("merging bundle 1 of 1: 0 of")
+        {
             saw = Some(line);
             break;
         }
     }
     let saw = saw.expect("the import reports progress");
     assert!(
-        !saw.starts_with("merging: 12001"),
+        !saw.starts_with("merging bundle 1 of 1: 12001"),
         "killed before the end: {saw}"
     );
     child.kill().unwrap(); // SIGKILL
