@@ -7,6 +7,7 @@
 //! window, `demo` generated data, and `cli` the command line.
 
 pub mod cli;
+pub mod clock;
 pub mod continuity;
 pub mod demo;
 pub mod domain;

@@ -89,7 +89,7 @@ impl Store {
         let me = self.user();
         if me
             .role
-            .may_correct(entered.by == Some(me.id), entered.at_ms, super::now_ms())
+            .may_correct(entered.by == Some(me.id), entered.at_ms, self.now_ms())
         {
             Ok(())
         } else {

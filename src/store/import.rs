@@ -10,7 +10,7 @@
 //! rows have been checked.
 
 use super::records::{insert_new_in_tx, saved_from_row, select_sql};
-use super::{Record, Store, StoreError, WriteCtx, clock_tick, now_ms, today};
+use super::{Record, Store, StoreError, WriteCtx, clock_tick};
 use crate::domain::*;
 use crate::import::limits::echo;
 use crate::import::parse::{self, Cells, Parsed};
@@ -92,18 +92,19 @@ impl Store {
         } else {
             TransactionBehavior::Immediate
         };
+        let (wall, today) = (self.now_ms(), self.today());
         let tx = self.conn.transaction_with_behavior(behavior)?;
         let now = if options.dry_run {
-            now_ms()
+            wall
         } else {
-            clock_tick(&tx)?
+            clock_tick(&tx, wall)?
         };
         let setup = Setup {
             ctx: WriteCtx {
                 user_id: self.user.id,
                 device_id: self.device_id.clone(),
                 now,
-                today: today(),
+                today,
             },
             columns: &columns,
             write: !options.dry_run,

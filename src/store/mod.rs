@@ -85,6 +85,8 @@ pub struct Store {
     new_recovery_key: Option<RecoveryKey>,
     /// Opened only to look (`check`): not even statistics are written.
     inspect: bool,
+    /// Where the time comes from (the system's, or a test's).
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 /// What `init` hands back once: the open store and the recovery key.
@@ -227,9 +229,9 @@ fn register_functions(conn: &Connection) -> Result<(), StoreError> {
 /// The next stamp of this database's clock (see [`crate::sync`]): later
 /// than every stamp it has made or merged, kept in `meta` in the same
 /// transaction as the write that uses it.
-pub(crate) fn clock_tick(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+pub(crate) fn clock_tick(tx: &Transaction<'_>, wall_ms: i64) -> Result<i64, StoreError> {
     let last = clock_last(tx)?;
-    let now = crate::sync::tick(last, now_ms());
+    let now = crate::sync::tick(last, wall_ms);
     tx.prepare_cached(
         "INSERT INTO meta(key, value) VALUES ('clock', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     )?
@@ -332,6 +334,7 @@ impl Store {
                 failed_logins: None,
                 new_recovery_key: None,
                 inspect: false,
+                clock: std::sync::Arc::new(crate::clock::SystemClock),
             })
         })();
         match result {
@@ -548,6 +551,7 @@ impl Store {
             failed_logins: None,
             new_recovery_key: None,
             inspect: access == Access::Inspect,
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
         };
         if access == Access::Normal {
             store.write(|tx, ctx| {
@@ -594,8 +598,8 @@ impl Store {
         let ctx = WriteCtx {
             user_id: self.user.id,
             device_id: self.device_id.clone(),
-            now: clock_tick(&tx)?,
-            today: today(),
+            now: clock_tick(&tx, self.clock.now_ms())?,
+            today: self.clock.today(),
         };
         let value = f(&tx, &ctx)?;
         tx.commit()?;
@@ -722,6 +726,26 @@ impl Store {
     /// connection, for long writes on a worker thread (imports) while the
     /// window goes on reading. SQLite lets one write at a time; a write from
     /// the window meanwhile waits up to five seconds, then fails plainly.
+    /// Sets where the time comes from (tests); handles made from this one
+    /// after it share it.
+    pub fn set_clock(&mut self, clock: std::sync::Arc<dyn crate::clock::Clock>) {
+        self.clock = clock;
+    }
+
+    /// The clock this store stamps its writes with.
+    pub fn clock(&self) -> std::sync::Arc<dyn crate::clock::Clock> {
+        self.clock.clone()
+    }
+
+    /// Today, by this store's clock: the limit for "no dates in the future".
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     pub fn second_handle(&self) -> Result<Store, StoreError> {
         Ok(Store {
             conn: open_connection(&self.path, &self.key, false)?,
@@ -732,6 +756,7 @@ impl Store {
             failed_logins: None,
             new_recovery_key: None,
             inspect: self.inspect,
+            clock: self.clock.clone(),
         })
     }
 

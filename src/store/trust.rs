@@ -13,7 +13,7 @@
 //!   (made by an admin).
 //! - `retired`: refused from now on (a lost or seized laptop).
 
-use super::{Store, StoreError, ms_to_time, now_ms};
+use super::{Store, StoreError, ms_to_time};
 use crate::domain::*;
 use crate::sync::SyncError;
 use crate::sync::bundle::{DeviceKey, Header, fingerprint};
@@ -316,7 +316,7 @@ impl Store {
                 fingerprint: fingerprint(&signer),
             }),
         };
-        let now = now_ms();
+        let now = self.now_ms();
         match (&known, &refusal) {
             (None, _) => {
                 let pending: i64 = self.conn().query_row(

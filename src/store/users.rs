@@ -280,7 +280,7 @@ impl Store {
             let mut conn = super::open_connection(path, &key, false)?;
             super::schema::MIGRATIONS.to_latest(&mut conn)?;
             let tx = conn.transaction()?;
-            let now = super::clock_tick(&tx)?;
+            let now = super::clock_tick(&tx, super::now_ms())?;
             let device: String =
                 tx.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
                     r.get(0)

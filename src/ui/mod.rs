@@ -408,7 +408,7 @@ impl eframe::App for TetherApp {
             };
             // Past midnight, forms take the new day as today (their default
             // dates and their "not in the future" check).
-            if ws.form_ctx.today != crate::store::today() {
+            if ws.form_ctx.today != ws.store.today() {
                 ws.refresh_form_ctx();
             }
             egui::Panel::left("nav")
@@ -454,7 +454,8 @@ impl eframe::App for TetherApp {
             });
             ws.apply(action);
             ws.maintenance.poll(&mut ws.store);
-            ws.maintenance.tick(&ws.store, crate::store::today());
+            let today = ws.store.today();
+            ws.maintenance.tick(&ws.store, today);
             if let Some(request) = ws.restore_request.take() {
                 self.restore(request);
             } else if lock_now {
@@ -492,7 +493,7 @@ impl eframe::App for TetherApp {
                 // The backup made on closing (never over good backups when
                 // the file was found damaged).
                 if maintenance.damaged.is_none() {
-                    let _ = store.auto_backup(crate::store::today());
+                    let _ = store.auto_backup(store.today());
                 }
                 let _ = store.lock();
             }

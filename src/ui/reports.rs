@@ -160,7 +160,7 @@ impl ReportsScreen {
 
     /// Starts the line-list export to `out`.
     pub fn export(&mut self, store: &mut Store, out: PathBuf, identifiable: bool) {
-        let job: ExportJob = match store.export_job(identifiable, crate::store::today()) {
+        let job: ExportJob = match store.export_job(identifiable, store.today()) {
             Ok(job) => job,
             Err(e) => {
                 self.message = Some((e.to_string(), true));
@@ -275,7 +275,7 @@ impl ReportsScreen {
     }
 
     fn period_ui(&mut self, ui: &mut egui::Ui, store: &Store, action: &mut Action) {
-        let today = crate::store::today();
+        let today = store.today();
         ui.horizontal(|ui| {
             let id = field_label(ui, t("From"));
             ui.add(egui::TextEdit::singleline(&mut self.from).desired_width(100.0))

@@ -68,7 +68,7 @@ impl Workspace {
             import: import::ImportScreen::default(),
             reports: reports::ReportsScreen::default(),
             profile: None,
-            raid: raid::RaidScreen::new(crate::store::today()),
+            raid: raid::RaidScreen::new(store.today()),
             locations: locations::LocationsScreen::default(),
             users: users::UsersScreen::default(),
             settings: settings::SettingsScreen::default(),
@@ -101,14 +101,14 @@ impl Workspace {
             ));
         }
         // Check every page of the file, then make today's backup if due.
-        let day = crate::store::today();
+        let day = ws.store.today();
         let due = ws.store.auto_backup_due(day);
         ws.maintenance.start(&ws.store, day, true, due);
         ws
     }
 
     pub(super) fn refresh_form_ctx(&mut self) {
-        let today = crate::store::today();
+        let today = self.store.today();
         let locations = self
             .store
             .list_all::<Location>()
@@ -193,7 +193,7 @@ impl Workspace {
     pub(super) fn screen_ui(&mut self, ui: &mut egui::Ui, hide_names: bool) -> Action {
         let env = Env {
             store: &self.store,
-            today: crate::store::today(),
+            today: self.store.today(),
             hide_names,
             generation: self.generation,
             forms: &self.form_ctx,
@@ -225,7 +225,7 @@ impl Workspace {
         self.today = today::TodayScreen::new(&self.store);
         self.clients = clients::ClientsScreen::new(&self.store);
         self.maintenance
-            .request_backup(&self.store, crate::store::today());
+            .request_backup(&self.store, self.store.today());
     }
 
     /// Shows a screen; the client list puts the cursor in its search box.
@@ -245,7 +245,7 @@ impl Workspace {
             Action::LogContact(id) => self.open_client(id, true),
             Action::BackupNow => {
                 self.maintenance
-                    .start(&self.store, crate::store::today(), false, true);
+                    .start(&self.store, self.store.today(), false, true);
             }
             Action::Restore(request) => self.restore_request = Some(request),
             Action::Reports(command) => self.reports.apply(&mut self.store, command),
@@ -311,10 +311,10 @@ impl Workspace {
     }
 
     pub(super) fn open_client(&mut self, id: Uuid, log_contact: bool) {
-        match profile::ProfileScreen::open(&self.store, id, &self.form_ctx, crate::store::today()) {
+        match profile::ProfileScreen::open(&self.store, id, &self.form_ctx, self.store.today()) {
             Ok(mut p) => {
                 if log_contact {
-                    p.start_contact(crate::store::today(), self.store.user().id);
+                    p.start_contact(self.store.today(), self.store.user().id);
                 }
                 self.profile = Some(p);
                 self.screen = Screen::Profile;
@@ -332,12 +332,7 @@ impl Workspace {
                 let saved = s.create(c)?;
                 // Newly registered: open their profile.
                 self.screen = Screen::Profile;
-                let p = profile::ProfileScreen::open(
-                    s,
-                    saved.id(),
-                    &self.form_ctx,
-                    crate::store::today(),
-                )?;
+                let p = profile::ProfileScreen::open(s, saved.id(), &self.form_ctx, s.today())?;
                 self.profile = Some(p);
                 t("Client registered").to_owned()
             }

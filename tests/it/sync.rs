@@ -16,6 +16,15 @@ fn key() -> SyncKey {
     SyncKey::new(ORG_KEY).unwrap()
 }
 
+/// One clock for two laptops that moves only when told: a test orders
+/// their changes by advancing it, instead of sleeping.
+fn one_clock(a: &mut Store, b: &mut Store) -> std::sync::Arc<tether::clock::ManualClock> {
+    let clock = std::sync::Arc::new(tether::clock::ManualClock::new(chrono::Utc::now()));
+    a.set_clock(clock.clone());
+    b.set_clock(clock.clone());
+    clock
+}
+
 fn quiet() -> impl FnMut(tether::store::SyncStep, usize, usize) {
     |_: tether::store::SyncStep, _: usize, _: usize| {}
 }
@@ -115,12 +124,13 @@ fn an_edit_on_both_laptops_is_a_conflict_the_later_wins_and_the_loser_is_kept() 
     let (_b_db, mut b) = fresh();
     meet(&mut a, &mut b);
     let k = key();
+    let clock = one_clock(&mut a, &mut b);
     let c = client(&mut a, "PP-0002", None);
     send(&k, &a, &mut b);
     let mut on_a = c.data.clone();
     on_a.notes = Some("moved to Poipet".into());
     a.update(c.id(), on_a).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(3));
+    clock.advance(chrono::Duration::seconds(1)); // b's change is the later one
     let mut on_b = c.data.clone();
     on_b.notes = Some("held at Prey Speu".into());
     on_b.phone = Some("012 345 678".into());
@@ -174,13 +184,14 @@ fn a_delete_on_one_laptop_and_an_edit_on_the_other_is_a_conflict() {
     let (_b_db, mut b) = fresh();
     meet(&mut a, &mut b);
     let k = key();
+    let clock = one_clock(&mut a, &mut b);
     let c = client(&mut a, "PP-0003", None);
     let contact = a
         .create(Contact::new(c.id(), day("2026-02-01"), ContactKind::Street))
         .unwrap();
     send(&k, &a, &mut b);
     a.delete::<Contact>(contact.id()).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(3));
+    clock.advance(chrono::Duration::seconds(1));
     let mut edited = contact.data.clone();
     edited.condoms = 12;
     b.update(contact.id(), edited).unwrap();
@@ -1669,6 +1680,7 @@ fn corrections_and_removals_travel_and_concurrent_corrections_are_conflicts() {
     let (_a_db, mut a) = fresh();
     let (_b_db, mut b) = fresh();
     meet(&mut a, &mut b);
+    let clock = one_clock(&mut a, &mut b);
     let k = key();
     let c = client(&mut a, "PP-0016", None);
     let mut first = Contact::new(c.id(), day("2026-11-20"), ContactKind::Street);
@@ -1694,7 +1706,7 @@ fn corrections_and_removals_travel_and_concurrent_corrections_are_conflicts() {
     let mut on_a = a.get::<Contact>(first.id()).unwrap().data;
     on_a.condoms = 10;
     a.correct(first.id(), on_a).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(3));
+    clock.advance(chrono::Duration::seconds(1));
     let mut on_b = b.get::<Contact>(first.id()).unwrap().data;
     on_b.condoms = 12;
     b.correct(first.id(), on_b).unwrap();

@@ -1085,6 +1085,10 @@ fn conflicted() -> (TestDb, TestDb, uuid::Uuid) {
     let (b_db, mut b) = fresh();
     enroll(&mut a, &b);
     enroll(&mut b, &a);
+    // One clock that moves only when told orders the two changes.
+    let clock = std::sync::Arc::new(tether::clock::ManualClock::new(chrono::Utc::now()));
+    a.set_clock(clock.clone());
+    b.set_clock(clock.clone());
     let key = tether::sync::bundle::SyncKey::new("mekong river outreach 2026").unwrap();
     let c = client(&mut a, "PP-0042", Some("Sokha"));
     let all = a.sync_export(&key, 0).unwrap();
@@ -1093,7 +1097,7 @@ fn conflicted() -> (TestDb, TestDb, uuid::Uuid) {
     on_a.notes = Some("moved to Poipet".into());
     on_a.phone = Some("097 111 222".into());
     a.update(c.id(), on_a).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(3));
+    clock.advance(chrono::Duration::seconds(1)); // b's change is the later one
     let mut on_b: Client = c.data.clone();
     on_b.notes = Some("held at Prey Speu".into());
     b.update(c.id(), on_b).unwrap();
@@ -1968,5 +1972,43 @@ fn rule_reasons_conflict_labels_field_names_and_sync_steps_are_said_in_khmer() {
     assert_eq!(
         record_label(&label),
         "Refill dispensed of PP-0001 on 2026-11-02"
+    );
+}
+
+#[test]
+fn past_midnight_by_the_store_clock_a_new_contact_takes_the_new_day() {
+    use chrono::NaiveDate;
+    use tether::domain::Contact;
+    let (db, id) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    // A clock a few seconds before midnight, that moves only when told.
+    let evening = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+    let clock = std::sync::Arc::new(tether::clock::ManualClock::at_local(evening, 23, 59, 50));
+    h.state_mut()
+        .workspace_mut()
+        .unwrap()
+        .store
+        .set_clock(clock.clone());
+    h.run();
+    let form_day = |h: &Harness<'_, TetherApp>| h.state().workspace().unwrap().form_ctx.today;
+    assert_eq!(form_day(&h), evening);
+    clock.advance(chrono::Duration::seconds(20));
+    h.run();
+    let morning = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    assert_eq!(form_day(&h), morning, "forms take the new day at once");
+    // A contact logged now, with the form's default date, is dated the 30th.
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Log contact").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    let ws = h.state().workspace().unwrap();
+    let contacts = ws.store.list_for_client::<Contact>(id).unwrap();
+    assert!(
+        contacts.iter().any(|c| c.data.date == morning),
+        "{:?}",
+        contacts.iter().map(|c| c.data.date).collect::<Vec<_>>()
     );
 }

@@ -8,6 +8,7 @@ pub(super) fn export_on(
     key: &SyncKey,
     device: &str,
     since: i64,
+    now: i64,
 ) -> Result<Exported, StoreError> {
     // One read transaction: the rows and `top` are one moment's.
     let tx = conn.unchecked_transaction()?;
@@ -57,7 +58,7 @@ pub(super) fn export_on(
         device,
         since,
         top,
-        now_ms(),
+        now,
         &merged,
         &tables,
     )?;
@@ -74,7 +75,7 @@ impl Store {
     /// (0: everything it holds).
     pub fn sync_export(&self, key: &SyncKey, since: i64) -> Result<Exported, StoreError> {
         self.require(Permission::Sync)?;
-        export_on(self.conn(), key, self.device_id(), since)
+        export_on(self.conn(), key, self.device_id(), since, self.now_ms())
     }
 
     /// A bundle for one other device: the changes it has not said it merged.

@@ -491,7 +491,7 @@ impl Store {
         // margin: one forged far-future row would otherwise win every
         // conflict and drag this laptop's clock with it for good.
         let margin_hours = self.sync_clock_margin_hours();
-        let wall = now_ms();
+        let wall = self.now_ms();
         let newest = crate::sync::newest_clock(header, &bundle.payload);
         if newest > wall.saturating_add(margin_hours.saturating_mul(3_600_000)) {
             return Err(SyncError::ClockAhead {
@@ -504,7 +504,7 @@ impl Store {
         let policy = Policy {
             signer: from.clone(),
             trust,
-            today: crate::domain::add_days(crate::store::today(), (margin_hours + 23) / 24),
+            today: crate::domain::add_days(self.today(), (margin_hours + 23) / 24),
         };
         // References are checked by the merge itself (`check_references`);
         // the database's own checks are off for its transaction (the
