@@ -28,9 +28,7 @@ const KEYS: [(&str, Getter); 7] = [
     ("default_refill_days", |t| t.default_refill_days),
 ];
 
-/// Rule names of the follow-ups the rules create.
-pub const RULE_DETENTION_VISIT: &str = "detention_visit";
-pub const RULE_RELINK: &str = "relink";
+pub use crate::continuity::{RULE_DETENTION_VISIT, RULE_RELINK};
 
 fn stays_sql() -> &'static str {
     "SELECT d.client_id, d.location_id, d.started_on, d.ended_on, d.basis, d.arrest_id, d.release_reason, d.notes,
@@ -255,20 +253,20 @@ fn location_name(tx: &Transaction<'_>, id: Uuid) -> Result<String, StoreError> {
         .query_row([id], |r| r.get(0))?)
 }
 
-/// Closes the open rule follow-ups of a client for `rule` whose source
-/// matches, with an outcome.
+/// Closes the open rule follow-ups of a client for `rule` on `source`,
+/// with an outcome.
 fn close_rule_followups(
     tx: &Transaction<'_>,
     ctx: &WriteCtx,
     client_id: Uuid,
     rule: &str,
-    source: Option<Uuid>,
+    source: Uuid,
     done_on: NaiveDate,
     outcome: &str,
 ) -> Result<(), StoreError> {
     let ids: Vec<Uuid> = {
         let mut stmt = tx.prepare_cached(
-            "SELECT id FROM followups WHERE client_id = ?1 AND rule = ?2 AND (?3 IS NULL OR source_id = ?3)
+            "SELECT id FROM followups WHERE client_id = ?1 AND rule = ?2 AND source_id = ?3
              AND done_on IS NULL AND deleted = 0",
         )?;
         stmt.query_map(params![client_id, rule, source], |r| r.get(0))?
@@ -290,8 +288,57 @@ fn close_rule_followups(
     Ok(())
 }
 
-/// The follow-ups a stay calls for: a visit while detained with methadone
-/// or ART, and re-linkage after a release. Idempotent.
+/// Applies what the rules decided (`continuity::followup_changes`).
+/// Returns how many follow-ups were opened.
+fn apply_followup_changes(
+    tx: &Transaction<'_>,
+    ctx: &WriteCtx,
+    client_id: Uuid,
+    changes: Vec<rules::FollowUpChange>,
+) -> Result<usize, StoreError> {
+    let mut made = 0;
+    for change in changes {
+        match change {
+            rules::FollowUpChange::Open {
+                rule,
+                source,
+                due,
+                reason,
+            } => made += add_rule_followup(tx, ctx, client_id, rule, source, due, reason)?,
+            rules::FollowUpChange::Close {
+                rule,
+                source,
+                on,
+                outcome,
+            } => close_rule_followups(tx, ctx, client_id, rule, source, on, &outcome)?,
+        }
+    }
+    Ok(made)
+}
+
+/// A client's open rule follow-ups with their stays' dates.
+fn open_rule_followups(
+    tx: &Transaction<'_>,
+    client_id: Uuid,
+) -> Result<Vec<rules::OpenRuleFollowUp>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT f.rule, f.source_id, d.started_on, d.ended_on FROM followups f JOIN detentions d ON d.id = f.source_id
+         WHERE f.client_id = ?1 AND f.rule IS NOT NULL AND f.done_on IS NULL AND f.deleted = 0",
+    )?;
+    Ok(stmt
+        .query_map([client_id], |r| {
+            Ok(rules::OpenRuleFollowUp {
+                rule: r.get(0)?,
+                source: r.get(1)?,
+                stay_start: r.get(2)?,
+                stay_end: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
+/// The follow-ups a stay calls for (`continuity::followup_changes`), from
+/// the facts gathered here. Idempotent.
 pub(crate) fn detention_followups(
     tx: &Transaction<'_>,
     ctx: &WriteCtx,
@@ -299,114 +346,61 @@ pub(crate) fn detention_followups(
     d: &Detention,
     t: &Thresholds,
 ) -> Result<usize, StoreError> {
-    let mut made = 0;
-    if active_treatment_on(tx, d.client_id, d.start)? {
-        let place = location_name(tx, d.location_id)?;
-        made += add_rule_followup(
-            tx,
-            ctx,
-            d.client_id,
-            RULE_DETENTION_VISIT,
-            id,
-            d.start,
-            rules::fill(rules::REASON_DETENTION_VISIT, &[("place", &place)]),
-        )?;
-    }
-    if let (Some(end), Some(reason)) = (d.end, d.release_reason) {
-        close_rule_followups(
-            tx,
-            ctx,
-            d.client_id,
-            RULE_DETENTION_VISIT,
-            Some(id),
-            end,
-            "stay ended",
-        )?;
-        if reason.is_release() && active_treatment_on(tx, d.client_id, end)? {
-            made += add_rule_followup(
-                tx,
-                ctx,
-                d.client_id,
-                RULE_RELINK,
-                id,
-                crate::domain::add_days(end, t.relink_days),
-                rules::fill(rules::REASON_RELINK, &[("days", &t.relink_days)]),
-            )?;
-        }
-    }
-    Ok(made)
+    let place = location_name(tx, d.location_id)?;
+    let treated_at_end = match d.end {
+        Some(end) => Some(active_treatment_on(tx, d.client_id, end)?),
+        None => None,
+    };
+    let event = rules::FollowUpEvent::Stay {
+        id,
+        stay: d,
+        place: &place,
+        treated_at_start: active_treatment_on(tx, d.client_id, d.start)?,
+        treated_at_end,
+        relink_days: t.relink_days,
+    };
+    apply_followup_changes(tx, ctx, d.client_id, rules::followup_changes(&event))
 }
 
-/// A dose or refill closes the re-linkage follow-ups of releases on or
-/// before its date, and the detention-visit follow-ups of stays that started
-/// on or before it (the service reached the client).
+/// What a dose or refill does to the client's rule follow-ups.
 pub(crate) fn event_closes_followups(
     tx: &Transaction<'_>,
     ctx: &WriteCtx,
     e: &ServiceEvent,
 ) -> Result<(), StoreError> {
-    if !matches!(e.kind, ServiceEventKind::Dose | ServiceEventKind::Refill) {
+    if !rules::may_change_followups(rules::FollowUpKind::ServiceEvent(e.kind)) {
         return Ok(());
     }
     let service: Service = tx
         .prepare_cached("SELECT service FROM enrollments WHERE id = ?1")?
         .query_row([e.enrollment_id], |r| r.get(0))?;
-    if !matches!(service, Service::Methadone | Service::Art) {
-        return Ok(());
-    }
-    let sources: Vec<(Uuid, String, NaiveDate, Option<NaiveDate>)> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT f.source_id, f.rule, d.started_on, d.ended_on FROM followups f JOIN detentions d ON d.id = f.source_id
-             WHERE f.client_id = ?1 AND f.rule IS NOT NULL AND f.done_on IS NULL AND f.deleted = 0",
-        )?;
-        stmt.query_map([e.client_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
-        .collect::<Result<_, _>>()?
+    let open = open_rule_followups(tx, e.client_id)?;
+    let event = rules::FollowUpEvent::ServiceEvent {
+        kind: e.kind,
+        service,
+        date: e.date,
+        open: &open,
     };
-    let what = format!("{} {} recorded", service.as_str(), e.kind.as_str());
-    for (source, rule, start, end) in sources {
-        let satisfied = match rule.as_str() {
-            RULE_RELINK => end.is_some_and(|end| e.date >= end),
-            RULE_DETENTION_VISIT => e.date >= start,
-            _ => false,
-        };
-        if satisfied {
-            close_rule_followups(tx, ctx, e.client_id, &rule, Some(source), e.date, &what)?;
-        }
-    }
+    apply_followup_changes(tx, ctx, e.client_id, rules::followup_changes(&event))?;
     Ok(())
 }
 
-/// A detention-visit contact closes the visit follow-ups of the stay it falls in.
+/// What a contact (a detention visit) does to the client's rule follow-ups.
 pub(crate) fn contact_closes_followups(
     tx: &Transaction<'_>,
     ctx: &WriteCtx,
     c: &Contact,
 ) -> Result<(), StoreError> {
-    if c.kind != ContactKind::DetentionVisit {
+    if !rules::may_change_followups(rules::FollowUpKind::Contact(c.kind)) {
         return Ok(());
     }
-    let sources: Vec<Uuid> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT f.source_id FROM followups f JOIN detentions d ON d.id = f.source_id
-             WHERE f.client_id = ?1 AND f.rule = 'detention_visit' AND f.done_on IS NULL AND f.deleted = 0
-               AND d.started_on <= ?2",
-        )?;
-        stmt.query_map(params![c.client_id, c.date], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
+    let open = open_rule_followups(tx, c.client_id)?;
+    let event = rules::FollowUpEvent::Contact {
+        kind: c.kind,
+        date: c.date,
+        open: &open,
     };
-    for source in sources {
-        close_rule_followups(
-            tx,
-            ctx,
-            c.client_id,
-            RULE_DETENTION_VISIT,
-            Some(source),
-            c.date,
-            "visited in detention",
-        )?;
-    }
+    apply_followup_changes(tx, ctx, c.client_id, rules::followup_changes(&event))?;
     Ok(())
 }
 

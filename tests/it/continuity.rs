@@ -669,3 +669,127 @@ fn the_worklist_the_dashboard_and_the_report_agree_on_who_is_at_risk_in_detentio
         worklist.len()
     );
 }
+
+#[test]
+fn the_follow_up_rules_open_and_close_by_what_happened() {
+    let stay_id = Uuid::from_u128(77);
+    let mut stay = Detention {
+        client_id: CLIENT,
+        location_id: Uuid::from_u128(5),
+        start: d("2026-03-01"),
+        end: None,
+        basis: None,
+        arrest_id: None,
+        release_reason: None,
+        notes: None,
+    };
+    let opened = |changes: &[FollowUpChange]| -> Vec<(&'static str, NaiveDate)> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                FollowUpChange::Open { rule, due, .. } => Some((*rule, *due)),
+                FollowUpChange::Close { .. } => None,
+            })
+            .collect()
+    };
+    let closed = |changes: &[FollowUpChange]| -> Vec<(&'static str, NaiveDate)> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                FollowUpChange::Close { rule, on, .. } => Some((*rule, *on)),
+                FollowUpChange::Open { .. } => None,
+            })
+            .collect()
+    };
+    let stay_event = |stay: &Detention, start: bool, end: Option<bool>| {
+        followup_changes(&FollowUpEvent::Stay {
+            id: stay_id,
+            stay,
+            place: "Prey Sar prison",
+            treated_at_start: start,
+            treated_at_end: end,
+            relink_days: 7,
+        })
+    };
+    // Detained while on treatment: a visit, due the day the stay started,
+    // with its place in the reason; not on treatment: nothing.
+    let changes = stay_event(&stay, true, None);
+    assert_eq!(opened(&changes), [(RULE_DETENTION_VISIT, d("2026-03-01"))]);
+    assert!(
+        matches!(&changes[0], FollowUpChange::Open { reason, .. } if reason.contains("Prey Sar prison"))
+    );
+    assert!(stay_event(&stay, false, None).is_empty());
+    // Released while treated: the visit closes, a re-linkage opens 7 days on.
+    stay.end = Some(d("2026-04-10"));
+    stay.release_reason = Some(ReleaseReason::Released);
+    let changes = stay_event(&stay, true, Some(true));
+    assert_eq!(closed(&changes), [(RULE_DETENTION_VISIT, d("2026-04-10"))]);
+    assert_eq!(
+        opened(&changes),
+        [
+            (RULE_DETENTION_VISIT, d("2026-03-01")),
+            (RULE_RELINK, d("2026-04-17"))
+        ]
+    );
+    // Transferred: no re-linkage (still held elsewhere).
+    stay.release_reason = Some(ReleaseReason::Transferred);
+    let changes = stay_event(&stay, true, Some(true));
+    assert!(!opened(&changes).iter().any(|(r, _)| *r == RULE_RELINK));
+    // A refill on or after the release closes the re-linkage; before it, not.
+    let open = [
+        OpenRuleFollowUp {
+            rule: RULE_RELINK.into(),
+            source: stay_id,
+            stay_start: d("2026-03-01"),
+            stay_end: Some(d("2026-04-10")),
+        },
+        OpenRuleFollowUp {
+            rule: RULE_DETENTION_VISIT.into(),
+            source: stay_id,
+            stay_start: d("2026-03-01"),
+            stay_end: Some(d("2026-04-10")),
+        },
+    ];
+    let service = |kind, service, date| {
+        followup_changes(&FollowUpEvent::ServiceEvent {
+            kind,
+            service,
+            date,
+            open: &open,
+        })
+    };
+    let refill = service(ServiceEventKind::Refill, Service::Art, d("2026-04-12"));
+    assert_eq!(
+        closed(&refill),
+        [
+            (RULE_RELINK, d("2026-04-12")),
+            (RULE_DETENTION_VISIT, d("2026-04-12"))
+        ]
+    );
+    let early = service(ServiceEventKind::Dose, Service::Methadone, d("2026-03-15"));
+    assert_eq!(closed(&early), [(RULE_DETENTION_VISIT, d("2026-03-15"))]);
+    // A missed dose, or a TB event, closes nothing.
+    assert!(
+        service(
+            ServiceEventKind::Missed,
+            Service::Methadone,
+            d("2026-04-12")
+        )
+        .is_empty()
+    );
+    assert!(service(ServiceEventKind::Refill, Service::Tb, d("2026-04-12")).is_empty());
+    // A detention visit closes the visit of a stay that had started.
+    let visit = |kind, date| {
+        followup_changes(&FollowUpEvent::Contact {
+            kind,
+            date,
+            open: &open,
+        })
+    };
+    assert_eq!(
+        closed(&visit(ContactKind::DetentionVisit, d("2026-03-20"))),
+        [(RULE_DETENTION_VISIT, d("2026-03-20"))]
+    );
+    assert!(visit(ContactKind::DetentionVisit, d("2026-02-20")).is_empty());
+    assert!(visit(ContactKind::Street, d("2026-03-20")).is_empty());
+}
