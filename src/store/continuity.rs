@@ -650,13 +650,12 @@ pub(crate) fn worklist_on(
             // above, are all the service rules look at.
             facts.remove(id).unwrap_or_default()
         };
-        match last_contact.remove(id) {
-            Some((_, c)) => {
-                h.contacts = c.contacts;
-                h.registered_on = c.registered_on;
-                h.status = c.status;
-            }
-            None => h.status = Some(CaseStatus::Moved), // closed case: no lost-to-follow-up entry
+        // Every candidate's contact facts were read above; without them
+        // (no dates at all) the lost-to-follow-up rule has nothing to say.
+        if let Some((_, c)) = last_contact.remove(id) {
+            h.contacts = c.contacts;
+            h.registered_on = c.registered_on;
+            h.status = c.status;
         }
         out.extend(rules::entries(*id, code, &rules::assess(&h, day, &t)));
     }
