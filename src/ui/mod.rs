@@ -94,6 +94,9 @@ pub enum Write {
     Enrollment(Enrollment),
     Event(ServiceEvent),
     FollowUp(FollowUp),
+    /// Correct a follow-up's reason, due date or worker (its rule and its
+    /// closing kept).
+    CorrectFollowUp(Uuid, FollowUp),
     CloseFollowUp(Uuid, FollowUp),
     Location(Option<Uuid>, Location),
     AddUser(User, String),

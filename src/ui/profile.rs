@@ -354,12 +354,11 @@ impl ProfileScreen {
                 self.form = Some(OpenForm::Event(ServiceEventForm::new(id, today, first)));
             }
             if ui.button(t("Add follow-up")).clicked() {
-                self.form = Some(OpenForm::FollowUp(FollowUpForm {
-                    client_id: id,
-                    worker: self.client.assigned_worker.or(Some(me)),
-                    due: (today + chrono::Duration::days(7)).to_string(),
-                    reason: String::new(),
-                }));
+                self.form = Some(OpenForm::FollowUp(FollowUpForm::new(
+                    id,
+                    self.client.assigned_worker.or(Some(me)),
+                    today + chrono::Duration::days(7),
+                )));
             }
             if ui.button(t("Edit details")).clicked() {
                 self.form = Some(OpenForm::Client(ClientForm::new(
@@ -595,7 +594,13 @@ impl ProfileScreen {
                     None => Write::Event(ev),
                 })
             }
-            OpenForm::FollowUp(f) => run!(f, Write::FollowUp),
+            OpenForm::FollowUp(f) => {
+                let editing = f.correcting.as_ref().map(|(id, _)| *id);
+                run!(f, |fu| match editing {
+                    Some(id) => Write::CorrectFollowUp(id, fu),
+                    None => Write::FollowUp(fu),
+                })
+            }
             OpenForm::CloseFollowUp(f) => run!(f, |(id, fu)| Write::CloseFollowUp(id, fu)),
             OpenForm::Client(f) => run!(f, |(id, c)| Write::Client(id, c)),
         };
@@ -888,10 +893,14 @@ impl ProfileScreen {
             ui.label(t("No follow-ups."));
         }
         let mut close: Option<Saved<FollowUp>> = None;
+        let mut correct: Option<Saved<FollowUp>> = None;
         for f in &self.followups {
             ui.horizontal(|ui| {
                 ui.monospace(f.due.to_string());
                 ui.label(followup_reason(&f.reason));
+                if ui.small_button(t("Correct")).clicked() {
+                    correct = Some(f.clone());
+                }
                 match f.done_on {
                     Some(d) => {
                         ui.weak(tf("done {date}", &[("date", &d)]));
@@ -915,6 +924,13 @@ impl ProfileScreen {
                 done_on: env.today.to_string(),
                 outcome: String::new(),
             }));
+        }
+        if let Some(f) = correct {
+            self.form = Some(OpenForm::FollowUp(FollowUpForm::correcting(
+                f.id(),
+                &f.data,
+            )));
+            self.form_error = None;
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("Correct follow-up", "កែតម្រូវការតាមដាន"),
+    ("Follow-up corrected", "បានកែតម្រូវការតាមដាន"),
     (
         "Reading bundle {file} of {files}…",
         "កំពុងអានកញ្ចប់ទី {file} នៃ {files}…",

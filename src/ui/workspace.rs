@@ -371,6 +371,10 @@ impl Workspace {
                 s.move_to_client::<Contact>(id, to)?;
                 t("Contact moved to the right client").to_owned()
             }
+            Write::CorrectFollowUp(id, fu) => {
+                s.correct(id, fu)?;
+                t("Follow-up corrected").to_owned()
+            }
             Write::CorrectEvent(id, ev) => {
                 s.correct(id, ev)?;
                 t("Service event corrected").to_owned()

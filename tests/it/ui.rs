@@ -2012,3 +2012,52 @@ fn past_midnight_by_the_store_clock_a_new_contact_takes_the_new_day() {
         contacts.iter().map(|c| c.data.date).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_follow_up_is_corrected_from_its_row_and_a_rule_follow_up_keeps_its_rule() {
+    use tether::domain::*;
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let f = store
+        .create(FollowUp {
+            client_id: id,
+            worker_id: None,
+            due: day("2026-12-20"),
+            reason: "Bring the HIV test reslut".into(),
+            rule: Some("relink".into()),
+            source_id: None,
+            done_on: None,
+            outcome: None,
+        })
+        .unwrap();
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    h.get_by_label("Follow-ups").click();
+    h.run();
+    click_on_row(&mut h, "reslut", "Correct");
+    h.get_by_label("Correct follow-up");
+    for (field, text) in [
+        ("Reason", "Bring the HIV test result"),
+        ("Due", "2026-12-22"),
+    ] {
+        h.get_by_role_and_label(egui::accesskit::Role::TextInput, field)
+            .focus();
+        h.run();
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.get_by_role_and_label(egui::accesskit::Role::TextInput, field)
+            .type_text(text);
+        h.run();
+    }
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Follow-up corrected");
+    let ws = h.state().workspace().unwrap();
+    let saved = ws.store.get::<FollowUp>(f.id()).unwrap();
+    assert_eq!(saved.reason, "Bring the HIV test result");
+    assert_eq!(saved.due, day("2026-12-22"));
+    assert_eq!(saved.rule.as_deref(), Some("relink"), "its rule is kept");
+    assert_eq!(saved.done_on, None);
+}

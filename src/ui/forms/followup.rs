@@ -8,12 +8,42 @@ pub struct FollowUpForm {
     pub worker: Option<Uuid>,
     pub due: String,
     pub reason: String,
+    /// When correcting: the follow-up as saved (its id; its rule, source
+    /// and closing are kept).
+    pub correcting: Option<(Uuid, FollowUp)>,
+}
+
+impl FollowUpForm {
+    pub fn new(client_id: Uuid, worker: Option<Uuid>, due: NaiveDate) -> Self {
+        FollowUpForm {
+            client_id,
+            worker,
+            due: due.to_string(),
+            reason: String::new(),
+            correcting: None,
+        }
+    }
+
+    /// The form filled in with a saved follow-up, to correct it.
+    pub fn correcting(id: Uuid, f: &FollowUp) -> Self {
+        FollowUpForm {
+            client_id: f.client_id,
+            worker: f.worker_id,
+            due: f.due.to_string(),
+            reason: f.reason.clone(),
+            correcting: Some((id, f.clone())),
+        }
+    }
 }
 
 impl Form for FollowUpForm {
     type Output = FollowUp;
     fn title(&self) -> &'static str {
-        t("Add follow-up")
+        if self.correcting.is_some() {
+            t("Correct follow-up")
+        } else {
+            t("Add follow-up")
+        }
     }
     fn fields(&mut self, ui: &mut egui::Ui, ctx: &FormCtx, e: &Errors) {
         text_row(ui, t("Reason"), &mut self.reason, e.get("reason"));
@@ -28,15 +58,23 @@ impl Form for FollowUpForm {
         else {
             return Err(e);
         };
-        let f = FollowUp {
-            client_id: self.client_id,
-            worker_id: self.worker,
-            due,
-            reason: self.reason.trim().to_owned(),
-            rule: None,
-            source_id: None,
-            done_on: None,
-            outcome: None,
+        let f = match &self.correcting {
+            Some((_, saved)) => FollowUp {
+                worker_id: self.worker,
+                due,
+                reason: self.reason.trim().to_owned(),
+                ..saved.clone()
+            },
+            None => FollowUp {
+                client_id: self.client_id,
+                worker_id: self.worker,
+                due,
+                reason: self.reason.trim().to_owned(),
+                rule: None,
+                source_id: None,
+                done_on: None,
+                outcome: None,
+            },
         };
         e.domain(f.problems(ctx.today));
         if e.is_empty() { Ok(f) } else { Err(e) }
