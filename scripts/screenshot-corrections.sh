@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots of correcting and removing a contact from a profile's
-# timeline, and of the History tab, in English and Khmer, from the real
+# timeline, and of the History tab, in English and Khmer (the edit form,
+# the removal's confirmation and the History tab in each), from the real
 # window under Xvfb. Installs what it needs from Debian.
 # Usage: bash scripts/screenshot-corrections.sh
 set -euo pipefail
@@ -54,5 +55,13 @@ click 94 357                                 # Settings (a profile is open)
 click 430 73; sleep 2                        # Khmer
 click 94 109; sleep 2                        # back to the profile
 snap profile-corrections-km
+click 753 214                                # កែតម្រូវ (Correct), second row
+snap correct-contact-km
+xdotool key Escape; sleep 1
+click 823 214                                # ដកចេញ… (Remove…), second row
+snap remove-contact-km
+xdotool key Escape; sleep 1
+click 476 160                                # ប្រវត្តិ (History)
+snap history-km
 click 94 357; click 378 73                   # back to English
 echo "screenshots in $out/"

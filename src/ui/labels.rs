@@ -212,3 +212,20 @@ pub fn followup_reason(text: &str) -> String {
     }
     text.to_owned()
 }
+
+/// A record kind's name as the audit log writes it, in the UI language.
+pub fn kind_label(kind: &str) -> String {
+    let en = match kind {
+        "client" => "Client",
+        "contact" => "Contact",
+        "arrest" => "Arrest",
+        "location" => "Location",
+        "detention" => "Detention",
+        "enrollment" => "Enrollment",
+        "service_event" => "Service event",
+        "followup" => "Follow-up",
+        "user" => "User",
+        other => return other.replace('_', " "),
+    };
+    t(en).to_owned()
+}

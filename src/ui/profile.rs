@@ -3,7 +3,7 @@
 
 use super::forms::{self, *};
 use super::i18n::{t, tf};
-use super::labels::{Labelled, followup_reason};
+use super::labels::{Labelled, followup_reason, kind_label};
 use super::widgets::*;
 use super::{Action, Env, Write};
 use crate::domain::*;
@@ -494,7 +494,7 @@ impl ProfileScreen {
         let (what, mut reason, effects) = self.removing.clone()?;
         let mut write = None;
         let mut close = false;
-        egui::Modal::new(egui::Id::unique("remove-record")).show(ui.ctx(), |ui| {
+        let modal = egui::Modal::new(egui::Id::unique("remove-record")).show(ui.ctx(), |ui| {
             ui.set_max_width(420.0);
             ui.heading(match what {
                 Removable::Contact(_) => t("Remove this contact?"),
@@ -530,6 +530,10 @@ impl ProfileScreen {
                 }
             });
         });
+        // Escape (or a click outside) cancels, as in the forms.
+        if modal.should_close() && write.is_none() {
+            close = true;
+        }
         self.removing = if close {
             None
         } else {
@@ -785,7 +789,7 @@ impl ProfileScreen {
                         ui.add_sized([70.0, 18.0], egui::Label::new(action(e.action)));
                         ui.add_sized(
                             [90.0, 18.0],
-                            egui::Label::new(e.record_kind.as_deref().unwrap_or("")),
+                            egui::Label::new(kind_label(e.record_kind.as_deref().unwrap_or(""))),
                         );
                         let who = e
                             .user_id

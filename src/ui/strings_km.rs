@@ -1,6 +1,9 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("Client", "អតិថិជន"),
+    ("Service event", "ព្រឹត្តិការណ៍សេវា"),
+    ("User", "អ្នកប្រើប្រាស់"),
     ("Correct follow-up", "កែតម្រូវការតាមដាន"),
     ("Follow-up corrected", "បានកែតម្រូវការតាមដាន"),
     (

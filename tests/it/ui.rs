@@ -1466,6 +1466,23 @@ fn a_contact_is_corrected_and_removed_from_its_timeline_row() {
             "corrected, not added"
         );
     }
+    // Escape leaves the confirmation, and nothing is removed.
+    h.get_by_label("Remove…").click();
+    h.run();
+    h.get_by_label("Remove this contact?");
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(h.query_by_label("Remove this contact?").is_none());
+    assert!(
+        !h.state()
+            .workspace()
+            .unwrap()
+            .store
+            .get::<tether::domain::Contact>(contact.id())
+            .unwrap()
+            .meta
+            .deleted
+    );
     // Then removed as a duplicate: gone from the timeline, kept in history.
     h.get_by_label("Remove…").click();
     h.run();
@@ -1955,6 +1972,21 @@ fn rule_reasons_conflict_labels_field_names_and_sync_steps_are_said_in_khmer() {
             "{column}: {}",
             column_label(column)
         );
+    }
+    // Every record kind the history names.
+    for kind in [
+        tether::domain::Client::KIND,
+        tether::domain::Contact::KIND,
+        tether::domain::Arrest::KIND,
+        tether::domain::Detention::KIND,
+        tether::domain::Enrollment::KIND,
+        tether::domain::ServiceEvent::KIND,
+        tether::domain::FollowUp::KIND,
+        tether::domain::Location::KIND,
+        tether::domain::User::KIND,
+    ] {
+        let label = tether::ui::labels::kind_label(kind);
+        assert!(khmer(&label), "{kind}: {label}");
     }
     let label = RecordLabel::ServiceEvent {
         kind: Some(tether::domain::ServiceEventKind::Refill),
