@@ -27,6 +27,11 @@ pub enum RemovalEffect {
     /// This many detention stays record the arrest: they stay, no longer
     /// linked to it.
     StaysUnlinked(i64),
+    /// This many open follow-ups the rules opened for the stay (a visit, a
+    /// re-linkage) go with it.
+    FollowUpsRemoved(i64),
+    /// This many doses, refills and other events of the enrollment go with it.
+    EventsRemoved(i64),
 }
 
 impl std::fmt::Display for RemovalEffect {
@@ -36,9 +41,26 @@ impl std::fmt::Display for RemovalEffect {
                 f,
                 "{n} detention stay(s) record this arrest; they stay, no longer linked to it"
             ),
+            RemovalEffect::FollowUpsRemoved(n) => write!(
+                f,
+                "{n} open follow-up(s) the rules opened for this stay are removed with it"
+            ),
+            RemovalEffect::EventsRemoved(n) => write!(
+                f,
+                "{n} dose(s), refill(s) or other event(s) of this enrollment are removed with it"
+            ),
         }
     }
 }
+
+/// Open follow-ups the rules opened for a stay: removed with it.
+const DEPENDENT_FOLLOWUPS: &str = "SELECT id FROM followups WHERE source_id = ?1 AND rule IS NOT NULL AND done_on IS NULL AND deleted = 0";
+const DEPENDENT_FOLLOWUPS_COUNT: &str = "SELECT count(*) FROM followups WHERE source_id = ?1 AND rule IS NOT NULL AND done_on IS NULL AND deleted = 0";
+/// An enrollment's events: removed with it.
+const DEPENDENT_EVENTS: &str =
+    "SELECT id FROM service_events WHERE enrollment_id = ?1 AND deleted = 0";
+const DEPENDENT_EVENTS_COUNT: &str =
+    "SELECT count(*) FROM service_events WHERE enrollment_id = ?1 AND deleted = 0";
 
 /// Records that belong to one client and can be moved to another.
 pub trait ClientRecord: Record {
@@ -110,19 +132,17 @@ impl Store {
     /// What else removing the record `id` of kind `R` changes, for the
     /// screen to say (in its language) and ask first.
     pub fn removal_effects<R: Record>(&self, id: Uuid) -> Result<Vec<RemovalEffect>, StoreError> {
-        if R::TABLE != "arrests" {
-            return Ok(Vec::new());
-        }
-        let n: i64 = self.conn().query_row(
-            "SELECT count(*) FROM detentions WHERE arrest_id = ?1 AND deleted = 0",
-            [id],
-            |r| r.get(0),
-        )?;
-        Ok(if n > 0 {
-            vec![RemovalEffect::StaysUnlinked(n)]
-        } else {
-            Vec::new()
-        })
+        let (sql, effect): (&str, fn(i64) -> RemovalEffect) = match R::TABLE {
+            "arrests" => (
+                "SELECT count(*) FROM detentions WHERE arrest_id = ?1 AND deleted = 0",
+                RemovalEffect::StaysUnlinked,
+            ),
+            "detentions" => (DEPENDENT_FOLLOWUPS_COUNT, RemovalEffect::FollowUpsRemoved),
+            "enrollments" => (DEPENDENT_EVENTS_COUNT, RemovalEffect::EventsRemoved),
+            _ => return Ok(Vec::new()),
+        };
+        let n: i64 = self.conn().query_row(sql, [id], |r| r.get(0))?;
+        Ok(if n > 0 { vec![effect(n)] } else { Vec::new() })
     }
 
     /// Removes a record with a reason: a tombstone, never a hard delete,
@@ -159,6 +179,32 @@ impl Store {
             .into());
         }
         self.write(|tx, ctx| {
+            // What goes with a stay or an enrollment entered in error.
+            let (dependents, kind) = match R::TABLE {
+                "detentions" => (Some(DEPENDENT_FOLLOWUPS), "followup"),
+                "enrollments" => (Some(DEPENDENT_EVENTS), "service_event"),
+                _ => (None, ""),
+            };
+            if let Some(sql) = dependents {
+                let ids: Vec<Uuid> = tx
+                    .prepare_cached(sql)?
+                    .query_map([id], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                let table = if kind == "followup" { "followups" } else { "service_events" };
+                for dependent in ids {
+                    tx.execute(
+                        &format!("UPDATE {table} SET deleted = 1, vv = tether_vv(vv, device_id, updated_at, ?4, ?2), updated_at = ?2, updated_by = ?3, device_id = ?4 WHERE id = ?1"),
+                        params![dependent, ctx.now, ctx.user_id, ctx.device_id],
+                    )?;
+                    ctx.audit(
+                        tx,
+                        AuditAction::Delete,
+                        Some(kind),
+                        Some(dependent),
+                        &format!("removed with its {}: {}", R::KIND, reason.as_str()),
+                    )?;
+                }
+            }
             if R::TABLE == "arrests" {
                 let linked: Vec<Uuid> = tx
                     .prepare_cached(

@@ -78,6 +78,11 @@ pub enum Write {
     /// Correct an enrollment (its end kept).
     CorrectEnrollment(Uuid, Enrollment),
     /// Correct where and since when a stay held someone.
+    /// Remove a stay entered in error, with the follow-ups the rules
+    /// opened for it.
+    RemoveStay(Uuid, RemovalReason),
+    /// Remove an enrollment entered in error, with its events.
+    RemoveEnrollment(Uuid, RemovalReason),
     CorrectStay(Uuid, Detention),
     /// Move a contact to another client (id).
     MoveContact(Uuid, Uuid),

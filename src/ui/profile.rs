@@ -43,6 +43,8 @@ pub enum Removable {
     Contact(Uuid),
     Arrest(Uuid),
     Event(Uuid),
+    Stay(Uuid),
+    Enrollment(Uuid),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,11 +428,12 @@ impl ProfileScreen {
             }
             Some(RowAction::Remove(what)) => {
                 let effects = match what {
-                    Removable::Arrest(id) => {
-                        env.store.removal_effects::<Arrest>(id).unwrap_or_default()
-                    }
-                    Removable::Contact(_) | Removable::Event(_) => Vec::new(),
-                };
+                    Removable::Arrest(id) => env.store.removal_effects::<Arrest>(id),
+                    Removable::Stay(id) => env.store.removal_effects::<Detention>(id),
+                    Removable::Enrollment(id) => env.store.removal_effects::<Enrollment>(id),
+                    Removable::Contact(_) | Removable::Event(_) => Ok(Vec::new()),
+                }
+                .unwrap_or_default();
                 self.removing = Some((what, RemovalReason::EnteredInError, effects));
             }
             None => {}
@@ -500,17 +503,27 @@ impl ProfileScreen {
                 Removable::Contact(_) => t("Remove this contact?"),
                 Removable::Arrest(_) => t("Remove this arrest?"),
                 Removable::Event(_) => t("Remove this service event?"),
+                Removable::Stay(_) => t("Remove this detention stay?"),
+                Removable::Enrollment(_) => t("Remove this enrollment?"),
             });
             ui.label(t("It leaves the timeline, the worklists and the reports. It is not erased: the removal and its reason stay in the history."));
             for effect in &effects {
-                let crate::store::RemovalEffect::StaysUnlinked(n) = effect;
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    tf(
+                use crate::store::RemovalEffect as E;
+                let text = match effect {
+                    E::StaysUnlinked(n) => tf(
                         "{n} detention stay(s) record this arrest; they stay, no longer linked to it",
                         &[("n", n)],
                     ),
-                );
+                    E::FollowUpsRemoved(n) => tf(
+                        "{n} open follow-up(s) the rules opened for this stay are removed with it",
+                        &[("n", n)],
+                    ),
+                    E::EventsRemoved(n) => tf(
+                        "{n} dose(s), refill(s) or other event(s) of this enrollment are removed with it",
+                        &[("n", n)],
+                    ),
+                };
+                ui.colored_label(ui.visuals().warn_fg_color, text);
             }
             ui.add_space(4.0);
             let id_label = ui.label(t("Reason")).id;
@@ -522,6 +535,8 @@ impl ProfileScreen {
                         Removable::Contact(id) => Write::RemoveContact(id, reason),
                         Removable::Arrest(id) => Write::RemoveArrest(id, reason),
                         Removable::Event(id) => Write::RemoveEvent(id, reason),
+                        Removable::Stay(id) => Write::RemoveStay(id, reason),
+                        Removable::Enrollment(id) => Write::RemoveEnrollment(id, reason),
                     });
                     close = true;
                 }
@@ -710,6 +725,10 @@ impl ProfileScreen {
                                         detention.data.clone(),
                                     ));
                                 }
+                                if ui.small_button(t("Remove…")).clicked() {
+                                    picked =
+                                        Some(RowAction::Remove(Removable::Stay(detention.id())));
+                                }
                             }
                             TimelineItem::Enrollment(e) => {
                                 ui.colored_label(
@@ -724,6 +743,9 @@ impl ProfileScreen {
                                 if ui.small_button(t("Correct")).clicked() {
                                     picked =
                                         Some(RowAction::CorrectEnrollment(e.id(), e.data.clone()));
+                                }
+                                if ui.small_button(t("Remove…")).clicked() {
+                                    picked = Some(RowAction::Remove(Removable::Enrollment(e.id())));
                                 }
                             }
                             TimelineItem::ServiceEvent { event, service } => {

@@ -1,6 +1,24 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("Remove this detention stay?", "ដកការឃុំខ្លួននេះចេញ?"),
+    ("Remove this enrollment?", "ដកការចុះឈ្មោះសេវានេះចេញ?"),
+    (
+        "{n} open follow-up(s) the rules opened for this stay are removed with it",
+        "ការតាមដានបើកចំនួន {n} ដែលច្បាប់បានបើកសម្រាប់ការឃុំខ្លួននេះ ត្រូវបានដកចេញជាមួយវា",
+    ),
+    (
+        "{n} dose(s), refill(s) or other event(s) of this enrollment are removed with it",
+        "កម្រិតថ្នាំ ការបើកថ្នាំ ឬព្រឹត្តិការណ៍ផ្សេងទៀតចំនួន {n} នៃការចុះឈ្មោះនេះ ត្រូវបានដកចេញជាមួយវា",
+    ),
+    (
+        "Detention stay removed; it stays in the history",
+        "បានដកការឃុំខ្លួនចេញ; វានៅតែមានក្នុងប្រវត្តិ",
+    ),
+    (
+        "Enrollment removed; it stays in the history",
+        "បានដកការចុះឈ្មោះសេវាចេញ; វានៅតែមានក្នុងប្រវត្តិ",
+    ),
     ("Client", "អតិថិជន"),
     ("Service event", "ព្រឹត្តិការណ៍សេវា"),
     ("User", "អ្នកប្រើប្រាស់"),

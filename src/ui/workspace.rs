@@ -375,6 +375,14 @@ impl Workspace {
                 s.correct(id, fu)?;
                 t("Follow-up corrected").to_owned()
             }
+            Write::RemoveStay(id, reason) => {
+                s.remove::<Detention>(id, reason, true)?;
+                t("Detention stay removed; it stays in the history").to_owned()
+            }
+            Write::RemoveEnrollment(id, reason) => {
+                s.remove::<Enrollment>(id, reason, true)?;
+                t("Enrollment removed; it stays in the history").to_owned()
+            }
             Write::CorrectEvent(id, ev) => {
                 s.correct(id, ev)?;
                 t("Service event corrected").to_owned()

@@ -2093,3 +2093,118 @@ fn a_follow_up_is_corrected_from_its_row_and_a_rule_follow_up_keeps_its_rule() {
     assert_eq!(saved.rule.as_deref(), Some("relink"), "its rule is kept");
     assert_eq!(saved.done_on, None);
 }
+
+#[test]
+fn a_stay_entered_in_error_is_removed_with_the_follow_ups_the_rules_opened_for_it() {
+    use tether::domain::*;
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let today = store.today();
+    let enrollment = store
+        .create(Enrollment {
+            client_id: id,
+            service: Service::Art,
+            provider: Some("Chey Chumneah ART clinic".into()),
+            number: None,
+            start: today - chrono::Duration::days(100),
+            end: None,
+            status: EnrollmentStatus::Active,
+            dose_mg: None,
+            regimen: None,
+        })
+        .unwrap();
+    let no_art = store
+        .location_by_name("Daun Penh police station")
+        .unwrap()
+        .unwrap();
+    let stay = store
+        .create(Detention {
+            client_id: id,
+            location_id: no_art.id(),
+            start: today - chrono::Duration::days(3),
+            end: None,
+            basis: None,
+            arrest_id: None,
+            release_reason: None,
+            notes: None,
+        })
+        .unwrap();
+    let visit = |s: &Store| {
+        s.list_for_client::<FollowUp>(id)
+            .unwrap()
+            .into_iter()
+            .find(|f| f.data.source_id == Some(stay.id()))
+    };
+    assert!(visit(&store).is_some(), "the rules opened a visit");
+    assert!(
+        matches!(
+            store.remove::<Detention>(stay.id(), RemovalReason::EnteredInError, false),
+            Err(tether::store::StoreError::Invalid(_))
+        ),
+        "not without saying what goes with it"
+    );
+    store.close().unwrap();
+    let at_risk = |s: &Store| {
+        s.worklist(today, None)
+            .unwrap()
+            .iter()
+            .any(|e| e.client_id == id && e.kind == tether::continuity::EntryKind::AtRiskDetained)
+    };
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    click_on_row(&mut h, "Daun Penh police station open", "Remove…");
+    h.get_by_label("Remove this detention stay?");
+    h.get_by_label("1 open follow-up(s) the rules opened for this stay are removed with it");
+    h.get_by_label("Remove").click();
+    h.run();
+    h.get_by_label("Detention stay removed; it stays in the history");
+    {
+        let ws = h.state().workspace().unwrap();
+        assert!(ws.store.get::<Detention>(stay.id()).unwrap().meta.deleted);
+        assert!(!at_risk(&ws.store), "no longer at risk");
+        assert!(visit(&ws.store).is_none(), "its visit went with it");
+    }
+    // An enrollment entered in error goes with its events.
+    let mut store = h
+        .state()
+        .workspace()
+        .unwrap()
+        .store
+        .second_handle()
+        .unwrap();
+    store
+        .create(ServiceEvent {
+            enrollment_id: enrollment.id(),
+            client_id: id,
+            date: today - chrono::Duration::days(2),
+            kind: ServiceEventKind::Refill,
+            days_supplied: Some(30),
+            dose_mg: None,
+            cause: None,
+            notes: None,
+        })
+        .unwrap();
+    drop(store);
+    click_on_row(&mut h, "Chey Chumneah ART clinic", "Remove…");
+    h.get_by_label("Remove this enrollment?");
+    h.get_by_label("1 dose(s), refill(s) or other event(s) of this enrollment are removed with it");
+    h.get_by_label("Remove").click();
+    h.run();
+    h.get_by_label("Enrollment removed; it stays in the history");
+    let ws = h.state().workspace().unwrap();
+    assert!(
+        ws.store
+            .get::<Enrollment>(enrollment.id())
+            .unwrap()
+            .meta
+            .deleted
+    );
+    assert!(
+        ws.store
+            .list_for_client::<ServiceEvent>(id)
+            .unwrap()
+            .is_empty()
+    );
+}
