@@ -86,6 +86,10 @@ pub enum Write {
     CorrectStay(Uuid, Detention),
     /// Move a contact to another client (id).
     MoveContact(Uuid, Uuid),
+    /// Move an arrest to another client (id).
+    MoveArrest(Uuid, Uuid),
+    /// Move a stay to another client (id), checked against their stays.
+    MoveStay(Uuid, Uuid),
     /// Correct a saved dose, refill or other service event.
     CorrectEvent(Uuid, ServiceEvent),
     /// Remove a service event.

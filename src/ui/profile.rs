@@ -34,7 +34,15 @@ enum RowAction {
     CorrectStay(Uuid, Detention),
     CorrectEnrollment(Uuid, Enrollment),
     Remove(Removable),
-    Move(Uuid),
+    Move(Movable),
+}
+
+/// A record that a timeline row can move to another client.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Movable {
+    Contact(Uuid),
+    Arrest(Uuid),
+    Stay(Uuid),
 }
 
 /// A record that a timeline row can remove.
@@ -73,7 +81,7 @@ pub struct ProfileScreen {
     pub removing: Option<(Removable, RemovalReason, Vec<crate::store::RemovalEffect>)>,
     /// A contact being moved to another client: (contact, the code typed,
     /// what the store said of the last try).
-    pub moving: Option<(Uuid, String, Option<String>)>,
+    pub moving: Option<(Movable, String, Option<String>)>,
     /// Who created and changed this client and their records (for those
     /// who may read the audit log), oldest first.
     pub history: Vec<AuditEntry>,
@@ -423,8 +431,8 @@ impl ProfileScreen {
                 self.form = Some(OpenForm::Enrollment(EnrollmentForm::correcting(id, &en)));
                 self.form_error = None;
             }
-            Some(RowAction::Move(id)) => {
-                self.moving = Some((id, String::new(), None));
+            Some(RowAction::Move(what)) => {
+                self.moving = Some((what, String::new(), None));
             }
             Some(RowAction::Remove(what)) => {
                 let effects = match what {
@@ -450,13 +458,17 @@ impl ProfileScreen {
     /// Moves a contact logged on the wrong client (the raid mistake): the
     /// right client's code, looked up when "Move" is pressed.
     fn move_ui(&mut self, ui: &mut egui::Ui, env: &Env<'_>) -> Option<Write> {
-        let (id, mut code, mut problem) = self.moving.clone()?;
+        let (what, mut code, mut problem) = self.moving.clone()?;
         let mut write = None;
         let mut close = false;
         egui::Modal::new(egui::Id::unique("move-record")).show(ui.ctx(), |ui| {
             ui.set_max_width(420.0);
-            ui.heading(t("Move this contact to another client?"));
-            ui.label(t("For a contact logged on the wrong person. The move is kept in both clients' history."));
+            ui.heading(match what {
+                Movable::Contact(_) => t("Move this contact to another client?"),
+                Movable::Arrest(_) => t("Move this arrest to another client?"),
+                Movable::Stay(_) => t("Move this detention stay to another client?"),
+            });
+            ui.label(t("For a record logged on the wrong person. The move is kept in both clients' history."));
             ui.add_space(4.0);
             let label = ui.label(t("The right client's code")).id;
             ui.text_edit_singleline(&mut code).labelled_by(label);
@@ -469,7 +481,11 @@ impl ProfileScreen {
                             problem = Some(t("That is this client.").to_owned());
                         }
                         Ok(Some(to)) => {
-                            write = Some(Write::MoveContact(id, to.id()));
+                            write = Some(match what {
+                                Movable::Contact(id) => Write::MoveContact(id, to.id()),
+                                Movable::Arrest(id) => Write::MoveArrest(id, to.id()),
+                                Movable::Stay(id) => Write::MoveStay(id, to.id()),
+                            });
                             close = true;
                         }
                         Ok(None) => {
@@ -486,7 +502,7 @@ impl ProfileScreen {
         self.moving = if close {
             None
         } else {
-            Some((id, code, problem))
+            Some((what, code, problem))
         };
         write
     }
@@ -681,7 +697,7 @@ impl ProfileScreen {
                                     picked = Some(RowAction::Remove(Removable::Contact(c.id())));
                                 }
                                 if ui.small_button(t("Move…")).clicked() {
-                                    picked = Some(RowAction::Move(c.id()));
+                                    picked = Some(RowAction::Move(Movable::Contact(c.id())));
                                 }
                             }
                             TimelineItem::Arrest(a) => {
@@ -704,6 +720,9 @@ impl ProfileScreen {
                                 }
                                 if ui.small_button(t("Remove…")).clicked() {
                                     picked = Some(RowAction::Remove(Removable::Arrest(a.id())));
+                                }
+                                if ui.small_button(t("Move…")).clicked() {
+                                    picked = Some(RowAction::Move(Movable::Arrest(a.id())));
                                 }
                             }
                             TimelineItem::Detention {
@@ -728,6 +747,9 @@ impl ProfileScreen {
                                 if ui.small_button(t("Remove…")).clicked() {
                                     picked =
                                         Some(RowAction::Remove(Removable::Stay(detention.id())));
+                                }
+                                if ui.small_button(t("Move…")).clicked() {
+                                    picked = Some(RowAction::Move(Movable::Stay(detention.id())));
                                 }
                             }
                             TimelineItem::Enrollment(e) => {

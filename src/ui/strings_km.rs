@@ -1,6 +1,26 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    (
+        "Move this arrest to another client?",
+        "ផ្លាស់ទីការចាប់ខ្លួននេះទៅអតិថិជនផ្សេង?",
+    ),
+    (
+        "Move this detention stay to another client?",
+        "ផ្លាស់ទីការឃុំខ្លួននេះទៅអតិថិជនផ្សេង?",
+    ),
+    (
+        "For a record logged on the wrong person. The move is kept in both clients' history.",
+        "សម្រាប់កំណត់ត្រាដែលបានកត់ត្រាលើមនុស្សខុស។ ការផ្លាស់ទីនេះត្រូវបានរក្សាទុកក្នុងប្រវត្តិរបស់អតិថិជនទាំងពីរ។",
+    ),
+    (
+        "Arrest moved to the right client",
+        "បានផ្លាស់ទីការចាប់ខ្លួនទៅអតិថិជនត្រឹមត្រូវ",
+    ),
+    (
+        "Detention stay moved to the right client",
+        "បានផ្លាស់ទីការឃុំខ្លួនទៅអតិថិជនត្រឹមត្រូវ",
+    ),
     ("Remove this detention stay?", "ដកការឃុំខ្លួននេះចេញ?"),
     ("Remove this enrollment?", "ដកការចុះឈ្មោះសេវានេះចេញ?"),
     (

@@ -371,6 +371,14 @@ impl Workspace {
                 s.move_to_client::<Contact>(id, to)?;
                 t("Contact moved to the right client").to_owned()
             }
+            Write::MoveArrest(id, to) => {
+                s.move_to_client::<Arrest>(id, to)?;
+                t("Arrest moved to the right client").to_owned()
+            }
+            Write::MoveStay(id, to) => {
+                s.move_to_client::<Detention>(id, to)?;
+                t("Detention stay moved to the right client").to_owned()
+            }
             Write::CorrectFollowUp(id, fu) => {
                 s.correct(id, fu)?;
                 t("Follow-up corrected").to_owned()

@@ -1766,8 +1766,7 @@ fn a_contact_logged_on_the_wrong_client_is_moved_from_its_row() {
     open_clients_and_search(&mut h, "PP-000201");
     h.get_by_label("PP-000201").click();
     h.run();
-    h.get_by_label("Move…").click();
-    h.run();
+    click_on_row(&mut h, "3 condoms", "Move…");
     h.get_by_label("Move this contact to another client?");
     type_field(&mut h, "The right client's code", "NOPE-1");
     h.get_by_label("Move").click();
@@ -2206,5 +2205,64 @@ fn a_stay_entered_in_error_is_removed_with_the_follow_ups_the_rules_opened_for_i
             .list_for_client::<ServiceEvent>(id)
             .unwrap()
             .is_empty()
+    );
+}
+
+#[test]
+fn an_arrest_and_its_stay_logged_on_the_wrong_client_are_moved_from_their_rows() {
+    use tether::domain::*;
+    let (db, id) = seeded();
+    let mut store = Store::open(&db.path, "admin", PASSWORD).unwrap();
+    let mut arrest = Arrest::new(id, day("2026-11-02"));
+    arrest.authority = Authority::MilitaryPolice;
+    arrest.reasons = vec![ArrestReason::Trafficking];
+    arrest.outcome = ArrestOutcome::ReleasedAfterPayment;
+    let arrest = store.create(arrest).unwrap();
+    let station = store
+        .location_by_name("Daun Penh police station")
+        .unwrap()
+        .unwrap();
+    let stay = store
+        .create(Detention {
+            client_id: id,
+            location_id: station.id(),
+            start: day("2026-11-02"),
+            end: Some(day("2026-11-04")),
+            basis: None,
+            arrest_id: Some(arrest.id()),
+            release_reason: Some(ReleaseReason::Released),
+            notes: None,
+        })
+        .unwrap();
+    let right = store.client_by_code("BTB-000007").unwrap().unwrap();
+    store.close().unwrap();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    click_on_row(
+        &mut h,
+        "Military police · Trafficking · Released after payment",
+        "Move…",
+    );
+    h.get_by_label("Move this arrest to another client?");
+    type_field(&mut h, "The right client's code", "BTB-000007");
+    h.get_by_label("Move").click();
+    h.run();
+    h.get_by_label("Arrest moved to the right client");
+    click_on_row(&mut h, "Daun Penh police station until 2026-11-04", "Move…");
+    h.get_by_label("Move this detention stay to another client?");
+    type_field(&mut h, "The right client's code", "BTB-000007");
+    h.get_by_label("Move").click();
+    h.run();
+    h.get_by_label("Detention stay moved to the right client");
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(
+        ws.store.get::<Arrest>(arrest.id()).unwrap().client_id,
+        right.id()
+    );
+    assert_eq!(
+        ws.store.get::<Detention>(stay.id()).unwrap().client_id,
+        right.id()
     );
 }
