@@ -45,6 +45,23 @@ pub enum Undo {
     LoggedContact(Uuid),
     /// A contact just corrected: corrected back.
     CorrectedContact(Uuid, Contact),
+    /// A record just made: removed as entered in error (a stay with the
+    /// follow-ups its save opened).
+    Recorded(Recorded),
+    /// An arrest just corrected: corrected back.
+    CorrectedArrest(Uuid, Arrest),
+    /// A dose, refill or other event just corrected: corrected back.
+    CorrectedEvent(Uuid, ServiceEvent),
+}
+
+/// A record a save just made, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Arrest(Uuid),
+    Stay(Uuid),
+    Enrollment(Uuid),
+    Event(Uuid),
+    FollowUp(Uuid),
 }
 
 /// Which backup to restore.
@@ -352,7 +369,9 @@ impl Workspace {
                 t("Contact corrected").to_owned()
             }
             Write::CorrectArrest(id, a) => {
+                let before: Arrest = s.get::<Arrest>(id)?.data;
                 s.correct(id, a)?;
+                self.undo = Some((Instant::now(), Undo::CorrectedArrest(id, before)));
                 t("Arrest corrected").to_owned()
             }
             Write::RemoveArrest(id, reason) => {
@@ -392,7 +411,9 @@ impl Workspace {
                 t("Enrollment removed; it stays in the history").to_owned()
             }
             Write::CorrectEvent(id, ev) => {
+                let before: ServiceEvent = s.get::<ServiceEvent>(id)?.data;
                 s.correct(id, ev)?;
+                self.undo = Some((Instant::now(), Undo::CorrectedEvent(id, before)));
                 t("Service event corrected").to_owned()
             }
             Write::RemoveEvent(id, reason) => {
@@ -408,6 +429,22 @@ impl Workspace {
                     Undo::CorrectedContact(id, before) => {
                         s.correct(id, before)?;
                     }
+                    Undo::CorrectedArrest(id, before) => {
+                        s.correct(id, before)?;
+                    }
+                    Undo::CorrectedEvent(id, before) => {
+                        s.correct(id, before)?;
+                    }
+                    Undo::Recorded(what) => {
+                        let why = RemovalReason::EnteredInError;
+                        match what {
+                            Recorded::Arrest(id) => s.remove::<Arrest>(id, why, true)?,
+                            Recorded::Stay(id) => s.remove::<Detention>(id, why, true)?,
+                            Recorded::Enrollment(id) => s.remove::<Enrollment>(id, why, true)?,
+                            Recorded::Event(id) => s.remove::<ServiceEvent>(id, why, true)?,
+                            Recorded::FollowUp(id) => s.remove::<FollowUp>(id, why, true)?,
+                        }
+                    }
                 }
                 t("Undone").to_owned()
             }
@@ -416,11 +453,13 @@ impl Workspace {
                 t("Contact removed; it stays in the history").to_owned()
             }
             Write::Arrest(a) => {
-                s.create(a)?;
+                let saved = s.create(a)?;
+                self.undo = Some((Instant::now(), Undo::Recorded(Recorded::Arrest(saved.id()))));
                 t("Arrest recorded").to_owned()
             }
             Write::StartDetention(d) => {
-                s.create(d)?;
+                let saved = s.create(d)?;
+                self.undo = Some((Instant::now(), Undo::Recorded(Recorded::Stay(saved.id()))));
                 t("Detention recorded").to_owned()
             }
             Write::EndDetention(id, d) => {
@@ -432,15 +471,24 @@ impl Workspace {
                 t("Transfer recorded").to_owned()
             }
             Write::Enrollment(e) => {
-                s.create(e)?;
+                let saved = s.create(e)?;
+                self.undo = Some((
+                    Instant::now(),
+                    Undo::Recorded(Recorded::Enrollment(saved.id())),
+                ));
                 t("Enrollment saved").to_owned()
             }
             Write::Event(e) => {
-                s.create(e)?;
+                let saved = s.create(e)?;
+                self.undo = Some((Instant::now(), Undo::Recorded(Recorded::Event(saved.id()))));
                 t("Service event recorded").to_owned()
             }
             Write::FollowUp(f) => {
-                s.create(f)?;
+                let saved = s.create(f)?;
+                self.undo = Some((
+                    Instant::now(),
+                    Undo::Recorded(Recorded::FollowUp(saved.id())),
+                ));
                 t("Follow-up added").to_owned()
             }
             Write::CloseFollowUp(id, f) => {

@@ -2266,3 +2266,41 @@ fn an_arrest_and_its_stay_logged_on_the_wrong_client_are_moved_from_their_rows()
         right.id()
     );
 }
+
+#[test]
+fn undo_takes_back_an_arrest_just_recorded() {
+    use tether::domain::*;
+    let (db, id) = seeded();
+    let mut h = unlocked(db.path.clone(), "admin");
+    open_clients_and_search(&mut h, "PP-000201");
+    h.get_by_label("PP-000201").click();
+    h.run();
+    let arrests = |h: &Harness<'_, TetherApp>| {
+        h.state()
+            .workspace()
+            .unwrap()
+            .store
+            .list_for_client::<Arrest>(id)
+            .unwrap()
+            .len()
+    };
+    let before = arrests(&h);
+    h.get_by_label("Record arrest").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Arrest recorded");
+    assert_eq!(arrests(&h), before + 1);
+    h.get_by_label("Undo").click();
+    h.run();
+    h.get_by_label("Undone");
+    assert_eq!(arrests(&h), before, "removed as entered in error");
+    let history = h
+        .state()
+        .workspace()
+        .unwrap()
+        .store
+        .client_history(id)
+        .unwrap();
+    assert_eq!(history.last().unwrap().detail, "removed: entered_in_error");
+}
