@@ -96,11 +96,28 @@ fn a_removed_contact_leaves_the_timeline_and_the_report_and_stays_in_the_history
             .indicators["contacts"]
             .total
     };
+    // The line list's count of the client's contacts.
+    let listed = |s: &mut Store| -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("clients.csv");
+        s.export_job(false, day("2026-11-30"))
+            .unwrap()
+            .run(&out, &|_, _| {}, &std::sync::atomic::AtomicBool::new(false))
+            .unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at = header.iter().position(|h| *h == "contacts").unwrap();
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        row[at].to_owned()
+    };
     assert_eq!(contacts(&store), 2);
+    assert_eq!(listed(&mut store), "2");
     store
         .remove::<Contact>(twice.id(), RemovalReason::Duplicate, false)
         .unwrap();
     assert_eq!(contacts(&store), 1);
+    assert_eq!(listed(&mut store), "1", "gone from the line list too");
     let timeline = store.timeline(c.id()).unwrap();
     assert!(timeline.iter().all(
         |e| !matches!(&e.item, tether::store::TimelineItem::Contact(x) if x.id() == twice.id())

@@ -2304,3 +2304,54 @@ fn undo_takes_back_an_arrest_just_recorded() {
         .unwrap();
     assert_eq!(history.last().unwrap().detail, "removed: entered_in_error");
 }
+
+#[test]
+fn a_contact_date_corrected_from_its_row_takes_the_client_off_the_lost_list() {
+    use tether::domain::*;
+    let (db, mut store) = fresh();
+    let today = store.today();
+    let mut c = Client::with_code("LT-0001");
+    c.registered_on = Some(today - chrono::Duration::days(200));
+    let c = store.create(c).unwrap();
+    // Typed 120 days back instead of 12: the client looks lost to follow-up.
+    let mut contact = Contact::new(
+        c.id(),
+        today - chrono::Duration::days(120),
+        ContactKind::Street,
+    );
+    contact.condoms = 4;
+    store.create(contact).unwrap();
+    store.close().unwrap();
+    let lost = |h: &Harness<'_, TetherApp>| {
+        h.state()
+            .workspace()
+            .unwrap()
+            .today
+            .worklist
+            .iter()
+            .any(|e| {
+                e.client_id == c.id() && e.kind == tether::continuity::EntryKind::LostToFollowUp
+            })
+    };
+    let mut h = unlocked(db.path.clone(), "admin");
+    settle(&mut h);
+    assert!(lost(&h), "on the lost-to-follow-up list");
+    open_clients_and_search(&mut h, "LT-0001");
+    h.get_by_label("LT-0001").click();
+    h.run();
+    click_on_row(&mut h, "4 condoms", "Correct");
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Date")
+        .focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    let right = (today - chrono::Duration::days(12)).to_string();
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Date")
+        .type_text(&right);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Contact corrected");
+    h.get_by_label("Today").click();
+    settle(&mut h);
+    assert!(!lost(&h), "seen 12 days ago: not lost");
+}
