@@ -18,6 +18,7 @@
 //!   apart (a conflict: the later clock wins, the loser is kept for review).
 
 pub mod bundle;
+pub mod payload;
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
