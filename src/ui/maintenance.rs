@@ -4,6 +4,7 @@
 //! the window only records the results, and picks them up on its next
 //! frame (it repaints at least every few seconds for the auto-lock).
 
+use super::i18n::tf;
 use super::job::{Job, Polled};
 use crate::store::{BackupOutcome, CheckReport, Store};
 use chrono::NaiveDate;
@@ -55,22 +56,26 @@ impl Default for Maintenance {
     }
 }
 
+/// What the check found, in the UI language (the store's report is typed).
 fn describe(report: &CheckReport) -> String {
     let mut parts = Vec::new();
     if !report.cipher_errors.is_empty() {
-        parts.push(format!(
-            "{} pages fail their authentication check",
-            report.cipher_errors.len()
+        parts.push(tf(
+            "{n} pages fail their authentication check",
+            &[("n", &report.cipher_errors.len())],
         ));
     }
     if !report.integrity_errors.is_empty() {
-        parts.push(format!(
-            "{} integrity problems",
-            report.integrity_errors.len()
+        parts.push(tf(
+            "{n} integrity problems",
+            &[("n", &report.integrity_errors.len())],
         ));
     }
     if report.foreign_key_errors > 0 {
-        parts.push(format!("{} broken references", report.foreign_key_errors));
+        parts.push(tf(
+            "{n} broken references",
+            &[("n", &report.foreign_key_errors)],
+        ));
     }
     parts.join("; ")
 }

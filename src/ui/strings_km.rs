@@ -2,6 +2,12 @@
 
 pub const KM: &[(&str, &str)] = &[
     (
+        "{n} pages fail their authentication check",
+        "ទំព័រចំនួន {n} មិនឆ្លងកាត់ការត្រួតពិនិត្យភាពត្រឹមត្រូវ",
+    ),
+    ("{n} integrity problems", "បញ្ហាភាពគ្រប់គ្រាន់ចំនួន {n}"),
+    ("{n} broken references", "ការយោងខូចចំនួន {n}"),
+    (
         "Move this arrest to another client?",
         "ផ្លាស់ទីការចាប់ខ្លួននេះទៅអតិថិជនផ្សេង?",
     ),
