@@ -253,6 +253,20 @@ fn check_kdf(kdf: [u32; 3]) -> Result<(), SyncError> {
     }
 }
 
+/// What a bundle's header says of who wrote it and what it holds, and the
+/// keys it is sealed with.
+#[derive(Clone, Copy)]
+pub struct Sealing<'a> {
+    pub key: &'a SyncKey,
+    pub signer: &'a DeviceKey,
+    /// The writer's number of database migrations.
+    pub schema: usize,
+    pub device: &'a str,
+    pub since: i64,
+    pub top: i64,
+    pub created_at: i64,
+}
+
 /// Writes a bundle: compresses and encrypts the payload under `key`, and
 /// signs the whole file with this laptop's `signer` key.
 #[allow(clippy::too_many_arguments)]
@@ -266,24 +280,24 @@ pub fn seal(
     created_at: i64,
     payload: &Payload,
 ) -> Result<Vec<u8>, SyncError> {
-    seal_as(
-        FORMAT, key, signer, schema, device, since, top, created_at, payload,
-    )
+    let sealing = Sealing {
+        key,
+        signer,
+        schema,
+        device,
+        since,
+        top,
+        created_at,
+    };
+    seal_as(FORMAT, &sealing, payload)
 }
 
 /// [`seal`] in a given format: the previous one (2, JSON) is kept for the
 /// tests that check it is still read.
 #[doc(hidden)]
-#[allow(clippy::too_many_arguments)]
 pub fn seal_as(
     format: u32,
-    key: &SyncKey,
-    signer: &DeviceKey,
-    schema: usize,
-    device: &str,
-    since: i64,
-    top: i64,
-    created_at: i64,
+    sealing: &Sealing<'_>,
     payload: &Payload,
 ) -> Result<Vec<u8>, SyncError> {
     let packed = if format == 2 {
@@ -293,9 +307,7 @@ pub fn seal_as(
     };
     let packed = Zeroizing::new(packed);
     let plain = deflate(packed.len() / 3, |z| z.write_all(&packed))?;
-    seal_plain(
-        format, key, signer, schema, device, since, top, created_at, plain,
-    )
+    seal_plain(format, sealing, plain)
 }
 
 /// Deflates what `write` writes.
@@ -317,15 +329,8 @@ fn deflate(
 
 /// [`seal`] for a payload written by [`TableWriter`]s: `merged` and the
 /// tables, in the format of this build.
-#[allow(clippy::too_many_arguments)]
 pub fn seal_tables(
-    key: &SyncKey,
-    signer: &DeviceKey,
-    schema: usize,
-    device: &str,
-    since: i64,
-    top: i64,
-    created_at: i64,
+    sealing: &Sealing<'_>,
     merged: &[(String, i64)],
     tables: &[TableWriter],
 ) -> Result<Vec<u8>, SyncError> {
@@ -359,24 +364,24 @@ pub fn seal_tables(
         }
         Ok(())
     })?;
-    seal_plain(
-        FORMAT, key, signer, schema, device, since, top, created_at, plain,
-    )
+    seal_plain(FORMAT, sealing, plain)
 }
 
 /// Encrypts and signs a deflated payload.
-#[allow(clippy::too_many_arguments)]
 fn seal_plain(
     format: u32,
-    key: &SyncKey,
-    signer: &DeviceKey,
-    schema: usize,
-    device: &str,
-    since: i64,
-    top: i64,
-    created_at: i64,
+    sealing: &Sealing<'_>,
     plain: Zeroizing<Vec<u8>>,
 ) -> Result<Vec<u8>, SyncError> {
+    let &Sealing {
+        key,
+        signer,
+        schema,
+        device,
+        since,
+        top,
+        created_at,
+    } = sealing;
     let mut nonce = [0u8; 24];
     rand::rng().fill_bytes(&mut nonce);
     let kdf = [KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES];

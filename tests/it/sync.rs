@@ -1613,8 +1613,20 @@ fn bundle_values_read_back_as_written_and_refuse_what_no_column_holds() {
     let k = key();
     let signer = tether::sync::bundle::DeviceKey::generate();
     let merged = vec![("laptop-a".to_owned(), 42), ("laptop-b".to_owned(), -1)];
-    let sealed =
-        bundle::seal_tables(&k, &signer, 7, "laptop-c", 0, 9, 10, &merged, &[writer]).unwrap();
+    let sealed = bundle::seal_tables(
+        &bundle::Sealing {
+            key: &k,
+            signer: &signer,
+            schema: 7,
+            device: "laptop-c",
+            since: 0,
+            top: 9,
+            created_at: 10,
+        },
+        &merged,
+        &[writer],
+    )
+    .unwrap();
     let opened = bundle::open(&k, 7, &sealed).unwrap();
     assert_eq!(
         opened.payload,
@@ -1646,13 +1658,15 @@ fn a_bundle_in_the_previous_format_is_still_merged() {
     let h = &opened.header;
     let old = bundle::seal_as(
         2,
-        &k,
-        &a.device_key().unwrap(),
-        h.schema,
-        &h.device,
-        h.since,
-        h.top,
-        h.created_at,
+        &bundle::Sealing {
+            key: &k,
+            signer: &a.device_key().unwrap(),
+            schema: h.schema,
+            device: &h.device,
+            since: h.since,
+            top: h.top,
+            created_at: h.created_at,
+        },
         &opened.payload,
     )
     .unwrap();

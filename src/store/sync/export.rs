@@ -51,17 +51,16 @@ pub(super) fn export_on(
     drop(stmt);
     tx.finish()?;
     let signer = device_key_on(conn)?;
-    let bytes = bundle::seal_tables(
+    let sealing = bundle::Sealing {
         key,
-        &signer,
-        schema::MIGRATIONS_COUNT,
+        signer: &signer,
+        schema: schema::MIGRATIONS_COUNT,
         device,
         since,
         top,
-        now,
-        &merged,
-        &tables,
-    )?;
+        created_at: now,
+    };
+    let bytes = bundle::seal_tables(&sealing, &merged, &tables)?;
     Ok(Exported {
         bytes,
         records,
