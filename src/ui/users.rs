@@ -160,7 +160,7 @@ impl UsersScreen {
         let user = self.confirm_deactivate.as_ref()?;
         let mut write = None;
         let mut close = false;
-        egui::Modal::new(egui::Id::unique("confirm-deactivate")).show(ui.ctx(), |ui| {
+        let modal = egui::Modal::new(egui::Id::unique("confirm-deactivate")).show(ui.ctx(), |ui| {
             ui.set_max_width(460.0);
             ui.heading(super::i18n::tf(
                 "Deactivate {name}?",
@@ -192,6 +192,8 @@ impl UsersScreen {
                 }
             });
         });
+        // Escape (or a click outside) cancels, as in the forms.
+        close |= modal.should_close() && write.is_none();
         if close {
             self.confirm_deactivate = None;
         }

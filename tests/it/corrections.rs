@@ -333,3 +333,53 @@ fn the_history_is_for_coordinators_and_the_command_line_shows_it() {
     );
     assert_refused(&o, "no client with the code NOPE");
 }
+
+#[test]
+fn an_outreach_worker_may_not_remove_or_move_a_stay_or_enrollment_another_entered() {
+    let (db, mut admin) = fresh();
+    add_user(&mut admin, "dara", Role::Outreach);
+    let c = client(&mut admin, "PP-0003", None);
+    let other = client(&mut admin, "PP-0004", None);
+    let place = admin
+        .create(Location::new(
+            "Daun Penh police station",
+            LocationKind::PoliceStation,
+        ))
+        .unwrap();
+    let stay = admin
+        .create(Detention {
+            client_id: c.id(),
+            location_id: place.id(),
+            start: day("2026-11-01"),
+            end: None,
+            basis: None,
+            arrest_id: None,
+            release_reason: None,
+            notes: None,
+        })
+        .unwrap();
+    let enrollment = admin
+        .create(Enrollment {
+            client_id: c.id(),
+            service: Service::Art,
+            provider: None,
+            number: None,
+            start: day("2026-10-01"),
+            end: None,
+            status: EnrollmentStatus::Active,
+            dose_mg: None,
+            regimen: None,
+        })
+        .unwrap();
+    admin.close().unwrap();
+    let mut dara = Store::open(&db.path, "dara", PASSWORD).unwrap();
+    let before = dara.canonical_dump().unwrap();
+    refused_correction(dara.remove::<Detention>(stay.id(), RemovalReason::EnteredInError, true));
+    refused_correction(dara.remove::<Enrollment>(
+        enrollment.id(),
+        RemovalReason::EnteredInError,
+        true,
+    ));
+    refused_correction(dara.move_to_client::<Detention>(stay.id(), other.id()));
+    assert_eq!(dara.canonical_dump().unwrap(), before, "nothing changed");
+}

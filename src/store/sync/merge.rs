@@ -8,6 +8,8 @@ pub(super) struct Inserts<'a> {
     table: &'a str,
     columns: &'a [String],
     rows: Vec<&'a [Value]>,
+    /// The statement of a full batch, built once per table.
+    full_sql: String,
 }
 
 impl<'a> Inserts<'a> {
@@ -20,7 +22,23 @@ impl<'a> Inserts<'a> {
             table,
             columns,
             rows: Vec::with_capacity(Self::ROWS),
+            full_sql: Self::sql(table, columns, Self::ROWS),
         }
+    }
+
+    /// `INSERT OR FAIL` of `rows` rows, the stamp as `?1`.
+    fn sql(table: &str, columns: &[String], rows: usize) -> String {
+        let n = columns.len();
+        let row_marks = |r: usize| {
+            let marks: Vec<String> = (0..n).map(|c| format!("?{}", 2 + r * n + c)).collect();
+            format!("({}, ?1)", marks.join(", "))
+        };
+        format!(
+            "INSERT OR FAIL INTO {}({}, sync_seq) VALUES {}",
+            table,
+            columns.join(", "),
+            (0..rows).map(row_marks).collect::<Vec<_>>().join(", ")
+        )
     }
 
     pub(super) fn push(
@@ -44,19 +62,6 @@ impl<'a> Inserts<'a> {
             return Ok(());
         }
         let n = self.columns.len();
-        let row_marks = |r: usize| {
-            let marks: Vec<String> = (0..n).map(|c| format!("?{}", 2 + r * n + c)).collect();
-            format!("({}, ?1)", marks.join(", "))
-        };
-        let sql = format!(
-            "INSERT OR FAIL INTO {}({}, sync_seq) VALUES {}",
-            self.table,
-            self.columns.join(", "),
-            (0..self.rows.len())
-                .map(row_marks)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
         let mut params: Vec<&dyn ToSql> = Vec::with_capacity(1 + n * self.rows.len());
         params.push(&stamp);
         for row in &self.rows {
@@ -65,9 +70,11 @@ impl<'a> Inserts<'a> {
         // Full batches reuse one cached statement; the last, shorter one
         // of a table is prepared once.
         if self.rows.len() == Self::ROWS {
-            tx.prepare_cached(&sql)?.execute(params.as_slice())?;
+            tx.prepare_cached(&self.full_sql)?
+                .execute(params.as_slice())?;
         } else {
-            tx.prepare(&sql)?.execute(params.as_slice())?;
+            tx.prepare(&Self::sql(self.table, self.columns, self.rows.len()))?
+                .execute(params.as_slice())?;
         }
         self.rows.clear();
         Ok(())
@@ -80,6 +87,8 @@ pub(super) struct Reference {
     at: usize,
     column: String,
     parent: String,
+    /// Whether the parent table holds a record with an id (built once).
+    exists_sql: String,
 }
 
 /// A table's references (its foreign keys, all to a record's `id`) and
@@ -98,7 +107,13 @@ pub(super) fn references_of(
         .into_iter()
         .filter_map(|(column, parent)| {
             let at = columns.iter().position(|c| *c == column)?;
-            Some(Reference { at, column, parent })
+            let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {parent} WHERE id = ?1)");
+            Some(Reference {
+                at,
+                column,
+                parent,
+                exists_sql,
+            })
         })
         .collect())
 }
@@ -123,10 +138,7 @@ pub(super) fn check_references(
                         held.get(r.parent.as_str())
                             .is_some_and(|h| h.contains(&parent))
                     }) || tx
-                        .prepare_cached(&format!(
-                            "SELECT EXISTS (SELECT 1 FROM {} WHERE id = ?1)",
-                            r.parent
-                        ))?
+                        .prepare_cached(&r.exists_sql)?
                         .query_row([b], |row| row.get(0))?
                 }
                 _ => false,

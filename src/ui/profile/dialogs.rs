@@ -10,7 +10,7 @@ impl ProfileScreen {
         let (what, mut code, mut problem) = self.moving.clone()?;
         let mut write = None;
         let mut close = false;
-        egui::Modal::new(egui::Id::unique("move-record")).show(ui.ctx(), |ui| {
+        let modal = egui::Modal::new(egui::Id::unique("move-record")).show(ui.ctx(), |ui| {
             ui.set_max_width(420.0);
             ui.heading(match what {
                 Movable::Contact(_) => t("Move this contact to another client?"),
@@ -48,6 +48,8 @@ impl ProfileScreen {
                 }
             });
         });
+        // Escape (or a click outside) cancels, as in the forms.
+        close |= modal.should_close() && write.is_none();
         self.moving = if close {
             None
         } else {
@@ -111,9 +113,7 @@ impl ProfileScreen {
             });
         });
         // Escape (or a click outside) cancels, as in the forms.
-        if modal.should_close() && write.is_none() {
-            close = true;
-        }
+        close |= modal.should_close() && write.is_none();
         self.removing = if close {
             None
         } else {
