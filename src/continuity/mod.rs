@@ -321,24 +321,60 @@ pub fn relinkage(h: &History, day: NaiveDate, t: &Thresholds) -> Option<Release>
 }
 
 /// Days since the last contact (or registration) when more than the
-/// threshold, for clients whose case is active.
+/// threshold, for clients whose case is open.
 pub fn lost_to_follow_up(h: &History, day: NaiveDate, t: &Thresholds) -> Option<i64> {
-    if matches!(
-        h.status,
-        Some(CaseStatus::Moved | CaseStatus::Deceased | CaseStatus::Exited)
-    ) {
-        return None;
-    }
-    if h.registered_on.is_some_and(|r| r > day) {
-        return None;
-    }
     let last_contact = h.contacts.iter().filter(|c| **c <= day).max().copied();
-    let last = match (last_contact, h.registered_on) {
+    days_unseen(h.status, last_contact, h.registered_on, day, t)
+}
+
+/// The one lost-to-follow-up rule: a client whose case is open (not moved,
+/// deceased or exited) and who has not been met for more than
+/// `lost_after_days` since their last contact on or before `day` (or their
+/// registration, when later or when there is no contact) is lost to
+/// follow-up, for that many days. A client with neither date, or
+/// registered after `day`, is not.
+pub fn days_unseen(
+    recorded: Option<CaseStatus>,
+    last_contact: Option<NaiveDate>,
+    registered_on: Option<NaiveDate>,
+    day: NaiveDate,
+    t: &Thresholds,
+) -> Option<i64> {
+    if recorded.is_some_and(|s| !s.is_open()) {
+        return None;
+    }
+    if registered_on.is_some_and(|r| r > day) {
+        return None;
+    }
+    let last = match (last_contact, registered_on) {
         (Some(a), Some(b)) => a.max(b),
         (a, b) => a.or(b)?,
     };
     let days = (day - last).num_days();
     (days > t.lost_after_days).then_some(days)
+}
+
+/// The last day of being seen that leaves a client lost to follow-up on
+/// `day`: [`days_unseen`] is `Some` exactly when the later of the last
+/// contact and the registration falls before this date. The store's
+/// client filter asks its index for that range.
+pub fn lost_before(day: NaiveDate, t: &Thresholds) -> NaiveDate {
+    day.checked_sub_days(chrono::Days::new(t.lost_after_days.max(0).unsigned_abs()))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// The case status a client is shown and filtered with. Moved, deceased and
+/// exited are recorded by a worker; "lost to follow-up" is never typed in
+/// (DESIGN.md): it is [`days_unseen`]'s answer for an open case, and a
+/// recorded one (from data written before it was derived) counts as active.
+pub fn case_status(recorded: CaseStatus, unseen: Option<i64>) -> CaseStatus {
+    match recorded {
+        CaseStatus::Moved | CaseStatus::Deceased | CaseStatus::Exited => recorded,
+        CaseStatus::Active | CaseStatus::LostToFollowUp if unseen.is_some() => {
+            CaseStatus::LostToFollowUp
+        }
+        CaseStatus::Active | CaseStatus::LostToFollowUp => CaseStatus::Active,
+    }
 }
 
 /// Kinds of worklist entries (the `kind` of `tether worklist`).

@@ -68,6 +68,23 @@ closed_list!(
     /// A client's case status. "Detained" is derived, never typed in.
     CaseStatus { Active => "active", LostToFollowUp => "lost_to_follow_up", Moved => "moved", Deceased => "deceased", Exited => "exited" }
 );
+
+impl CaseStatus {
+    /// The statuses a worker records. "Lost to follow-up" is derived from
+    /// the contacts (`continuity::case_status`); a stored one, from data
+    /// written before it was derived, is read as active.
+    pub const RECORDED: &'static [CaseStatus] = &[
+        CaseStatus::Active,
+        CaseStatus::Moved,
+        CaseStatus::Deceased,
+        CaseStatus::Exited,
+    ];
+
+    /// Whether the case is open: not moved, deceased or exited.
+    pub fn is_open(self) -> bool {
+        matches!(self, CaseStatus::Active | CaseStatus::LostToFollowUp)
+    }
+}
 closed_list!(ContactKind { Street => "street", DropIn => "drop_in", Home => "home", Phone => "phone", DetentionVisit => "detention_visit", Legal => "legal", Clinic => "clinic" });
 closed_list!(HivTest { None => "none", Offered => "offered", Done => "done" });
 closed_list!(HivResult { Positive => "positive", Negative => "negative", Indeterminate => "indeterminate" });

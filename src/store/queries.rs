@@ -4,6 +4,7 @@
 use super::records::{saved_from_row, select_sql};
 use super::search::{ClientRow, rows_by_rid};
 use super::{Store, StoreError};
+use crate::continuity as rules;
 use crate::domain::*;
 use chrono::NaiveDate;
 use rusqlite::types::Value;
@@ -82,11 +83,14 @@ impl Store {
         client_ids_on(self.conn(), filter, day)
     }
 
-    /// The list rows for some row ids, in the order given: one statement
+    /// The list rows for some row ids, in the order given, with their case
+    /// status on the store's today: one statement
     /// for the lot (the ids as a JSON array), then put in that order.
     pub fn client_rows(&self, rids: &[i64]) -> Result<Vec<ClientRow>, StoreError> {
         let mut found: std::collections::HashMap<i64, ClientRow> =
-            rows_by_rid(self.conn(), rids, "")?.into_iter().collect();
+            rows_by_rid(self.conn(), rids, "", self.today())?
+                .into_iter()
+                .collect();
         Ok(rids.iter().filter_map(|rid| found.remove(rid)).collect())
     }
 
@@ -229,8 +233,28 @@ pub(crate) fn client_ids_on(
         clauses.push(format!("c.rid IN ({alt})"));
     }
     if let Some(status) = filter.status {
-        let n = push(Value::Text(status.as_str().into()));
-        clauses.push(format!("c.status = ?{n}"));
+        // Moved, deceased and exited are recorded; active and lost to
+        // follow-up are open cases told apart by the rule's date
+        // (`continuity::lost_before`), over the same facts it reads.
+        if status.is_open() {
+            let before = rules::lost_before(day, &super::continuity::thresholds_on(conn));
+            let n = push(Value::Text(before.to_string()));
+            let d = push(Value::Text(day.to_string()));
+            let lost = format!(
+                "c.id IN (SELECT a.client_id FROM client_activity a WHERE a.open = 1
+                 AND coalesce(max(a.last_contact, a.registered_on), a.last_contact, a.registered_on) < ?{n}
+                 AND coalesce(a.registered_on <= ?{d}, 1))"
+            );
+            clauses.push("c.status IN ('active', 'lost_to_follow_up')".into());
+            if status == CaseStatus::LostToFollowUp {
+                clauses.push(lost);
+            } else {
+                clauses.push(format!("NOT {lost}"));
+            }
+        } else {
+            let n = push(Value::Text(status.as_str().into()));
+            clauses.push(format!("c.status = ?{n}"));
+        }
     }
     if let Some(province) = &filter.province {
         let n = push(Value::Text(province.clone()));

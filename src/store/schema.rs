@@ -14,6 +14,7 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(SYNC),
     M::up(SYNC_TRUST),
     M::up(OPEN_FOLLOWUPS),
+    M::up(DERIVED_LOST),
 ];
 
 /// Which laptops this one believes (`store::sync`, "Trust"): each other
@@ -449,6 +450,14 @@ END;
 /// worker's list has `followups_worker`); found by the plan test.
 const OPEN_FOLLOWUPS: &str = "
 CREATE INDEX followups_open ON followups(due, client_id) WHERE deleted = 0 AND done_on IS NULL;
+";
+
+/// Migration 8: "lost to follow-up" is derived from the contacts
+/// (`continuity::case_status`), never stored. A status written by an
+/// earlier Tether becomes active here, on every laptop alike as it
+/// updates; one still arriving in an older laptop's bundle reads as active.
+const DERIVED_LOST: &str = "
+UPDATE clients SET status = 'active' WHERE status = 'lost_to_follow_up';
 ";
 
 pub const MIGRATIONS_COUNT: usize = MIGRATION_LIST.len();

@@ -2,7 +2,9 @@
 //! nickname and phone through the FTS5 trigram index.
 
 use super::{Store, StoreError};
+use crate::continuity as rules;
 use crate::domain::*;
+use chrono::NaiveDate;
 use rusqlite::params;
 use uuid::Uuid;
 
@@ -15,6 +17,8 @@ pub struct ClientRow {
     pub sex: Sex,
     pub birth_year: Option<i32>,
     pub province: Option<String>,
+    /// The case status as shown: lost to follow-up is derived on the day
+    /// the rows are read (`continuity::case_status`).
     pub status: CaseStatus,
     /// Whether the client has an open detention (derived, never typed in).
     pub detained: bool,
@@ -47,27 +51,41 @@ fn fts_phrase(text: &str) -> String {
 /// The plan test (`tests/it/store.rs`) fails if this goes back.
 pub(crate) const ROW_SQL: &str = "SELECT c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
     EXISTS (SELECT 1 FROM detentions d INDEXED BY detentions_client WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL),
-    c.rid
+    c.rid, (SELECT a.last_contact FROM client_activity a WHERE a.client_id = c.id), c.registered_on
     FROM clients c";
 
 /// The client-list rows of some row ids in one statement (the ids as a
-/// JSON array), `tail` adding conditions and an order; each with its rid.
+/// JSON array), `tail` adding conditions and an order; each with its rid
+/// and its case status on `day`.
 pub(crate) fn rows_by_rid(
     conn: &rusqlite::Connection,
     rids: &[i64],
     tail: &str,
+    day: NaiveDate,
 ) -> Result<Vec<(i64, ClientRow)>, StoreError> {
     let ids = serde_json::to_string(rids).map_err(|e| StoreError::Damaged(e.to_string()))?;
+    let t = super::continuity::thresholds_on(conn);
     let rows = conn
         .prepare_cached(&format!(
             "{ROW_SQL} WHERE c.rid IN (SELECT value FROM json_each(?1)) {tail}"
         ))?
-        .query_map([ids], |r| Ok((r.get::<_, i64>(8)?, map_row(r)?)))?
+        .query_map([ids], |r| {
+            let mut row = map_row(r)?;
+            let unseen = rules::days_unseen(
+                Some(row.status),
+                super::sql::date_at(r, 9)?,
+                super::sql::date_at(r, 10)?,
+                day,
+                &t,
+            );
+            row.status = rules::case_status(row.status, unseen);
+            Ok((r.get::<_, i64>(8)?, row))
+        })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
-pub(crate) fn map_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
+fn map_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRow> {
     Ok(ClientRow {
         id: r.get(0)?,
         code: r.get(1)?,
@@ -128,11 +146,15 @@ impl Store {
             rids.sort_unstable();
             rids.dedup();
         }
-        let mut rows: Vec<ClientRow> =
-            rows_by_rid(conn, &rids, "AND c.deleted = 0 ORDER BY c.code")?
-                .into_iter()
-                .map(|(_, row)| row)
-                .collect();
+        let mut rows: Vec<ClientRow> = rows_by_rid(
+            conn,
+            &rids,
+            "AND c.deleted = 0 ORDER BY c.code",
+            self.today(),
+        )?
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect();
         let truncated = rows.len() > limit;
         rows.truncate(limit);
         Ok(SearchResult { rows, truncated })

@@ -69,7 +69,9 @@ fn client_list_filters_combine() {
     let a = store.create(a).unwrap();
     let mut b = Client::with_code("PP-2");
     b.province = Some("Phnom Penh".into());
-    b.status = CaseStatus::LostToFollowUp;
+    // Registered long before the day and never met: lost to follow-up by
+    // the rule (the status is derived, not stored).
+    b.registered_on = Some(day("2025-10-01"));
     let b = store.create(b).unwrap();
     let mut c = Client::with_code("BTB-1");
     c.province = Some("Battambang".into());
@@ -110,6 +112,43 @@ fn client_list_filters_combine() {
             }
         ),
         ["PP-2"]
+    );
+    let status = |store: &Store, s: CaseStatus, on: &str| -> Vec<String> {
+        let f = ClientFilter {
+            status: Some(s),
+            ..Default::default()
+        };
+        let rids = store.client_ids(&f, day(on)).unwrap();
+        store
+            .client_rows(&rids)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.code)
+            .collect()
+    };
+    assert_eq!(
+        status(&store, CaseStatus::Active, "2026-03-01"),
+        ["BTB-1", "PP-1"]
+    );
+    // 90 days after registration PP-2 is not yet lost; on the 91st it is.
+    assert!(status(&store, CaseStatus::LostToFollowUp, "2025-12-30").is_empty());
+    assert_eq!(
+        status(&store, CaseStatus::LostToFollowUp, "2025-12-31"),
+        ["PP-2"]
+    );
+    // The row says so too (the store's today is long after registration).
+    assert_eq!(
+        store
+            .client_rows(&store.client_ids(&ClientFilter::default(), today).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.code, r.status))
+            .collect::<Vec<_>>(),
+        [
+            ("BTB-1".to_owned(), CaseStatus::Active),
+            ("PP-1".to_owned(), CaseStatus::Active),
+            ("PP-2".to_owned(), CaseStatus::LostToFollowUp),
+        ]
     );
     assert_eq!(
         codes(

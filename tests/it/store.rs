@@ -2,7 +2,9 @@
 
 use crate::support::*;
 use tether::domain::*;
-use tether::store::{Batch, KeyFile, Store, StoreError, TimelineItem, key_file_path, schema};
+use tether::store::{
+    Batch, ClientFilter, KeyFile, Store, StoreError, TimelineItem, key_file_path, schema,
+};
 
 #[test]
 fn migrations_are_valid_and_run_on_an_empty_file() {
@@ -556,33 +558,94 @@ fn backup_writes_a_verified_encrypted_copy() {
 }
 
 #[test]
-fn a_contact_brings_a_client_lost_to_follow_up_back_to_active() {
+fn lost_to_follow_up_is_derived_from_contacts_and_never_stored() {
     let (_db, mut store) = fresh();
+    let today = store.today();
     let mut c = Client::with_code("PP-12");
-    c.status = CaseStatus::LostToFollowUp;
+    c.registered_on = Some(today - chrono::Duration::days(200));
     let c = store.create(c).unwrap();
+    let shown = |store: &Store, id: uuid::Uuid| {
+        let rids = store.client_ids(&ClientFilter::default(), today).unwrap();
+        store
+            .client_rows(&rids)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .status
+    };
+    assert_eq!(shown(&store, c.id()), CaseStatus::LostToFollowUp);
+    assert_eq!(
+        store.continuity(c.id(), today).unwrap().lost_to_follow_up,
+        Some(200)
+    );
+    // A contact makes the case active again, and writes no status.
     store
-        .create(Contact::new(c.id(), day("2026-01-05"), ContactKind::Street))
+        .create(Contact::new(
+            c.id(),
+            today - chrono::Duration::days(3),
+            ContactKind::Street,
+        ))
         .unwrap();
+    assert_eq!(shown(&store, c.id()), CaseStatus::Active);
     assert_eq!(
         store.get::<Client>(c.id()).unwrap().status,
         CaseStatus::Active
     );
-    let log = store.audit_for_record(c.id()).unwrap();
-    assert_eq!(
-        (log[0].action, log[0].detail.as_str()),
-        (AuditAction::Update, "status")
+    assert!(
+        store
+            .audit_for_record(c.id())
+            .unwrap()
+            .iter()
+            .all(|e| e.detail != "status"),
+        "no status update is audited"
     );
-    // Other statuses (moved, deceased, exited) are left as they are.
+    // A status stored by an older Tether reads as active once met.
+    let mut old = Client::with_code("PP-14");
+    old.status = CaseStatus::LostToFollowUp;
+    old.registered_on = Some(today - chrono::Duration::days(10));
+    let old = store.create(old).unwrap();
+    assert_eq!(shown(&store, old.id()), CaseStatus::Active);
+    // Moved, deceased and exited are recorded, and stay as they are.
     let mut m = Client::with_code("PP-13");
     m.status = CaseStatus::Moved;
+    m.registered_on = Some(today - chrono::Duration::days(200));
     let m = store.create(m).unwrap();
+    assert_eq!(shown(&store, m.id()), CaseStatus::Moved);
     store
-        .create(Contact::new(m.id(), day("2026-01-05"), ContactKind::Phone))
+        .create(Contact::new(m.id(), today, ContactKind::Phone))
         .unwrap();
+    assert_eq!(shown(&store, m.id()), CaseStatus::Moved);
+    // The line list derives it by the same rule, on its own day.
+    let csv = _db.dir.path().join("list.csv");
+    let lines = |store: &mut Store, on| {
+        let job = store.export_job(false, on).unwrap();
+        job.run(&csv, &|_, _| {}, &std::sync::atomic::AtomicBool::new(false))
+            .unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let mut rows: Vec<(String, String)> = csv::Reader::from_reader(text.as_bytes())
+            .deserialize::<std::collections::HashMap<String, String>>()
+            .map(|r| {
+                let r = r.unwrap();
+                (r["code"].clone(), r["status"].clone())
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
     assert_eq!(
-        store.get::<Client>(m.id()).unwrap().status,
-        CaseStatus::Moved
+        lines(&mut store, today),
+        [
+            pair("PP-12", "active"),
+            pair("PP-13", "moved"),
+            pair("PP-14", "active")
+        ]
+    );
+    // Before the contact, PP-12 had been unseen since registration.
+    assert_eq!(
+        lines(&mut store, today - chrono::Duration::days(4))[0],
+        pair("PP-12", "lost_to_follow_up")
     );
 }
 

@@ -121,10 +121,6 @@ pub(in crate::demo) fn contacts(s: &mut Story<'_>) {
         let id = uuid_at(rng, stamp);
         b.contacts.push((id, contact));
     }
-    let last_contact = b.contacts.last().map(|c| c.1.date).unwrap_or(registered);
-    if (today - last_contact).num_days() > 90 {
-        client.status = CaseStatus::LostToFollowUp;
-    }
     if rng.random_bool(0.01) {
         client.status = weighted(
             rng,

@@ -328,14 +328,13 @@ impl<'a, R: Importable> Run<'a, R> {
         if kind == K::ServiceEvents {
             run.enrollments = run.load_enrollments()?;
         }
-        // What the records' own hooks can change: a contact reactivates a
-        // client lost to follow-up and closes an open detention-visit
-        // follow-up; a dose or refill closes open rule follow-ups.
+        // What the records' own hooks can change: a contact closes an open
+        // detention-visit follow-up; a dose or refill closes open rule
+        // follow-ups.
         if setup.write && kind == K::Contacts {
             run.affected = id_set(
                 tx,
-                "SELECT id FROM clients WHERE status = 'lost_to_follow_up' AND deleted = 0
-                 UNION SELECT client_id FROM followups
+                "SELECT client_id FROM followups
                  WHERE rule = 'detention_visit' AND done_on IS NULL AND deleted = 0",
             )?;
             // Contacts update each client's activity once, at the end.

@@ -154,30 +154,16 @@ impl Record for Contact {
         }
         Ok(())
     }
-    /// A client who was lost to follow-up and is met again is active again.
+    /// A contact closes the open detention-visit follow-up it answers. A
+    /// client lost to follow-up is active again by the rule itself, which
+    /// reads the contacts; no status is written.
     fn after_create(
         &self,
         tx: &Transaction<'_>,
         ctx: &WriteCtx,
         _id: Uuid,
     ) -> Result<(), StoreError> {
-        crate::store::continuity::contact_closes_followups(tx, ctx, self)?;
-        let n = tx
-            .prepare_cached(
-                "UPDATE clients SET status = 'active', vv = tether_vv(vv, device_id, updated_at, ?4, ?2), updated_at = ?2, updated_by = ?3, device_id = ?4
-                 WHERE id = ?1 AND status = 'lost_to_follow_up' AND deleted = 0",
-            )?
-            .execute(params![self.client_id, ctx.now, ctx.user_id, ctx.device_id])?;
-        if n > 0 {
-            ctx.audit(
-                tx,
-                AuditAction::Update,
-                Some("client"),
-                Some(self.client_id),
-                "status",
-            )?;
-        }
-        Ok(())
+        crate::store::continuity::contact_closes_followups(tx, ctx, self)
     }
 }
 

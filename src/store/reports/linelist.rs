@@ -1,6 +1,7 @@
 //! The client line list, written on a worker thread to CSV or XLSX.
 
 use super::*;
+use crate::continuity as rules;
 
 /// A line-list export that runs off the UI thread with its own read-only
 /// connection. Made by [`Store::export_job`], which checks the permission
@@ -9,6 +10,8 @@ pub struct ExportJob {
     conn: Connection,
     identifiable: bool,
     day: NaiveDate,
+    /// The continuity thresholds as the export began (lost to follow-up).
+    thresholds: crate::continuity::Thresholds,
 }
 
 /// `out` with `.part` added: where a file is written before it is complete.
@@ -78,7 +81,9 @@ impl ExportJob {
                    AND (e.ended_on IS NULL OR e.ended_on >= ?1)),
                 (SELECT count(*) FROM contacts x WHERE x.client_id = c.id AND x.deleted = 0),
                 (SELECT count(*) FROM arrests a WHERE a.client_id = c.id AND a.deleted = 0),
-                (SELECT count(*) FROM detentions s WHERE s.client_id = c.id AND s.deleted = 0)
+                (SELECT count(*) FROM detentions s WHERE s.client_id = c.id AND s.deleted = 0),
+                (SELECT max(x.date) FROM contacts x WHERE x.client_id = c.id AND x.deleted = 0 AND x.date <= ?1),
+                c.registered_on
              FROM clients c
              LEFT JOIN detentions d ON d.rowid = (
                 SELECT s.rowid FROM detentions s
@@ -103,6 +108,14 @@ impl ExportJob {
             enrollments.sort();
             enrollments.dedup();
             let sex: String = r.get(4)?;
+            let recorded: CaseStatus = r.get(7)?;
+            let unseen = rules::days_unseen(
+                Some(recorded),
+                date_at(r, 14)?,
+                date_at(r, 15)?,
+                self.day,
+                &self.thresholds,
+            );
             writer.write(&LineListRow {
                 code: r.get(0)?,
                 nickname: r.get(1)?,
@@ -111,7 +124,7 @@ impl ExportJob {
                 sex: Sex::parse(&sex).unwrap_or(Sex::Unknown).as_str().to_owned(),
                 age_band: age_band(r.get(5)?, self.day),
                 province: r.get(6)?,
-                status: r.get(7)?,
+                status: rules::case_status(recorded, unseen).as_str().to_owned(),
                 detention_location: r.get(8)?,
                 detained_since: r.get(9)?,
                 enrollments,
@@ -159,6 +172,7 @@ impl Store {
             conn,
             identifiable,
             day,
+            thresholds: self.thresholds(),
         })
     }
 }

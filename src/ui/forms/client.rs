@@ -21,7 +21,11 @@ pub struct ClientForm {
 }
 
 impl ClientForm {
-    pub fn new(id: Option<Uuid>, c: Client) -> Self {
+    pub fn new(id: Option<Uuid>, mut c: Client) -> Self {
+        // A stored "lost to follow-up" (older data) is an open case: active.
+        if c.status == CaseStatus::LostToFollowUp {
+            c.status = CaseStatus::Active;
+        }
         let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
         ClientForm {
             id,
@@ -87,7 +91,18 @@ impl Form for ClientForm {
             &ctx.workers,
             e.get("assigned_worker"),
         );
-        choice_row(ui, t("Case status"), &mut self.base.status);
+        // Lost to follow-up is derived from the contacts, never chosen.
+        let id = field_label(ui, t("Case status"));
+        egui::ComboBox::from_id_salt(id)
+            .selected_text(self.base.status.label())
+            .show_ui(ui, |ui| {
+                for s in CaseStatus::RECORDED {
+                    ui.selectable_value(&mut self.base.status, *s, s.label());
+                }
+            })
+            .response
+            .labelled_by(id);
+        ui.end_row();
         date_row(
             ui,
             t("Registered on"),

@@ -216,7 +216,7 @@ impl ProfileScreen {
             ));
         });
         ui.horizontal_wrapped(|ui| {
-            badge(ui, c.status.label(), BLUE);
+            badge(ui, self.case_status(c.status).label(), BLUE);
             if let Some((d, place)) = &self.detention {
                 let days = (env.today - d.start).num_days() + 1;
                 badge(
@@ -253,6 +253,15 @@ impl ProfileScreen {
     }
 
     /// Per service: status, last dose or refill, days overdue, what to do next.
+    /// The case status to show: lost to follow-up as the rules derived it
+    /// today, the others as recorded.
+    pub(super) fn case_status(&self, recorded: CaseStatus) -> CaseStatus {
+        crate::continuity::case_status(
+            recorded,
+            self.continuity.as_ref().and_then(|s| s.lost_to_follow_up),
+        )
+    }
+
     fn continuity_ui(&self, ui: &mut egui::Ui) {
         use crate::continuity::{ArtStatus, MethadoneAction};
         let Some(c) = &self.continuity else { return };

@@ -264,7 +264,7 @@ impl ProfileScreen {
                     (t("Last HIV test"), date(c.hiv_last_test)),
                     (t("Consent date"), date(c.consent_date)),
                     (t("Registered on"), date(c.registered_on)),
-                    (t("Case status"), c.status.label().into()),
+                    (t("Case status"), self.case_status(c.status).label().into()),
                 ];
                 for (k, v) in rows {
                     ui.label(k);
