@@ -613,7 +613,7 @@ fn the_worklist_the_dashboard_and_the_report_agree_on_who_is_at_risk_in_detentio
     tether::demo::run(
         &mut store,
         &tether::demo::DemoConfig {
-            clients: 2000,
+            clients: 10_000,
             seed: 3,
             today: on,
         },

@@ -1410,3 +1410,130 @@ fn every_csv_file_writes_formula_like_text_as_text() {
     assert_eq!(output::csv_text("ស=ក"), "ស=ក");
     assert_eq!(output::csv_text(""), "");
 }
+
+/// The counting decides on facts alone: fed by hand, without a database.
+#[test]
+fn the_counter_counts_facts_made_by_hand() {
+    use tether::reports::count::{
+        ClientStays, Counter, KeyMap, Place, Reach, Refill, Stay, Treatment,
+    };
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let (from, to) = (d("2026-01-01"), d("2026-01-31"));
+    let (a, b, gone, prison) = ([1u8; 16], [2u8; 16], [3u8; 16], [9u8; 16]);
+    let mut c = Counter::new(from, to);
+    c.person(a, "male", Some(1990));
+    c.person(b, "female", None);
+    c.seen_before(a);
+    c.arrest(a, true);
+    c.arrest(a, false);
+    c.arrest(gone, true); // a tombstoned client: never counted
+    c.arrests_done();
+    let mut places = KeyMap::default();
+    places.insert(
+        prison,
+        Place {
+            name: "Prey Sar".into(),
+            methadone: Availability::Yes,
+            art: Availability::No,
+        },
+    );
+    // B: on ART, held from 10 to 20 January where ART is not available,
+    // released, and refilled on the 25th (within 7 days).
+    let stays = [Stay {
+        location: Some(prison),
+        start: d("2026-01-10"),
+        end: Some(d("2026-01-20")),
+        release: true,
+    }];
+    let treatments = [Treatment {
+        methadone: false,
+        start: d("2025-06-01"),
+        end: None,
+    }];
+    let mut asked = Vec::new();
+    c.client_stays(
+        &ClientStays {
+            id: b,
+            stays: &stays,
+            treatments: &treatments,
+            places: &places,
+        },
+        |end, window| {
+            asked.push((end, window));
+            Ok::<_, ()>(true)
+        },
+    )
+    .unwrap();
+    assert_eq!(asked, [(d("2026-01-20"), d("2026-01-27"))]);
+    // B's ART refill of 30 days on 1 December ran out in the period.
+    c.art_refill(Some(Refill {
+        enrollment: [7; 16],
+        client: b,
+        active: (from, to),
+        date: d("2025-12-01"),
+        days: Some(30),
+    }));
+    c.art_refill(None);
+    let mut reach = KeyMap::default();
+    let mut r = Reach::default();
+    r.add([10, 5, 1], b"done", b"positive", b"art;legal_aid");
+    r.add([0, 0, 0], b"offered", b"", b"");
+    reach.insert(a, r);
+    let report = c.finish(&reach, chrono::Utc::now(), "test");
+    let total = |k: &str| report.indicators[k].total;
+    assert_eq!(
+        (
+            total("arrests"),
+            total("arrests_with_abuse"),
+            total("clients_arrested")
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(report.indicators["arrests"].by_sex["male"], 2);
+    assert_eq!(report.indicators["arrests"].by_age["35-39"], 2);
+    assert_eq!(
+        (
+            total("detention_days"),
+            total("detentions_started"),
+            total("releases")
+        ),
+        (11, 1, 1)
+    );
+    assert_eq!(
+        (
+            total("detained_on_art"),
+            total("detained_on_methadone"),
+            total("detained_without_service")
+        ),
+        (1, 0, 1)
+    );
+    assert_eq!(
+        (
+            total("releases_needing_relinkage"),
+            total("relinked_within_7_days"),
+            total("clients_detained_at_end")
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(total("art_interruptions"), 1);
+    assert_eq!(report.indicators["art_interruptions"].by_age["unknown"], 1);
+    assert_eq!(
+        (
+            total("clients_reached"),
+            total("new_clients"),
+            total("contacts")
+        ),
+        (1, 0, 2)
+    );
+    assert_eq!(
+        (
+            total("needles_syringes"),
+            total("hiv_tests"),
+            total("hiv_positive"),
+            total("referrals")
+        ),
+        (10, 1, 1, 1)
+    );
+    assert_eq!(report.referrals_by_kind["legal_aid"], 1);
+    assert_eq!(report.referrals_by_kind["tb"], 0);
+}

@@ -3,14 +3,13 @@
 //! Both can run on a worker thread with their own read-only connection
 //! ([`ReportJob`], [`ExportJob`]), with progress and cancelling.
 //!
-//! The report first reads every live client's sex and year of birth into a
-//! small map (a few bytes per client), then streams the contacts before
-//! the period (to know who is new), arrests, detentions and ART refills,
-//! each row counted under its client's group, while a second thread sums
-//! the period's contacts per client on a second connection. Rows of
-//! tombstoned records are never read; rows of tombstoned clients find no
-//! group and are skipped. The decisions on spans of days are the pure
-//! functions of [`crate::reports::period`]. The covering indexes of the
+//! The report first reads every live client's sex and year of birth, then
+//! streams the contacts before the period (to know who is new), arrests,
+//! detentions and ART refills, while a second thread sums the period's
+//! contacts per client on a second connection. Every row is handed to
+//! [`crate::reports::count::Counter`], which decides what it counts for
+//! (this module only reads). Rows of tombstoned records are never read;
+//! rows of tombstoned clients are not counted. The covering indexes of the
 //! schema's `REPORT_INDEXES` keep a full year over 100,000 clients under a
 //! second.
 //!
@@ -18,56 +17,28 @@
 //! [`Permission::Export`] (and [`Permission::ExportIdentifiable`] for
 //! names and phones) and writes an audit entry.
 
-mod count;
 mod linelist;
+mod streams;
 
 use linelist::partial_path;
 
 pub use linelist::ExportJob;
 
 use crate::domain::*;
+use crate::reports::count::{
+    ClientStays, Counter, Key, KeyMap, Place, Reach, Refill, Stay, Treatment,
+};
 use crate::reports::linelist::{LineListRow, LineListWriter};
 use crate::reports::output::{FileFormat, write_report};
-use crate::reports::period::{
-    self, AGE_BANDS, INDICATORS, Indicator, PeriodReport, RELINK_DAYS, age_band, art_interrupted,
-    covered_together, distinct_days,
-};
+use crate::reports::period::{self, PeriodReport, age_band};
 use crate::store::sql::date_at;
 use crate::store::{Store, StoreError, open_connection};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
-
-/// A record id as stored (a UUID's 16 bytes).
-type Key = [u8; 16];
-
-/// Hashes record ids by their random bytes (UUID v7 ids are random after
-/// the timestamp), which is much quicker than the default hasher for the
-/// million lookups of a year's contacts.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-}
-
-type KeyMap<V> = HashMap<Key, V, BuildHasherDefault<KeyHasher>>;
 
 /// Column `i` as a record id, if it is one.
 fn key_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<Key>> {
@@ -99,80 +70,13 @@ fn count_at(r: &Row<'_>, i: usize) -> rusqlite::Result<i64> {
     })
 }
 
-/// Sex keys × age bands: the groups every indicator is counted in.
-const BANDS: usize = AGE_BANDS.len();
-const GROUPS: usize = Sex::ALL.len() * BANDS;
-
-/// One indicator's counts by group (sex × age band).
-type Sums = [i64; GROUPS];
-
-/// A live client: their group, and what the streams found about them.
-#[derive(Clone, Copy)]
-struct Person {
-    group: u8,
-    flags: u8,
-}
-
-/// A contact before the period.
-const SEEN_BEFORE: u8 = 1;
-/// An arrest in the period.
-const ARRESTED: u8 = 2;
-
-/// The group index of a client with `sex` (as stored) born in `birth_year`.
-fn group_of(sex: &str, birth_year: Option<i32>, to: NaiveDate) -> u8 {
-    let sex = Sex::parse(sex).unwrap_or(Sex::Unknown);
-    let s = Sex::ALL.iter().position(|x| *x == sex).unwrap_or(0);
-    let band = age_band(birth_year, to);
-    let b = AGE_BANDS
-        .iter()
-        .position(|x| *x == band)
-        .unwrap_or(BANDS - 1);
-    (s * BANDS + b) as u8
-}
-
-/// The indicators being filled in, by key.
-struct Tally {
-    sums: BTreeMap<&'static str, Sums>,
-}
-
-impl Tally {
-    fn new() -> Tally {
-        Tally {
-            sums: INDICATORS.iter().map(|d| (d.key, [0; GROUPS])).collect(),
-        }
-    }
-
-    fn sums(&mut self, key: &'static str) -> &mut Sums {
-        self.sums.entry(key).or_insert([0; GROUPS])
-    }
-
-    fn add(&mut self, key: &'static str, group: u8, n: i64) {
-        self.sums(key)[usize::from(group)] += n;
-    }
-
-    fn into_indicators(self) -> BTreeMap<String, Indicator> {
-        self.sums
-            .into_iter()
-            .map(|(key, sums)| {
-                let mut ind = Indicator::default();
-                for (g, n) in sums.iter().enumerate() {
-                    ind.add(Sex::ALL[g / BANDS].as_str(), AGE_BANDS[g % BANDS], *n);
-                }
-                (key.to_owned(), ind)
-            })
-            .collect()
-    }
-}
-
-/// What the report's steps share: the period, the live clients, the tally.
+/// What the report's streams share: the period, and the counter they feed.
 struct Run<'a> {
     conn: &'a Connection,
     from: NaiveDate,
     to: NaiveDate,
     stop: &'a dyn Fn() -> bool,
-    people: KeyMap<Person>,
-    tally: Tally,
-    detained_at_end_by_location: BTreeMap<String, i64>,
+    counter: Counter,
 }
 
 /// Stops with [`StoreError::Cancelled`] once `cancel` is set.
@@ -241,24 +145,10 @@ fn report_on(
         (rest, reach)
     });
     check(cancel)?;
-    let (people, mut tally, detained_at_end_by_location) = rest?;
-    let referrals_by_kind = add_reach(&mut tally, &people, &reach?);
+    let report = rest?.finish(&reach?, made_at, device_id);
     progress(REPORT_STEPS, REPORT_STEPS);
-    Ok(PeriodReport {
-        from,
-        to,
-        made_at,
-        device_id: device_id.to_owned(),
-        suppressed_below: None,
-        indicators: tally.into_indicators(),
-        referrals_by_kind,
-        detained_at_end_by_location,
-    })
+    Ok(report)
 }
-
-/// What the main side of a report hands back: the live clients (with what
-/// was found about them), the tally so far, detained at end by location.
-type Rest = (KeyMap<Person>, Tally, BTreeMap<String, i64>);
 
 /// Everything but the period's contacts, in one read transaction on `conn`.
 fn rest_on(
@@ -267,16 +157,14 @@ fn rest_on(
     to: NaiveDate,
     stop: &dyn Fn() -> bool,
     progress: &dyn Fn(usize, usize),
-) -> Result<Rest, StoreError> {
+) -> Result<Counter, StoreError> {
     let tx = conn.unchecked_transaction()?;
     let mut run = Run {
         conn: &tx,
         from,
         to,
         stop,
-        people: KeyMap::default(),
-        tally: Tally::new(),
-        detained_at_end_by_location: BTreeMap::new(),
+        counter: Counter::new(from, to),
     };
     for i in 0..REPORT_STEPS - 1 {
         run.check()?;
@@ -289,28 +177,9 @@ fn rest_on(
         }
         progress(i + 1, REPORT_STEPS);
     }
-    let Run {
-        people,
-        tally,
-        detained_at_end_by_location,
-        ..
-    } = run;
+    let counter = run.counter;
     tx.commit()?;
-    Ok((people, tally, detained_at_end_by_location))
-}
-
-/// One client's contacts in the period.
-#[derive(Default)]
-struct Reach {
-    contacts: i64,
-    needles: i64,
-    condoms: i64,
-    naloxone: i64,
-    tests: i64,
-    positive: i64,
-    referred: i64,
-    /// Contacts with each referral kind, in [`Referral::ALL`] order.
-    kinds: [i64; Referral::ALL.len()],
+    Ok(counter)
 }
 
 /// Every live contact of the period summed per client, read from the
@@ -328,8 +197,6 @@ fn reach_on(
     )?;
     let mut rows = stmt.query(params![from, to])?;
     let mut out: KeyMap<Reach> = KeyMap::default();
-    let done = HivTest::Done.as_str().as_bytes();
-    let positive = HivResult::Positive.as_str().as_bytes();
     let mut n = 0usize;
     while let Some(r) = rows.next()? {
         n += 1;
@@ -337,115 +204,17 @@ fn reach_on(
             return Err(StoreError::Cancelled);
         }
         let Some(id) = key_at(r, 0)? else { continue };
-        let c = out.entry(id).or_default();
-        c.contacts += 1;
-        c.needles += count_at(r, 1)?;
-        c.condoms += count_at(r, 2)?;
-        c.naloxone += count_at(r, 3)?;
-        if bytes_at(r, 4)? == done {
-            c.tests += 1;
-            if bytes_at(r, 5)? == positive {
-                c.positive += 1;
-            }
-        }
-        let list = bytes_at(r, 6)?;
-        if !list.trim_ascii().is_empty() {
-            c.referred += 1;
-            let mut seen = [false; Referral::ALL.len()];
-            for kind in String::from_utf8_lossy(list)
-                .split(';')
-                .filter_map(Referral::parse)
-            {
-                if let Some(i) = Referral::ALL.iter().position(|k| *k == kind) {
-                    seen[i] = true;
-                }
-            }
-            for (count, seen) in c.kinds.iter_mut().zip(seen) {
-                *count += i64::from(seen);
-            }
-        }
+        out.entry(id).or_default().add(
+            [count_at(r, 1)?, count_at(r, 2)?, count_at(r, 3)?],
+            bytes_at(r, 4)?,
+            bytes_at(r, 5)?,
+            bytes_at(r, 6)?,
+        );
     }
     drop(rows);
     drop(stmt);
     tx.commit()?;
     Ok(out)
-}
-
-/// Adds the period's contacts of live clients to the tally: Reach, with
-/// `clients_reached` and `new_clients`. Returns the referrals by kind.
-fn add_reach(
-    tally: &mut Tally,
-    people: &KeyMap<Person>,
-    reach: &KeyMap<Reach>,
-) -> BTreeMap<String, i64> {
-    let mut kinds = [0i64; Referral::ALL.len()];
-    for (id, c) in reach {
-        let Some(p) = people.get(id) else { continue };
-        let g = p.group;
-        tally.add("clients_reached", g, 1);
-        if p.flags & SEEN_BEFORE == 0 {
-            tally.add("new_clients", g, 1);
-        }
-        for (key, n) in [
-            ("contacts", c.contacts),
-            ("needles_syringes", c.needles),
-            ("condoms", c.condoms),
-            ("naloxone", c.naloxone),
-            ("hiv_tests", c.tests),
-            ("hiv_positive", c.positive),
-            ("referrals", c.referred),
-        ] {
-            tally.add(key, g, n);
-        }
-        for (total, n) in kinds.iter_mut().zip(c.kinds) {
-            *total += n;
-        }
-    }
-    Referral::ALL
-        .iter()
-        .zip(kinds)
-        .map(|(k, n)| (k.as_str().to_owned(), n))
-        .collect()
-}
-
-/// A detention location as the report needs it.
-struct Place {
-    name: String,
-    methadone: Availability,
-    art: Availability,
-}
-
-/// A methadone (or else ART) enrollment's span.
-struct Treatment {
-    methadone: bool,
-    start: NaiveDate,
-    end: Option<NaiveDate>,
-}
-
-/// One stay of a client.
-struct Stay {
-    location: Option<Key>,
-    start: NaiveDate,
-    end: Option<NaiveDate>,
-    /// Whether its end (if any) is a release.
-    release: bool,
-}
-
-/// One client's stays touching the period and what they are judged with.
-struct ClientFacts<'a> {
-    id: Key,
-    stays: &'a [Stay],
-    treatments: &'a [Treatment],
-    places: &'a KeyMap<Place>,
-}
-
-/// One ART refill, waiting to learn the date of the next one.
-struct Refill {
-    enrollment: Key,
-    client: Key,
-    active: (NaiveDate, NaiveDate),
-    date: NaiveDate,
-    days: Option<i64>,
 }
 
 /// A period report that runs off the UI thread: it owns its own read-only
