@@ -89,3 +89,26 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
     let _ = path;
     Ok(())
 }
+
+/// Renames `from` to `to` (replacing `to`). On Windows a file cannot be
+/// renamed while any handle to it is open, and a worker thread of the
+/// window that was just told to stop may still be closing its read-only
+/// connection: there the rename is tried again for up to two seconds
+/// before the error is returned. Elsewhere it is one `rename`.
+pub fn rename_when_closed(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        let mut tries = 0;
+        loop {
+            match std::fs::rename(from, to) {
+                Err(e) if tries < 20 && e.kind() != io::ErrorKind::NotFound => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
+    }
+    #[cfg(not(windows))]
+    std::fs::rename(from, to)
+}

@@ -70,6 +70,16 @@ pub(crate) fn thresholds_on(conn: &rusqlite::Connection) -> Thresholds {
     }
 }
 
+/// Only the lost-to-follow-up threshold (the client list reads it for
+/// every page), on any connection.
+pub(crate) fn lost_after_days_on(conn: &rusqlite::Connection) -> Thresholds {
+    let d = Thresholds::default();
+    Thresholds {
+        lost_after_days: super::queries::setting_on(conn, (KEYS[5].0, KEYS[5].1(&d))),
+        ..d
+    }
+}
+
 impl Store {
     /// The continuity thresholds (settings, with the defaults of DESIGN.md).
     pub fn thresholds(&self) -> Thresholds {

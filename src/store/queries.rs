@@ -298,16 +298,15 @@ pub(crate) fn client_ids_on(
 
 /// A setting's value on any connection, or its default.
 pub(crate) fn setting_on(conn: &rusqlite::Connection, (key, default): (&str, i64)) -> i64 {
-    conn.query_row(
-        "SELECT value FROM meta WHERE key = ?1",
-        [format!("setting.{key}")],
-        |r| r.get::<_, String>(0),
-    )
-    .optional()
-    .ok()
-    .flatten()
-    .and_then(|v| v.parse().ok())
-    .unwrap_or(default)
+    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([format!("setting.{key}")], |r| r.get::<_, String>(0))
+                .optional()
+        })
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// See [`Store::detained_on`], on any connection.

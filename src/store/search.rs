@@ -64,7 +64,7 @@ pub(crate) fn rows_by_rid(
     day: NaiveDate,
 ) -> Result<Vec<(i64, ClientRow)>, StoreError> {
     let ids = serde_json::to_string(rids).map_err(|e| StoreError::Damaged(e.to_string()))?;
-    let t = super::continuity::thresholds_on(conn);
+    let t = super::continuity::lost_after_days_on(conn);
     let rows = conn
         .prepare_cached(&format!(
             "{ROW_SQL} WHERE c.rid IN (SELECT value FROM json_each(?1)) {tail}"

@@ -298,6 +298,53 @@ impl TetherApp {
                 password.zeroize();
                 r
             }
+            UnlockCommand::Join {
+                path,
+                username,
+                display_name,
+                mut password,
+                mut sync_passphrase,
+                sync_folder,
+            } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    let _ = crate::files::private_dir(dir);
+                }
+                let r = Store::init(&path, &username, &display_name, &password);
+                password.zeroize();
+                let outcome = r.map(|mut init| {
+                    let set = init
+                        .store
+                        .set_sync_passphrase(&sync_passphrase)
+                        .and_then(|()| init.store.set_sync_folder(Some(&sync_folder)));
+                    (init, set)
+                });
+                sync_passphrase.zeroize();
+                match outcome {
+                    Ok((init, set)) => {
+                        // Show the recovery key once, then log in.
+                        screen.recovery_key = Some(init.recovery_key);
+                        screen.mode = unlock::Mode::Login;
+                        match set {
+                            Ok(()) => {
+                                screen.error = None;
+                                screen.info = Some(t("This laptop's database is ready. Log in, open Settings and press Sync now; then enroll your office's laptop after checking its key with the office, and press Sync now again.").to_owned());
+                            }
+                            Err(e) => {
+                                screen.error = Some(format!(
+                                    "{}: {e}",
+                                    t(
+                                        "The database was made, but the sync settings were not kept; log in and set them in Settings"
+                                    )
+                                ));
+                            }
+                        }
+                        let _ = init.store.close();
+                    }
+                    Err(e) => screen.error = Some(e.to_string()),
+                }
+                self.last_activity = Instant::now();
+                return;
+            }
             UnlockCommand::Recover {
                 path,
                 username,

@@ -1055,4 +1055,31 @@ pub const KM: &[(&str, &str)] = &[
     ("laptop {device}", "កុំព្យូទ័រ {device}"),
     ("Use this folder", "ប្រើថតនេះ"),
     ("There is no folder {folder}.", "គ្មានថត {folder} ទេ។"),
+    ("Create a new database", "បង្កើតមូលដ្ឋានទិន្នន័យថ្មី"),
+    ("Join my organisation", "ចូលរួមជាមួយអង្គការរបស់ខ្ញុំ"),
+    (
+        "For a laptop of an organisation that already uses Tether. Use the sync passphrase and the sync folder (a USB stick or a shared folder) your office gave you. Tether makes this laptop's own encrypted database, with you as its admin. After you log in, open Settings and press Sync now: the office's laptop appears there, not enrolled; check its key with the office, enroll it as office laptop, and press Sync now again to receive your organisation's records.",
+        "សម្រាប់កុំព្យូទ័ររបស់អង្គការដែលកំពុងប្រើ Tether រួចហើយ។ ប្រើឃ្លាសម្ងាត់សមកាលកម្ម និងថតសមកាលកម្ម (USB ឬថតចែករំលែក) ដែលការិយាល័យរបស់អ្នកបានផ្ដល់ឲ្យ។ Tether បង្កើតមូលដ្ឋានទិន្នន័យអ៊ិនគ្រីបផ្ទាល់របស់កុំព្យូទ័រនេះ ដោយអ្នកជាអ្នកគ្រប់គ្រង។ បន្ទាប់ពីចូល សូមបើក ការកំណត់ ហើយចុច ធ្វើសមកាលកម្មឥឡូវ៖ កុំព្យូទ័ររបស់ការិយាល័យនឹងបង្ហាញនៅទីនោះ ជាមិនទាន់ចុះឈ្មោះ។ ផ្ទៀងផ្ទាត់កូនសោរបស់វាជាមួយការិយាល័យ ចុះឈ្មោះវាជាកុំព្យូទ័រការិយាល័យ ហើយចុច ធ្វើសមកាលកម្មឥឡូវ ម្ដងទៀត ដើម្បីទទួលកំណត់ត្រារបស់អង្គការអ្នក។",
+    ),
+    (
+        "For the first laptop of an organisation: an empty encrypted database, with you as its admin.",
+        "សម្រាប់កុំព្យូទ័រដំបូងរបស់អង្គការ៖ មូលដ្ឋានទិន្នន័យអ៊ិនគ្រីបទទេ ដោយអ្នកជាអ្នកគ្រប់គ្រង។",
+    ),
+    (
+        "Enter the sync passphrase your office gave you (12 characters or more).",
+        "បញ្ចូលឃ្លាសម្ងាត់សមកាលកម្មដែលការិយាល័យរបស់អ្នកបានផ្ដល់ឲ្យ (១២ តួអក្សរ ឬច្រើនជាងនេះ)។",
+    ),
+    (
+        "Choose the sync folder your office gave you (a USB stick or a shared folder).",
+        "ជ្រើសរើសថតសមកាលកម្មដែលការិយាល័យរបស់អ្នកបានផ្ដល់ឲ្យ (USB ឬថតចែករំលែក)។",
+    ),
+    ("Create and join", "បង្កើត និងចូលរួម"),
+    (
+        "This laptop's database is ready. Log in, open Settings and press Sync now; then enroll your office's laptop after checking its key with the office, and press Sync now again.",
+        "មូលដ្ឋានទិន្នន័យរបស់កុំព្យូទ័រនេះរួចរាល់ហើយ។ សូមចូល បើក ការកំណត់ ហើយចុច ធ្វើសមកាលកម្មឥឡូវ។ បន្ទាប់មក ចុះឈ្មោះកុំព្យូទ័ររបស់ការិយាល័យ ក្រោយពីផ្ទៀងផ្ទាត់កូនសោរបស់វាជាមួយការិយាល័យ ហើយចុច ធ្វើសមកាលកម្មឥឡូវ ម្ដងទៀត។",
+    ),
+    (
+        "The database was made, but the sync settings were not kept; log in and set them in Settings",
+        "មូលដ្ឋានទិន្នន័យត្រូវបានបង្កើត ប៉ុន្តែការកំណត់សមកាលកម្មមិនត្រូវបានរក្សាទុកទេ។ សូមចូល ហើយកំណត់វានៅក្នុង ការកំណត់",
+    ),
 ];

@@ -20,6 +20,16 @@ pub enum UnlockCommand {
         display_name: String,
         password: String,
     },
+    /// A new laptop joins its organisation: create this laptop's database,
+    /// then keep the office's sync passphrase and folder in it.
+    Join {
+        path: PathBuf,
+        username: String,
+        display_name: String,
+        password: String,
+        sync_passphrase: String,
+        sync_folder: PathBuf,
+    },
     /// Every password lost or the key file gone: set a new password with
     /// the recovery key, then open.
     Recover {
@@ -43,6 +53,7 @@ impl std::fmt::Debug for UnlockCommand {
             UnlockCommand::None => "None",
             UnlockCommand::Open { .. } => "Open",
             UnlockCommand::Create { .. } => "Create",
+            UnlockCommand::Join { .. } => "Join",
             UnlockCommand::Recover { .. } => "Recover",
             UnlockCommand::RestoreNewest { .. } => "RestoreNewest",
         })
@@ -53,6 +64,8 @@ impl std::fmt::Debug for UnlockCommand {
 pub enum Mode {
     Login,
     Create,
+    /// "Join my organisation": create, with the office's sync passphrase and folder.
+    Join,
     /// "Forgot password or lost key file?": the recovery key and a new password.
     Recover,
 }
@@ -66,6 +79,10 @@ pub struct UnlockScreen {
     pub confirm: String,
     /// The recovery key as typed (Recover mode).
     pub recovery_input: String,
+    /// The organisation's sync passphrase (Join mode).
+    pub sync_passphrase: String,
+    /// The sync folder the office gave (Join mode).
+    pub sync_folder: String,
     pub mode: Mode,
     pub error: Option<String>,
     /// Put the cursor in the first empty field on the first frame.
@@ -83,6 +100,7 @@ impl Drop for UnlockScreen {
         self.password.zeroize();
         self.confirm.zeroize();
         self.recovery_input.zeroize();
+        self.sync_passphrase.zeroize();
     }
 }
 
@@ -100,6 +118,8 @@ impl UnlockScreen {
             password: String::new(),
             confirm: String::new(),
             recovery_input: String::new(),
+            sync_passphrase: String::new(),
+            sync_folder: String::new(),
             mode,
             error: None,
             recovery_key: None,
@@ -119,7 +139,21 @@ impl UnlockScreen {
         if self.mode == Mode::Recover && self.recovery_input.trim().is_empty() {
             return Some(t("Enter the recovery key."));
         }
-        if matches!(self.mode, Mode::Create | Mode::Recover) {
+        if self.mode == Mode::Join {
+            if self.sync_passphrase.trim().chars().count()
+                < crate::sync::bundle::MIN_PASSPHRASE_CHARS
+            {
+                return Some(t(
+                    "Enter the sync passphrase your office gave you (12 characters or more).",
+                ));
+            }
+            if !PathBuf::from(self.sync_folder.trim()).is_dir() {
+                return Some(t(
+                    "Choose the sync folder your office gave you (a USB stick or a shared folder).",
+                ));
+            }
+        }
+        if matches!(self.mode, Mode::Create | Mode::Join | Mode::Recover) {
             if self.password.chars().count() < crate::store::MIN_PASSWORD_CHARS {
                 return Some(t("Use a password of at least 10 characters."));
             }
@@ -130,6 +164,24 @@ impl UnlockScreen {
             return Some(t("Enter your password."));
         }
         None
+    }
+
+    /// For a path with no database yet: joining stays joining.
+    fn new_mode(&self) -> Mode {
+        if self.mode == Mode::Join {
+            Mode::Join
+        } else {
+            Mode::Create
+        }
+    }
+
+    /// The name to show for a new admin: as typed, or the username.
+    fn display_name(&self) -> String {
+        if self.display_name.trim().is_empty() {
+            self.username.trim().to_owned()
+        } else {
+            self.display_name.trim().to_owned()
+        }
     }
 
     /// Draws the screen; returns what to do.
@@ -151,6 +203,18 @@ impl UnlockScreen {
             });
             ui.add_space(8.0);
         }
+        if matches!(self.mode, Mode::Create | Mode::Join) {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.mode, Mode::Create, t("Create a new database"));
+                ui.selectable_value(&mut self.mode, Mode::Join, t("Join my organisation"));
+            });
+            ui.label(if self.mode == Mode::Join {
+                t("For a laptop of an organisation that already uses Tether. Use the sync passphrase and the sync folder (a USB stick or a shared folder) your office gave you. Tether makes this laptop's own encrypted database, with you as its admin. After you log in, open Settings and press Sync now: the office's laptop appears there, not enrolled; check its key with the office, enroll it as office laptop, and press Sync now again to receive your organisation's records.")
+            } else {
+                t("For the first laptop of an organisation: an empty encrypted database, with you as its admin.")
+            });
+            ui.add_space(8.0);
+        }
         let mut submit = false;
         egui::Grid::new("unlock_form")
             .num_columns(2)
@@ -166,7 +230,7 @@ impl UnlockScreen {
                         self.mode = if PathBuf::from(self.db_path.trim()).exists() {
                             Mode::Login
                         } else {
-                            Mode::Create
+                            self.new_mode()
                         };
                     }
                     if ui.button(t("Choose…")).clicked()
@@ -183,7 +247,7 @@ impl UnlockScreen {
                             .save_file()
                     {
                         self.db_path = path.display().to_string();
-                        self.mode = Mode::Create;
+                        self.mode = self.new_mode();
                     }
                 });
                 ui.end_row();
@@ -198,7 +262,7 @@ impl UnlockScreen {
                 }
                 ui.end_row();
 
-                if self.mode == Mode::Create {
+                if matches!(self.mode, Mode::Create | Mode::Join) {
                     let label = ui.label(t("Your name"));
                     ui.add(egui::TextEdit::singleline(&mut self.display_name))
                         .labelled_by(label.id);
@@ -233,7 +297,7 @@ impl UnlockScreen {
                 }
                 ui.end_row();
 
-                if matches!(self.mode, Mode::Create | Mode::Recover) {
+                if matches!(self.mode, Mode::Create | Mode::Join | Mode::Recover) {
                     let label = ui.label(t("Password again"));
                     let again = ui
                         .add(egui::TextEdit::singleline(&mut self.confirm).password(true))
@@ -243,11 +307,35 @@ impl UnlockScreen {
                     }
                     ui.end_row();
                 }
+                if self.mode == Mode::Join {
+                    let label = ui.label(t("Sync passphrase"));
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.sync_passphrase)
+                            .password(true)
+                            .desired_width(380.0),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                    let label = ui.label(t("Sync folder"));
+                    ui.horizontal(|ui| {
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.sync_folder).desired_width(380.0),
+                        )
+                        .labelled_by(label.id);
+                        if ui.button(t("Choose folder…")).clicked()
+                            && let Some(dir) = rfd::FileDialog::new().pick_folder()
+                        {
+                            self.sync_folder = dir.display().to_string();
+                        }
+                    });
+                    ui.end_row();
+                }
             });
         ui.add_space(8.0);
         let problem = self.problem();
         let action = match self.mode {
             Mode::Create => t("Create database"),
+            Mode::Join => t("Create and join"),
             Mode::Login => t("Unlock"),
             Mode::Recover => t("Recover and open"),
         };
@@ -255,7 +343,7 @@ impl UnlockScreen {
             .add_enabled(problem.is_none(), egui::Button::new(action))
             .clicked();
         match self.mode {
-            Mode::Create => {
+            Mode::Create | Mode::Join => {
                 ui.label(t(
                     "No database at this path yet: Tether will create one, with you as its admin.",
                 ));
@@ -311,12 +399,16 @@ impl UnlockScreen {
                 Mode::Create => UnlockCommand::Create {
                     path,
                     username: self.username.trim().to_owned(),
-                    display_name: if self.display_name.trim().is_empty() {
-                        self.username.trim().to_owned()
-                    } else {
-                        self.display_name.trim().to_owned()
-                    },
+                    display_name: self.display_name(),
                     password,
+                },
+                Mode::Join => UnlockCommand::Join {
+                    path,
+                    username: self.username.trim().to_owned(),
+                    display_name: self.display_name(),
+                    password,
+                    sync_passphrase: std::mem::take(&mut self.sync_passphrase),
+                    sync_folder: PathBuf::from(self.sync_folder.trim()),
                 },
             };
         }

@@ -136,6 +136,87 @@ fn first_run_creates_the_database_and_shows_the_recovery_key_once() {
     assert!(h.state().is_unlocked());
 }
 
+/// A new field laptop joins from the first-run screen with the office's
+/// sync passphrase and folder, then receives the office's records once it
+/// has enrolled the office laptop (checked by its key).
+#[test]
+fn a_new_laptop_joins_its_organisation_from_the_first_run_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("usb stick");
+    std::fs::create_dir(&folder).unwrap();
+    let passphrase = "mekong river outreach 2026";
+    let (_office_db, mut office) = fresh();
+    client(&mut office, "PP-000301", None);
+    let k = tether::sync::bundle::SyncKey::new(passphrase).unwrap();
+    let quiet = |_: tether::store::SyncStep, _: usize, _: usize| {};
+    office
+        .sync_with_folder(&k, &folder, &mut { quiet })
+        .unwrap();
+    let path = dir.path().join("field laptop.db");
+    let mut h = harness(path.clone(), "sokha");
+    h.get_by_label("Join my organisation").click();
+    h.run();
+    type_into(&mut h, "Your name", "Ou Sokha");
+    type_into(&mut h, "Password", PASSWORD);
+    type_into(&mut h, "Password again", PASSWORD);
+    // Not yet: the passphrase and the folder are missing.
+    h.get_by_label("Create and join").click();
+    h.run();
+    assert!(!path.exists(), "nothing is made without them");
+    h.get_by_label("Enter the sync passphrase your office gave you (12 characters or more).");
+    type_into(&mut h, "Sync passphrase", passphrase);
+    type_into(&mut h, "Sync folder", folder.to_str().unwrap());
+    h.get_by_label("Create and join").click();
+    h.run();
+    assert!(path.exists(), "the laptop's own database is made");
+    let Session::Locked(screen) = &h.state().session else {
+        panic!("should ask to log in")
+    };
+    assert!(
+        screen.recovery_key.is_some(),
+        "the recovery key is shown once"
+    );
+    assert!(screen.error.is_none(), "{:?}", screen.error);
+    h.get_by_label_contains("This laptop's database is ready.");
+    unlock(&mut h, PASSWORD);
+    assert!(h.state().is_unlocked());
+    drop(h);
+    let mut field = Store::open(&path, "sokha", PASSWORD).unwrap();
+    assert_eq!(field.user().display_name, "Ou Sokha");
+    assert_eq!(
+        field.sync_folder().unwrap().as_deref(),
+        Some(folder.as_path())
+    );
+    let key = field.sync_key().unwrap().expect("the passphrase is kept");
+    // Sync now: the office laptop is seen, not enrolled, and nothing merged.
+    let _ = field.sync_with_folder(&key, &folder, &mut { quiet });
+    let seen = field.sync_devices().unwrap();
+    let office_laptop = seen
+        .iter()
+        .find(|d| d.device_id == office.device_id())
+        .expect("the office laptop is listed");
+    assert_eq!(office_laptop.trust, tether::store::Trust::Pending);
+    assert!(
+        field
+            .search_clients("PP-000301", 5)
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+    // Enrolled as office (its key checked), the next sync brings its records.
+    field
+        .enroll_device(office.device_id(), None, tether::store::Trust::Office)
+        .unwrap();
+    field
+        .sync_with_folder(&key, &folder, &mut { quiet })
+        .unwrap();
+    assert_eq!(
+        field.search_clients("PP-000301", 5).unwrap().rows.len(),
+        1,
+        "the office's client arrived"
+    );
+}
+
 #[test]
 fn mismatched_passwords_cannot_create() {
     let dir = tempfile::tempdir().unwrap();

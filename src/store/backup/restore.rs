@@ -242,16 +242,19 @@ pub(super) fn restore_with_key(
     let kept_as = if db.exists() {
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
         let kept = sibling(db, &format!(".before-restore-{stamp}"));
+        // The database was just closed; on Windows a worker's connection
+        // may take a moment more to let go of the file. The side files go
+        // first, so the restored file never meets the old one's WAL.
         for suffix in ["-wal", "-shm"] {
             let side = sibling(db, suffix);
             if side.exists() {
-                std::fs::rename(&side, sibling(&kept, suffix))?;
+                crate::files::rename_when_closed(&side, &sibling(&kept, suffix))?;
             }
         }
         if key_file_path(db).exists() {
             std::fs::rename(key_file_path(db), key_file_path(&kept))?;
         }
-        std::fs::rename(db, &kept)?;
+        crate::files::rename_when_closed(db, &kept)?;
         Some(kept)
     } else {
         None

@@ -82,7 +82,10 @@ impl ExportJob {
                 (SELECT count(*) FROM contacts x WHERE x.client_id = c.id AND x.deleted = 0),
                 (SELECT count(*) FROM arrests a WHERE a.client_id = c.id AND a.deleted = 0),
                 (SELECT count(*) FROM detentions s WHERE s.client_id = c.id AND s.deleted = 0),
-                (SELECT max(x.date) FROM contacts x WHERE x.client_id = c.id AND x.deleted = 0 AND x.date <= ?1),
+                (SELECT CASE WHEN a.last_contact <= ?1 THEN a.last_contact
+                        ELSE (SELECT max(x.date) FROM contacts x WHERE x.client_id = c.id AND x.deleted = 0 AND x.date <= ?1)
+                        END
+                 FROM client_activity a WHERE a.client_id = c.id),
                 c.registered_on
              FROM clients c
              LEFT JOIN detentions d ON d.rowid = (
