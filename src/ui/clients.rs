@@ -73,6 +73,14 @@ impl ClientsScreen {
         self.shown < self.sent
     }
 
+    /// Waits (up to `timeout`) until the background work has something
+    /// to show; for tests, which would otherwise sleep.
+    pub fn wait_ready(&mut self, timeout: std::time::Duration) {
+        if let Some(w) = &mut self.worker {
+            w.wait_ready(timeout);
+        }
+    }
+
     fn show_result(&mut self, result: Result<Vec<i64>, String>) {
         match result {
             Ok(rids) => {

@@ -47,6 +47,14 @@ impl DashboardScreen {
         self.pending.is_some()
     }
 
+    /// Waits (up to `timeout`) until the background work has something
+    /// to show; for tests, which would otherwise sleep.
+    pub fn wait_ready(&mut self, timeout: std::time::Duration) {
+        if let Some(job) = &mut self.pending {
+            job.wait_ready(timeout);
+        }
+    }
+
     fn request(&mut self, reader: Option<Reader>, generation: u64, day: NaiveDate) {
         let Some(reader) = reader else {
             self.error = Some(t("Could not open a second connection to the database.").into());

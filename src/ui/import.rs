@@ -88,6 +88,14 @@ impl ImportScreen {
         self.running.is_some()
     }
 
+    /// Waits (up to `timeout`) until the background work has something
+    /// to show; for tests, which would otherwise sleep.
+    pub fn wait_ready(&mut self, timeout: std::time::Duration) {
+        if let Some(r) = &mut self.running {
+            r.job.wait_ready(timeout);
+        }
+    }
+
     /// Reads `path` on the worker thread (the file chooser calls this).
     pub fn open_file(&mut self, path: PathBuf) {
         if self.busy() {

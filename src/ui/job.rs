@@ -7,7 +7,8 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
+use std::time::Duration;
 
 /// A worker thread as the screen sees it: `M` is what it sends, `Q` what
 /// it may be asked.
@@ -16,6 +17,8 @@ pub struct Job<M, Q = ()> {
     requests: Sender<Q>,
     cancel: Arc<AtomicBool>,
     finished: bool,
+    /// A message [`Job::wait_ready`] received, handed out by the next poll.
+    ahead: Option<M>,
 }
 
 /// The thread's side of a [`Job`].
@@ -53,11 +56,15 @@ impl<M: Send + 'static, Q: Send + 'static> Job<M, Q> {
             requests,
             cancel,
             finished: false,
+            ahead: None,
         }
     }
 
     /// The next message, if one has come; never waits.
     pub fn poll(&mut self) -> Polled<M> {
+        if let Some(m) = self.ahead.take() {
+            return Polled::Message(m);
+        }
         if self.finished {
             return Polled::Finished;
         }
@@ -101,6 +108,9 @@ impl<M: Send + 'static, Q: Send + 'static> Job<M, Q> {
     /// Waits for the next message (tests, and work the window must wait
     /// for); `None` once the thread has ended.
     pub fn wait(&mut self) -> Option<M> {
+        if let Some(m) = self.ahead.take() {
+            return Some(m);
+        }
         if self.finished {
             return None;
         }
@@ -109,6 +119,27 @@ impl<M: Send + 'static, Q: Send + 'static> Job<M, Q> {
             Err(_) => {
                 self.finished = true;
                 None
+            }
+        }
+    }
+
+    /// Blocks until the worker has sent a message or ended, or `timeout`
+    /// has passed, without taking the message: the next [`Job::poll`]
+    /// returns it. Returns whether there is something to poll. Tests wait
+    /// with it instead of sleeping; a frame never calls it.
+    pub fn wait_ready(&mut self, timeout: Duration) -> bool {
+        if self.ahead.is_some() || self.finished {
+            return true;
+        }
+        match self.messages.recv_timeout(timeout) {
+            Ok(m) => {
+                self.ahead = Some(m);
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.finished = true;
+                true
             }
         }
     }

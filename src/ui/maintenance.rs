@@ -192,4 +192,12 @@ impl Maintenance {
     pub fn busy(&self) -> bool {
         self.rx.is_some()
     }
+
+    /// Waits (up to `timeout`) until the background work has something
+    /// to show; for tests, which would otherwise sleep.
+    pub fn wait_ready(&mut self, timeout: std::time::Duration) {
+        if let Some(job) = &mut self.rx {
+            job.wait_ready(timeout);
+        }
+    }
 }

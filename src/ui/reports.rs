@@ -103,6 +103,14 @@ impl ReportsScreen {
         self.running.is_some()
     }
 
+    /// Waits (up to `timeout`) until the background work has something
+    /// to show; for tests, which would otherwise sleep.
+    pub fn wait_ready(&mut self, timeout: std::time::Duration) {
+        if let Some(r) = &mut self.running {
+            r.job.wait_ready(timeout);
+        }
+    }
+
     fn period(&self) -> Result<(NaiveDate, NaiveDate), String> {
         let from = parse_date(&self.from)
             .ok_or_else(|| tf("From: {v} is not a date", &[("v", &self.from)]))?;

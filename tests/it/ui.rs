@@ -10,8 +10,26 @@ use tether::ui::{Session, TetherApp};
 fn harness(path: PathBuf, user: &str) -> Harness<'static, TetherApp> {
     let user = user.to_owned();
     Harness::builder()
+        .with_max_steps(MAX_STEPS)
         .with_size(egui::vec2(1100.0, 720.0))
         .build_eframe(move |cc| TetherApp::new(cc, Some(path), Some(user)))
+}
+
+/// Frames `Harness::run` may draw before the window settles: a spinner
+/// repaints every frame while a background job runs, and on a loaded
+/// machine a job can outlast kittest's default of four.
+const MAX_STEPS: u64 = 400;
+
+/// How long one wait for a background job's next message lasts before the
+/// test's loop draws another frame and looks again.
+const WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Blocks on a screen's background job (no sleeping) until it has
+/// something for the next frame.
+fn wait_ready(h: &mut Harness<'_, TetherApp>, wait: impl FnOnce(&mut tether::ui::Workspace)) {
+    if let Some(ws) = h.state_mut().workspace_mut() {
+        wait(ws);
+    }
 }
 
 fn type_into(h: &mut Harness<'_, TetherApp>, label: &str, text: &str) {
@@ -270,7 +288,7 @@ fn settle(h: &mut Harness<'_, TetherApp>) {
             break;
         }
         assert!(started.elapsed().as_secs() < 10, "search did not finish");
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        wait_ready(h, |ws| ws.clients.wait_ready(WAIT));
     }
     h.run();
 }
@@ -789,7 +807,7 @@ fn settle_maintenance(h: &mut Harness<'_, TetherApp>) {
             started.elapsed().as_secs() < 30,
             "maintenance did not finish"
         );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        wait_ready(h, |ws| ws.maintenance.wait_ready(WAIT));
     }
     h.run();
 }
@@ -941,7 +959,7 @@ fn the_dashboard_shows_caseload_and_charts_with_their_numbers() {
             break;
         }
         assert!(started.elapsed().as_secs() < 20, "dashboard did not load");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        wait_ready(&mut h, |ws| ws.dashboard.wait_ready(WAIT));
     }
     h.run();
     h.get_by_label("Caseload per worker");
@@ -972,7 +990,7 @@ fn settle_import(h: &mut Harness<'_, TetherApp>) {
             break;
         }
         assert!(started.elapsed().as_secs() < 30, "import did not finish");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        wait_ready(h, |ws| ws.import.wait_ready(WAIT));
     }
     h.run();
 }
@@ -1086,7 +1104,7 @@ fn settle_reports(h: &mut Harness<'_, TetherApp>) {
             break;
         }
         assert!(started.elapsed().as_secs() < 30, "report did not finish");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        wait_ready(h, |ws| ws.reports.wait_ready(WAIT));
     }
     h.run();
 }
@@ -1266,6 +1284,7 @@ fn sync_now_in_settings_exchanges_bundles_through_the_folder() {
     // Tall enough to show the sync section below the backups.
     let path = a_db.path.clone();
     let mut h = Harness::builder()
+        .with_max_steps(MAX_STEPS)
         .with_size(egui::vec2(1100.0, 1900.0))
         .build_eframe(move |cc| TetherApp::new(cc, Some(path), Some("admin".into())));
     unlock(&mut h, PASSWORD);
@@ -1314,7 +1333,7 @@ fn wait_for_sync(h: &mut Harness<'_, TetherApp>) {
             break;
         }
         assert!(started.elapsed().as_secs() < 30, "sync did not finish");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        wait_ready(h, |ws| ws.settings.sync.wait_ready(WAIT));
     }
     h.run();
 }
@@ -1335,6 +1354,7 @@ fn a_laptop_not_enrolled_is_refused_until_an_admin_enrolls_it_in_settings() {
     a.close().unwrap();
     let path = a_db.path.clone();
     let mut h = Harness::builder()
+        .with_max_steps(MAX_STEPS)
         .with_size(egui::vec2(1200.0, 2200.0))
         .build_eframe(move |cc| TetherApp::new(cc, Some(path), Some("admin".into())));
     unlock(&mut h, PASSWORD);

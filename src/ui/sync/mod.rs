@@ -50,6 +50,14 @@ impl SyncPanel {
         self.running.is_some()
     }
 
+    /// Waits (up to `timeout`) until the background work has something
+    /// to show; for tests, which would otherwise sleep.
+    pub fn wait_ready(&mut self, timeout: std::time::Duration) {
+        if let Some(r) = &mut self.running {
+            r.job.wait_ready(timeout);
+        }
+    }
+
     /// Starts "Sync now" on a worker thread with a second handle on the database.
     pub fn start(&mut self, env: &Env<'_>) {
         if self.busy() {
