@@ -80,8 +80,8 @@ fn client_list_filters_combine() {
     enrol(&mut store, c.id(), Service::Art, "2026-01-01");
     detain(&mut store, c.id(), prison.id(), "2026-02-01");
     let today = day("2026-03-01");
-    let codes = |store: &Store, f: ClientFilter| -> Vec<String> {
-        let rids = store.client_ids(&f, today).unwrap();
+    let codes_on = |store: &Store, f: ClientFilter, on: chrono::NaiveDate| -> Vec<String> {
+        let rids = store.client_ids(&f, on).unwrap();
         store
             .client_rows(&rids)
             .unwrap()
@@ -89,6 +89,7 @@ fn client_list_filters_combine() {
             .map(|r| r.code)
             .collect()
     };
+    let codes = |store: &Store, f: ClientFilter| codes_on(store, f, today);
     assert_eq!(
         codes(&store, ClientFilter::default()),
         ["BTB-1", "PP-1", "PP-2"]
@@ -118,13 +119,7 @@ fn client_list_filters_combine() {
             status: Some(s),
             ..Default::default()
         };
-        let rids = store.client_ids(&f, day(on)).unwrap();
-        store
-            .client_rows(&rids)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.code)
-            .collect()
+        codes_on(store, f, day(on))
     };
     assert_eq!(
         status(&store, CaseStatus::Active, "2026-03-01"),
