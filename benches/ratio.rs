@@ -57,7 +57,12 @@ fn medians(mut f: impl FnMut(), mut g: impl FnMut()) -> (Duration, Duration) {
 }
 
 const ROW: &str = "c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
-    EXISTS (SELECT 1 FROM detentions d INDEXED BY detentions_client WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL)";
+    EXISTS (SELECT 1 FROM detentions d INDEXED BY detentions_client WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL),
+    a.last_contact, c.registered_on";
+
+/// The clients and their last contact: the list's status is derived from
+/// it (lost to follow-up), so the raw side reads it too.
+const FROM: &str = "clients c LEFT JOIN client_activity a ON a.client_id = c.id";
 
 type RawRow = (
     uuid::Uuid,
@@ -68,6 +73,8 @@ type RawRow = (
     Option<String>,
     String,
     bool,
+    Option<String>,
+    Option<String>,
 );
 
 fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -80,6 +87,8 @@ fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         r.get(5)?,
         r.get(6)?,
         r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
     ))
 }
 
@@ -122,7 +131,7 @@ fn main() {
         // (3 characters or more) codes, nicknames or phones that hold it.
         let mut stmt = raw
             .prepare(&format!(
-                "SELECT {ROW} FROM clients c WHERE c.rid IN (
+                "SELECT {ROW} FROM {FROM} WHERE c.rid IN (
                     SELECT rid FROM (SELECT rid FROM clients WHERE code >= ?1 AND code < ?2 AND deleted = 0 ORDER BY code LIMIT 51)
                     UNION SELECT rowid FROM (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?3 LIMIT 51))
                  AND c.deleted = 0 ORDER BY c.code LIMIT 51"
@@ -155,7 +164,7 @@ fn main() {
         let (mut i, mut j) = (0, 0);
         let mut stmt = raw
             .prepare(&format!(
-                "SELECT {ROW} FROM clients c WHERE c.rid IN (
+                "SELECT {ROW} FROM {FROM} WHERE c.rid IN (
                     SELECT rid FROM (SELECT rid FROM clients WHERE code >= ?1 AND code < ?2 AND deleted = 0 ORDER BY code LIMIT 51)
                     UNION SELECT rowid FROM (SELECT rowid FROM clients_fts WHERE clients_fts MATCH ?3 LIMIT 51))
                  AND c.deleted = 0 ORDER BY c.code LIMIT 51"
@@ -195,7 +204,7 @@ fn main() {
             .join(",");
         let mut stmt = raw
             .prepare(&format!(
-                "SELECT {ROW} FROM clients c WHERE c.rid IN ({placeholders}) ORDER BY c.code"
+                "SELECT {ROW} FROM {FROM} WHERE c.rid IN ({placeholders}) ORDER BY c.code"
             ))
             .expect("sql");
         let (s, r) = medians(

@@ -48,11 +48,12 @@ fn fts_phrase(text: &str) -> String {
 /// partial index of open stays (for the worklists) also matches
 /// `ended_on IS NULL`, and without statistics SQLite chose it, reading every
 /// open stay for every row (about 1 ms a row on the 100,000-client demo).
-/// The plan test (`tests/it/store.rs`) fails if this goes back.
+/// The plan test (`tests/it/store.rs`) fails if this goes back. The last
+/// contact (for the derived status) comes from `client_activity` by its key.
 pub(crate) const ROW_SQL: &str = "SELECT c.id, c.code, c.nickname, c.sex, c.birth_year, c.province, c.status,
     EXISTS (SELECT 1 FROM detentions d INDEXED BY detentions_client WHERE d.client_id = c.id AND d.deleted = 0 AND d.ended_on IS NULL),
-    c.rid, (SELECT a.last_contact FROM client_activity a WHERE a.client_id = c.id), c.registered_on
-    FROM clients c";
+    c.rid, a.last_contact, c.registered_on
+    FROM clients c LEFT JOIN client_activity a ON a.client_id = c.id";
 
 /// The client-list rows of some row ids in one statement (the ids as a
 /// JSON array), `tail` adding conditions and an order; each with its rid
