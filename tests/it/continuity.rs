@@ -12,6 +12,31 @@ const ART: Uuid = Uuid::from_u128(1);
 const MMT: Uuid = Uuid::from_u128(2);
 const CLIENT: Uuid = Uuid::from_u128(9);
 
+/// One 10,000-client demo (seed 21, as of 2026-11-01) for the tests that
+/// only read it, generated once per run of the test binary under Cargo's
+/// temporary folder for tests (made anew each run).
+fn demo_10k() -> &'static std::path::Path {
+    static DB: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DB.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("demo-10k-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("demo.db");
+        let mut store = Store::init(&path, "admin", "Admin", PASSWORD)
+            .unwrap()
+            .store;
+        let config = tether::demo::DemoConfig {
+            clients: 10_000,
+            seed: 21,
+            today: d("2026-11-01"),
+        };
+        tether::demo::run(&mut store, &config, |_, _| {}).unwrap();
+        store.close().unwrap();
+        path
+    })
+}
+
 fn d(s: &str) -> NaiveDate {
     day(s)
 }
@@ -508,18 +533,8 @@ fn no_followup_for_clients_without_treatment() {
 
 #[test]
 fn the_worklist_agrees_with_the_rules_for_every_client() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let mut store = Store::init(&path, "admin", "Admin", PASSWORD)
-        .unwrap()
-        .store;
+    let store = Store::open(demo_10k(), "admin", PASSWORD).unwrap();
     let today = d("2026-11-01");
-    let config = tether::demo::DemoConfig {
-        clients: 10_000,
-        seed: 21,
-        today,
-    };
-    tether::demo::run(&mut store, &config, |_, _| {}).unwrap();
     let t = store.thresholds();
     for day in [today, d("2026-03-15")] {
         let list = store.worklist(day, None).unwrap();
@@ -608,18 +623,8 @@ fn lost_to_follow_up_follows_contacts_as_they_are_added_moved_and_deleted() {
 /// for the same generated clients, say the same.
 #[test]
 fn the_worklist_the_dashboard_and_the_report_agree_on_who_is_at_risk_in_detention() {
-    let (_db, mut store) = fresh();
+    let store = Store::open(demo_10k(), "admin", PASSWORD).unwrap();
     let on = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-    tether::demo::run(
-        &mut store,
-        &tether::demo::DemoConfig {
-            clients: 10_000,
-            seed: 3,
-            today: on,
-        },
-        |_, _| {},
-    )
-    .unwrap();
     let worklist: std::collections::BTreeSet<Uuid> = store
         .worklist(on, None)
         .unwrap()
