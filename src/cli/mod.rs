@@ -35,10 +35,48 @@ fn need_user(user: &Option<String>) -> Result<String, CliError> {
         .ok_or_else(|| CliError("--user NAME (or TETHER_USER) is required".into()))
 }
 
-/// The password from TETHER_PASSWORD, or a prompt on the terminal.
+/// A secret kept in the file that the environment variable `var` names,
+/// for unattended runs (a scheduled `tether sync folder` on the office's
+/// hub): its first line. The file must be small, and on Unix readable by
+/// its owner only, or it is refused and nothing runs. `None` when `var`
+/// is not set.
+fn secret_from_file(var: &str) -> Option<Result<String, CliError>> {
+    let path = std::env::var_os(var)?;
+    let path = std::path::PathBuf::from(path);
+    let read = || -> Result<String, CliError> {
+        let fail = |why: String| CliError(format!("{var} {}: {why}", path.display()));
+        let meta = std::fs::metadata(&path).map_err(|e| fail(e.to_string()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(fail(format!(
+                    "other accounts can read it (mode {mode:o}); make it readable by its owner only (chmod 600)"
+                )));
+            }
+        }
+        if meta.len() > 4096 {
+            return Err(fail("it is over 4 KiB; it should hold one line".into()));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?;
+        let line = text.lines().next().unwrap_or("").to_owned();
+        if line.is_empty() {
+            return Err(fail("its first line is empty".into()));
+        }
+        Ok(line)
+    };
+    Some(read())
+}
+
+/// The password from TETHER_PASSWORD, the file TETHER_PASSWORD_FILE
+/// names, or a prompt on the terminal.
 fn password(prompt: &str) -> Result<String, CliError> {
     if let Ok(p) = std::env::var("TETHER_PASSWORD") {
         return Ok(p);
+    }
+    if let Some(p) = secret_from_file("TETHER_PASSWORD_FILE") {
+        return p;
     }
     rpassword::prompt_password(prompt)
         .map_err(|e| CliError(format!("could not read the password: {e}")))
@@ -85,8 +123,11 @@ fn user_named(store: &Store, username: &str) -> Result<Saved<User>, CliError> {
 fn sync_key() -> Result<crate::sync::bundle::SyncKey, CliError> {
     let passphrase = match std::env::var("TETHER_SYNC_KEY") {
         Ok(p) => p,
-        Err(_) => rpassword::prompt_password("Sync passphrase: ")
-            .map_err(|e| CliError(format!("could not read the sync passphrase: {e}")))?,
+        Err(_) => match secret_from_file("TETHER_SYNC_KEY_FILE") {
+            Some(p) => p?,
+            None => rpassword::prompt_password("Sync passphrase: ")
+                .map_err(|e| CliError(format!("could not read the sync passphrase: {e}")))?,
+        },
     };
     crate::sync::bundle::SyncKey::new(&passphrase)
         .map_err(|e| CliError(format!("TETHER_SYNC_KEY: {e}")))

@@ -1021,3 +1021,73 @@ fn recovery_key_rotation_from_the_command_line() {
         .close()
         .unwrap();
 }
+
+/// The office's hub runs `tether sync folder` unattended, with the
+/// password and the sync passphrase read from files only its account can
+/// read; a file other accounts can read is refused before anything runs.
+#[test]
+fn a_scheduled_hub_reads_its_secrets_from_private_files_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.db");
+    let dbs = db.to_str().unwrap();
+    assert!(
+        tether(&["init", "--db", dbs, "--admin", "admin"], PASSWORD)
+            .status
+            .success()
+    );
+    let folder = dir.path().join("shared");
+    std::fs::create_dir(&folder).unwrap();
+    let secret = |name: &str, text: &str, mode: u32| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, format!("{text}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    };
+    let pw = secret("password", PASSWORD, 0o644);
+    let key = secret("sync-key", "mekong river outreach 2026", 0o600);
+    let hub = || {
+        Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(["sync", "folder", "--db", dbs, "--user", "admin"])
+            .arg(&folder)
+            .env_remove("TETHER_PASSWORD")
+            .env_remove("TETHER_SYNC_KEY")
+            .env("TETHER_PASSWORD_FILE", &pw)
+            .env("TETHER_SYNC_KEY_FILE", &key)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let audit_before = Store::open(&db, "admin", PASSWORD)
+        .unwrap()
+        .audit_log(1000)
+        .unwrap()
+        .len();
+    let refused = hub();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("TETHER_PASSWORD_FILE")
+            && err.contains("mode 644")
+            && err.contains("chmod 600"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0, "no bundle");
+    // Nothing ran: not even a login was written (the check above opened it once).
+    assert_eq!(
+        Store::open(&db, "admin", PASSWORD)
+            .unwrap()
+            .audit_log(1000)
+            .unwrap()
+            .len(),
+        audit_before + 1
+    );
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let ran = hub();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1, "its bundle");
+}
