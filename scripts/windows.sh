@@ -12,7 +12,7 @@
 #                                     (assets/screenshots/windows-*.png)
 #
 # Installs what it needs (the rustup target; Debian's mingw-w64, nsis, zip and,
-# for --check, wine64, Xvfb, xdotool, ImageMagick). Cross build: about 9 minutes
+# for --check, wine64, Xvfb, xdotool, ImageMagick). Cross build: about 12 minutes
 # on 2 cores from clean, in $CARGO_TARGET_DIR (default ~/.cache/tether-windows).
 #
 # Wine 8 lacks bcryptprimitives.dll, whose ProcessPrng Rust's standard library
