@@ -270,6 +270,14 @@ impl TetherApp {
     }
 
     fn apply_unlock(&mut self, command: UnlockCommand) {
+        /// A new database's folder, private, if it is not there yet (a
+        /// failure shows as the database's own error next).
+        fn make_parent_folder(path: &std::path::Path) {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = crate::files::private_dir(dir);
+            }
+        }
+
         let Session::Locked(screen) = &mut self.session else {
             return;
         };
@@ -290,9 +298,7 @@ impl TetherApp {
                 display_name,
                 mut password,
             } => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    let _ = crate::files::private_dir(dir);
-                }
+                make_parent_folder(&path);
                 let r = Store::init(&path, &username, &display_name, &password)
                     .map(|i| (i.store, Some(i.recovery_key)));
                 password.zeroize();
@@ -306,9 +312,7 @@ impl TetherApp {
                 mut sync_passphrase,
                 sync_folder,
             } => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    let _ = crate::files::private_dir(dir);
-                }
+                make_parent_folder(&path);
                 let r = Store::init(&path, &username, &display_name, &password);
                 password.zeroize();
                 let outcome = r.map(|mut init| {

@@ -92,17 +92,28 @@ pub fn parse_count(text: &str) -> Result<i64, &'static str> {
 
 /// A choice among a closed list, as a combo box in a form grid row.
 pub fn choice_row<T: Labelled>(ui: &mut egui::Ui, label: &str, value: &mut T) {
+    choice_row_among(ui, label, value, T::all());
+}
+
+/// A choice among some values of a closed list (e.g. the case statuses a
+/// worker records), as a combo box in a form grid row.
+pub fn choice_row_among<T: Labelled>(ui: &mut egui::Ui, label: &str, value: &mut T, options: &[T]) {
     let id = field_label(ui, label);
-    choice(ui, id, value);
+    choice_among(ui, id, value, options);
     ui.end_row();
 }
 
 /// A combo box over a closed list, labelled by `label_id`.
 pub fn choice<T: Labelled>(ui: &mut egui::Ui, label_id: egui::Id, value: &mut T) {
+    choice_among(ui, label_id, value, T::all());
+}
+
+/// A combo box over `options`, labelled by `label_id`.
+fn choice_among<T: Labelled>(ui: &mut egui::Ui, label_id: egui::Id, value: &mut T, options: &[T]) {
     egui::ComboBox::from_id_salt(label_id)
         .selected_text(value.label())
         .show_ui(ui, |ui| {
-            for v in T::all() {
+            for v in options {
                 ui.selectable_value(value, *v, v.label());
             }
         })

@@ -92,17 +92,12 @@ impl Form for ClientForm {
             e.get("assigned_worker"),
         );
         // Lost to follow-up is derived from the contacts, never chosen.
-        let id = field_label(ui, t("Case status"));
-        egui::ComboBox::from_id_salt(id)
-            .selected_text(self.base.status.label())
-            .show_ui(ui, |ui| {
-                for s in CaseStatus::RECORDED {
-                    ui.selectable_value(&mut self.base.status, *s, s.label());
-                }
-            })
-            .response
-            .labelled_by(id);
-        ui.end_row();
+        choice_row_among(
+            ui,
+            t("Case status"),
+            &mut self.base.status,
+            CaseStatus::RECORDED,
+        );
         date_row(
             ui,
             t("Registered on"),
