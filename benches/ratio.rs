@@ -460,27 +460,38 @@ fn bulk_writes(table: &mut Vec<(String, Duration, Duration)>) {
         .expect("unlock");
     let dir = tempfile::tempdir().expect("temp dir");
     let sync_key = SyncKey::new("mekong river outreach 2026").expect("key");
-    let (bytes, device, device_key) = {
-        let a = Store::open(&demo, "admin", PASSWORD).expect("open demo");
-        let exported = a.sync_export(&sync_key, 0).expect("export");
-        let out = (
-            exported.bytes,
-            a.device_id().to_owned(),
-            a.device_key().expect("device key").public_hex(),
-        );
-        a.close().expect("close demo");
-        out
-    };
-    let opened =
-        bundle::open(&sync_key, tether::store::schema::MIGRATIONS_COUNT, &bytes).expect("open");
-
-    // A new laptop that has enrolled the demo's as an office laptop.
+    // A new laptop that has enrolled the demo's as an office laptop, and
+    // that the demo's (a copy) has enrolled, so that the bundle is sealed for it.
     let empty = dir.path().join("empty.db");
     let mut new = Store::init(&empty, "admin", "Admin", PASSWORD)
         .expect("init")
         .store;
-    new.enroll_device(&device, Some(&device_key), tether::store::Trust::Office)
-        .expect("enroll");
+    let demo_copy = dir.path().join("demo.db");
+    copy_db(&demo, &demo_copy);
+    let (bytes, opened) = {
+        let mut a = Store::open(&demo_copy, "admin", PASSWORD).expect("open demo");
+        let key = new.device_key().expect("device key").public_hex();
+        a.enroll_device(new.device_id(), Some(&key), tether::store::Trust::Office)
+            .expect("enroll the new laptop");
+        let a_key = a.device_key().expect("device key").public_hex();
+        new.enroll_device(a.device_id(), Some(&a_key), tether::store::Trust::Office)
+            .expect("enroll");
+        let exported = a.sync_export(&sync_key, 0).expect("export");
+        let own = a.device_key().expect("device key");
+        let reader = bundle::Reader {
+            device: a.device_id(),
+            key: &own,
+        };
+        let opened = bundle::open(
+            &sync_key,
+            &reader,
+            tether::store::schema::MIGRATIONS_COUNT,
+            &exported.bytes,
+        )
+        .expect("open");
+        a.close().expect("close demo");
+        (exported.bytes, opened)
+    };
     new.close().expect("close");
     let empty_key = KeyFile::load(&empty)
         .expect("key file")

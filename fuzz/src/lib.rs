@@ -83,6 +83,9 @@ pub fn demo_database(path: &Path, clients: usize, seed: u64) -> (Store, String) 
 struct Template {
     path: PathBuf,
     recovery_key: String,
+    /// Its device id and key (every copy's): bundles are sealed for it.
+    device: String,
+    key: bundle::DeviceKey,
 }
 
 fn template() -> &'static Template {
@@ -97,8 +100,15 @@ fn template() -> &'static Template {
                 tether::store::Trust::Office,
             )
             .expect("enroll the peer");
+        let device = store.device_id().to_owned();
+        let key = store.device_key().expect("device key");
         store.close().expect("close template");
-        Template { path, recovery_key }
+        Template {
+            path,
+            recovery_key,
+            device,
+            key,
+        }
     })
 }
 
@@ -121,7 +131,12 @@ fn scratch_store() -> Store {
 /// `bundle_open`: the header alone, then the whole bundle with the key.
 pub fn bundle_open(data: &[u8]) {
     let _ = bundle::peek(data);
-    let _ = bundle::open(sync_key(), schema::MIGRATIONS_COUNT, data);
+    let t = template();
+    let reader = bundle::Reader {
+        device: &t.device,
+        key: &t.key,
+    };
+    let _ = bundle::open(sync_key(), &reader, schema::MIGRATIONS_COUNT, data);
 }
 
 /// `bundle_merge`: the bytes as a payload's JSON, sealed as a bundle from
@@ -133,14 +148,19 @@ pub fn bundle_merge(data: &[u8]) {
 /// What [`bundle_merge`] gets: nothing when the bytes are no payload.
 pub fn merge_payload_json(data: &[u8]) -> Option<Result<Merged, StoreError>> {
     let payload = serde_json::from_slice::<Payload>(data).ok()?;
+    let t = template();
+    let recipients = [(t.device.clone(), t.key.public_hex())];
     let bytes = bundle::seal(
-        sync_key(),
-        peer_key(),
-        schema::MIGRATIONS_COUNT,
-        PEER_DEVICE,
-        0,
-        i64::from(u32::MAX),
-        1_774_915_200_000,
+        &bundle::Sealing {
+            key: sync_key(),
+            signer: peer_key(),
+            schema: schema::MIGRATIONS_COUNT,
+            device: PEER_DEVICE,
+            since: 0,
+            top: i64::from(u32::MAX),
+            created_at: 1_774_915_200_000,
+            recipients: &recipients,
+        },
         &payload,
     )
     .ok()?;

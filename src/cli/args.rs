@@ -185,8 +185,9 @@ pub enum SyncCommand {
     /// Merge every other laptop's bundle in a shared folder, then write this one's there.
     Folder { dir: PathBuf },
     /// List the laptops this one knows: this laptop (with its key, to be
-    /// compared when another laptop enrolls it), then every other one with
-    /// what it is enrolled as and when it last synced.
+    /// compared when another laptop enrolls it, and its scope), then every
+    /// other one with what it is enrolled as, its scope, what it holds and
+    /// when it last synced.
     Devices,
     /// Enroll another laptop (admins): `member` for a field laptop (its own
     /// changes are merged), `office` for an office laptop (may also pass on
@@ -205,6 +206,19 @@ pub enum SyncCommand {
     /// How far ahead of this laptop's clock (hours, 1 to 720; default 24)
     /// a change in a bundle may be dated (admins).
     ClockMargin { hours: i64 },
+    /// Which clients a field laptop holds (admins, on the office laptop):
+    /// those of the outreach workers named, or every client.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["workers", "all"])))]
+    Scope {
+        #[arg(long, value_name = "DEVICE_ID")]
+        device: String,
+        /// Usernames of the outreach workers whose clients it holds, comma-separated.
+        #[arg(long, value_delimiter = ',', value_name = "USERNAME,...")]
+        workers: Vec<String>,
+        /// Every client (an office laptop).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {

@@ -7,6 +7,26 @@ pub(super) fn run(cli: &Cli, action: &SyncCommand) -> Result<bool, CliError> {
     let mut store = open(db, &cli.user)?;
     match action {
         SyncCommand::Devices => {
+            let users = store.users()?;
+            let scope_text = |scope: &crate::store::Scope| match scope {
+                crate::store::Scope::All => "every client".to_owned(),
+                crate::store::Scope::Workers(w) => {
+                    let names: Vec<String> = w
+                        .iter()
+                        .map(|id| {
+                            users.iter().find(|u| u.id() == *id).map_or_else(
+                                || id.simple().to_string(),
+                                |u| u.data.username.clone(),
+                            )
+                        })
+                        .collect();
+                    if names.is_empty() {
+                        "no client yet (no workers)".to_owned()
+                    } else {
+                        format!("clients of {}", names.join(","))
+                    }
+                }
+            };
             for d in store.sync_devices()? {
                 let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                     t.map_or_else(
@@ -16,19 +36,56 @@ pub(super) fn run(cli: &Cli, action: &SyncCommand) -> Result<bool, CliError> {
                 };
                 if d.this_laptop {
                     println!(
-                        "{}  this laptop  key {}  ({})",
-                        d.device_id, d.fingerprint, d.public_key
+                        "{}  this laptop  holds {}  key {}  ({})",
+                        d.device_id,
+                        scope_text(&d.scope),
+                        d.fingerprint,
+                        d.public_key
                     );
                 } else {
+                    let holds = match (&d.scope, d.trust) {
+                        (crate::store::Scope::Workers(_), _) => {
+                            format!("  holds {} client(s)", store.clients_held_by(&d.device_id)?)
+                        }
+                        _ => String::new(),
+                    };
                     println!(
-                        "{}  {}  key {}  last seen {}  last merged {}",
+                        "{}  {}  scope {}{holds}  key {}  last seen {}  last merged {}",
                         d.device_id,
                         d.trust.as_str(),
+                        scope_text(&d.scope),
                         d.fingerprint,
                         when(d.last_seen),
                         when(d.last_merged)
                     );
                 }
+            }
+        }
+        SyncCommand::Scope {
+            device,
+            workers,
+            all,
+        } => {
+            let scope = if *all {
+                crate::store::Scope::All
+            } else {
+                let mut ids = Vec::new();
+                for name in workers.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
+                    let user = store.user_by_name(name)?.ok_or_else(|| {
+                        CliError(format!("--workers: no user {name:?} on this laptop"))
+                    })?;
+                    ids.push(user.id());
+                }
+                crate::store::Scope::Workers(ids)
+            };
+            store.set_device_scope(device, &scope)?;
+            if *all {
+                println!("Laptop {device} now holds every client");
+            } else {
+                println!(
+                    "Laptop {device} now holds the clients of {}; at its next sync it receives them and removes every other",
+                    workers.join(", ")
+                );
             }
         }
         SyncCommand::Enroll { device, trust, key } => {
@@ -97,6 +154,12 @@ pub(super) fn run(cli: &Cli, action: &SyncCommand) -> Result<bool, CliError> {
                 done.sent,
                 done.conflicts()
             );
+            if done.purged() > 0 {
+                println!(
+                    "{} client(s) no longer in this laptop's scope removed from it, with all their records",
+                    done.purged()
+                );
+            }
         }
     }
     store.close()?;

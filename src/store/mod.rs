@@ -51,7 +51,7 @@ pub use search::{ClientRow, SearchResult};
 pub use sql::Columns;
 pub use sync::{
     BUNDLE_EXTENSION, Conflict, DuplicateClient, Exported, FieldDiff, FolderSync, Merged, Progress,
-    RecordLabel, Resolution, SyncStep, read_bundle_file,
+    Purged, RecordLabel, Resolution, Scope, SyncStep, read_bundle_file,
 };
 pub use timeline::{TimelineEntry, TimelineItem};
 pub use trust::{SyncDevice, Trust};

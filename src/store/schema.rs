@@ -15,7 +15,23 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(SYNC_TRUST),
     M::up(OPEN_FOLLOWUPS),
     M::up(DERIVED_LOST),
+    M::up(SCOPES),
 ];
+
+/// Migration 9: need-to-know sync (`store::sync::scope`). Each other
+/// laptop's scope (NULL: every client; else a JSON list of the worker ids
+/// whose clients it holds), and, for scoped laptops, which clients each was
+/// sent whole (at which stamp of this laptop's clock) or has left.
+const SCOPES: &str = "
+ALTER TABLE sync_devices ADD COLUMN scope TEXT;
+CREATE TABLE sync_holdings (
+    device_id TEXT NOT NULL,
+    client_id BLOB NOT NULL,
+    sent_top INTEGER NOT NULL,
+    left_top INTEGER,
+    PRIMARY KEY (device_id, client_id)
+) STRICT, WITHOUT ROWID;
+";
 
 /// Which laptops this one believes (`store::sync`, "Trust"): each other
 /// laptop's public signing key as first seen, and what an admin enrolled

@@ -3,8 +3,8 @@
 //! bundle it writes. Each other laptop is known by the public key first
 //! seen for its device id, and an admin decides what it may change here:
 //!
-//! - `pending`: seen (its bundle opened with the organisation's
-//!   passphrase) but not enrolled; its bundles are refused.
+//! - `pending`: seen (a bundle signed with its key) but not enrolled; its
+//!   bundles are refused, and no bundle is sealed for it.
 //! - `member`: a field laptop. Its own changes are merged, each checked
 //!   against the role its author has on this laptop; changes it relays
 //!   from other laptops are left for those laptops or the office to send;
@@ -13,7 +13,7 @@
 //!   (made by an admin).
 //! - `retired`: refused from now on (a lost or seized laptop).
 
-use super::{Store, StoreError, ms_to_time};
+use super::{Scope, Store, StoreError, ms_to_time};
 use crate::domain::*;
 use crate::sync::SyncError;
 use crate::sync::bundle::{DeviceKey, Header, fingerprint};
@@ -64,6 +64,8 @@ pub struct SyncDevice {
     pub last_seen: Option<DateTime<Utc>>,
     /// When a bundle of it was last merged here.
     pub last_merged: Option<DateTime<Utc>>,
+    /// Which clients it holds (for this laptop: as the office set it).
+    pub scope: Scope,
 }
 
 /// Pending laptops remembered at most (a folder full of strangers' bundles
@@ -124,9 +126,10 @@ impl Store {
             first_seen: None,
             last_seen: None,
             last_merged: None,
+            scope: self.own_scope()?,
         }];
         let mut stmt = self.conn().prepare(
-            "SELECT d.device_id, d.public_key, d.trust, d.first_seen, d.last_seen, p.last_merged_at
+            "SELECT d.device_id, d.public_key, d.trust, d.first_seen, d.last_seen, p.last_merged_at, d.scope
              FROM sync_devices d LEFT JOIN sync_peers p ON p.device_id = d.device_id
              ORDER BY d.first_seen, d.device_id",
         )?;
@@ -142,6 +145,7 @@ impl Store {
                 first_seen: Some(ms_to_time(r.get(3)?)),
                 last_seen: Some(ms_to_time(r.get(4)?)),
                 last_merged: r.get::<_, Option<i64>>(5)?.map(ms_to_time),
+                scope: Scope::from_column(r.get::<_, Option<String>>(6)?.as_deref()),
             })
         })?;
         for row in rows {
@@ -221,7 +225,8 @@ impl Store {
                 "INSERT INTO sync_devices(device_id, public_key, trust, first_seen, last_seen, changed_by, changed_at)
                  VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?4)
                  ON CONFLICT(device_id) DO UPDATE SET trust = excluded.trust,
-                     changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+                     changed_by = excluded.changed_by, changed_at = excluded.changed_at,
+                     scope = CASE WHEN excluded.trust = 'office' THEN NULL ELSE scope END",
                 params![device_id, key, trust.as_str(), ctx.now, ctx.user_id],
             )?;
             ctx.audit(

@@ -13,8 +13,16 @@
 //!                            the sending laptop's own device key
 //! ```
 //!
-//! The key is derived from the organisation's sync passphrase with Argon2id
-//! and the header's salt. The header is readable without the key (so a sync
+//! Format 4 seals each bundle to the laptops allowed to read it: a random
+//! content key is wrapped once per recipient (X25519 between a fresh
+//! ephemeral key and the recipient's enrolled device key, taken to its
+//! Curve25519 form; XChaCha20-Poly1305 under a BLAKE2b of the shared
+//! secret), and the body key is a BLAKE2b of the content key and the
+//! passphrase's key: opening one needs both the passphrase and the private
+//! key of a laptop it was sealed for. A retired laptop is sealed for no
+//! more, so its key opens nothing new.
+//!
+//! The passphrase's key is derived with Argon2id and the header's salt. The header is readable without the key (so a sync
 //! folder can be scanned) but authenticated: a changed byte anywhere, a
 //! wrong passphrase or a cut-short file is refused whole.
 //!
@@ -41,7 +49,10 @@ const MAGIC: &[u8] = b"TETHER-SYNC\n";
 /// payload in MessagePack instead of JSON, a third of the size and five
 /// times quicker to read). Format 2 is still read, so a laptop updated
 /// first takes bundles from those not updated yet.
-pub const FORMAT: u32 = 3;
+/// 4: sealed per recipient laptop (see above).
+pub const FORMAT: u32 = 4;
+/// Recipients of one bundle, at most.
+pub const MAX_RECIPIENTS: usize = 200;
 /// The oldest format read.
 const OLDEST_FORMAT: u32 = 2;
 /// Shortest sync passphrase accepted.
@@ -95,6 +106,36 @@ pub struct Header {
     pub nonce: String,
     pub kdf: [u32; 3],
     pub body_len: u64,
+    /// Format 4: the ephemeral X25519 public key (hex) the content key is
+    /// wrapped with...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral: Option<String>,
+    /// ...and the laptops it is sealed for, each with its wrapped copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<Recipient>,
+}
+
+impl Header {
+    /// Whether `device` may open it (bundles before format 4 were sealed
+    /// with the passphrase alone, for every laptop).
+    pub fn is_for(&self, device: &str) -> bool {
+        self.format < 4 || self.recipients.iter().any(|r| r.device == device)
+    }
+}
+
+/// A laptop a bundle is sealed for: its device id, and the content key
+/// wrapped for its key (hex: 32 bytes and a 16-byte tag).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub device: String,
+    pub wrapped: String,
+}
+
+/// Who is opening a bundle: this laptop's device id and key.
+#[derive(Clone, Copy)]
+pub struct Reader<'a> {
+    pub device: &'a str,
+    pub key: &'a DeviceKey,
 }
 
 /// A bundle read and opened.
@@ -200,6 +241,11 @@ impl DeviceKey {
         hex::encode(self.key.verifying_key().to_bytes())
     }
 
+    /// The key's Curve25519 (X25519) form, for opening sealed bundles.
+    fn x25519_secret(&self) -> x25519_dalek::StaticSecret {
+        x25519_dalek::StaticSecret::from(self.key.to_scalar_bytes())
+    }
+
     fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
         use ed25519_dalek::Signer;
         self.key.sign(message).to_bytes()
@@ -243,6 +289,90 @@ fn aad(header: &[u8]) -> Vec<u8> {
     aad
 }
 
+/// A laptop's public device key (Ed25519, hex) in its X25519 form.
+fn montgomery_of(public_hex: &str) -> Option<x25519_dalek::PublicKey> {
+    let bytes: [u8; 32] = hex::decode(public_hex.trim()).ok()?.try_into().ok()?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
+    Some(x25519_dalek::PublicKey::from(
+        key.to_montgomery().to_bytes(),
+    ))
+}
+
+/// The key one recipient's copy of the content key is wrapped with.
+fn wrap_key(
+    shared: &[u8],
+    ephemeral: &[u8],
+    recipient: &[u8],
+    device: &str,
+) -> Zeroizing<[u8; 32]> {
+    use blake2::Digest;
+    let mut h = blake2::Blake2b512::new();
+    h.update(b"tether-sync-4 wrap\0");
+    h.update(shared);
+    h.update(ephemeral);
+    h.update(recipient);
+    h.update(device.as_bytes());
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&h.finalize()[..32]);
+    out
+}
+
+/// The body's key: the content key and the passphrase's key together.
+fn body_key(content: &[u8; 32], passphrase_key: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+    use blake2::Digest;
+    let mut h = blake2::Blake2b512::new();
+    h.update(b"tether-sync-4 body\0");
+    h.update(content);
+    h.update(passphrase_key);
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&h.finalize()[..32]);
+    out
+}
+
+/// Unwraps the content key of a format-4 bundle for `reader`.
+fn content_key_for(header: &Header, reader: &Reader<'_>) -> Result<Zeroizing<[u8; 32]>, SyncError> {
+    if header.recipients.len() > MAX_RECIPIENTS {
+        return Err(SyncError::Damaged(
+            "it is sealed for too many laptops".into(),
+        ));
+    }
+    let Some(mine) = header.recipients.iter().find(|r| r.device == reader.device) else {
+        return Err(SyncError::NotForThisLaptop);
+    };
+    let ephemeral: [u8; 32] = header
+        .ephemeral
+        .as_deref()
+        .and_then(|e| hex::decode(e).ok())
+        .and_then(|b| b.try_into().ok())
+        .ok_or(SyncError::WrongKeyOrTampered)?;
+    let wrapped = hex::decode(&mine.wrapped).map_err(|_| SyncError::WrongKeyOrTampered)?;
+    if wrapped.len() != 48 {
+        return Err(SyncError::WrongKeyOrTampered);
+    }
+    let secret = reader.key.x25519_secret();
+    let own = x25519_dalek::PublicKey::from(&secret);
+    let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(ephemeral));
+    if !shared.was_contributory() {
+        return Err(SyncError::WrongKeyOrTampered);
+    }
+    let wrap = wrap_key(shared.as_bytes(), &ephemeral, own.as_bytes(), reader.device);
+    let plain = Zeroizing::new(
+        XChaCha20Poly1305::new_from_slice(wrap.as_ref())
+            .map_err(|e| SyncError::Damaged(e.to_string()))?
+            .decrypt(
+                XNonce::from_slice(&[0u8; 24]),
+                AeadPayload {
+                    msg: &wrapped,
+                    aad: reader.device.as_bytes(),
+                },
+            )
+            .map_err(|_| SyncError::WrongKeyOrTampered)?,
+    );
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&plain);
+    Ok(out)
+}
+
 fn check_kdf(kdf: [u32; 3]) -> Result<(), SyncError> {
     if kdf == [KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES] {
         Ok(())
@@ -265,31 +395,14 @@ pub struct Sealing<'a> {
     pub since: i64,
     pub top: i64,
     pub created_at: i64,
+    /// The laptops it is sealed for: device id and public device key (hex).
+    pub recipients: &'a [(String, String)],
 }
 
-/// Writes a bundle: compresses and encrypts the payload under `key`, and
-/// signs the whole file with this laptop's `signer` key.
-#[allow(clippy::too_many_arguments)]
-pub fn seal(
-    key: &SyncKey,
-    signer: &DeviceKey,
-    schema: usize,
-    device: &str,
-    since: i64,
-    top: i64,
-    created_at: i64,
-    payload: &Payload,
-) -> Result<Vec<u8>, SyncError> {
-    let sealing = Sealing {
-        key,
-        signer,
-        schema,
-        device,
-        since,
-        top,
-        created_at,
-    };
-    seal_as(FORMAT, &sealing, payload)
+/// Writes a bundle: compresses and encrypts the payload for the
+/// recipients, and signs the whole file with this laptop's `signer` key.
+pub fn seal(sealing: &Sealing<'_>, payload: &Payload) -> Result<Vec<u8>, SyncError> {
+    seal_as(FORMAT, sealing, payload)
 }
 
 /// [`seal`] in a given format: the previous one (2, JSON) is kept for the
@@ -327,20 +440,21 @@ fn deflate(
     ))
 }
 
-/// [`seal`] for a payload written by [`TableWriter`]s: `merged` and the
-/// tables, in the format of this build.
+/// [`seal`] for a payload written by [`TableWriter`]s: `merged`, the
+/// tables and the reader's scope, in the format of this build.
 pub fn seal_tables(
     sealing: &Sealing<'_>,
     merged: &[(String, i64)],
     tables: &[TableWriter],
+    scope: Option<&[String]>,
 ) -> Result<Vec<u8>, SyncError> {
     use rmp::encode::{write_array_len, write_sint, write_str};
     let size: usize = tables.iter().map(|t| t.bytes.len()).sum();
     let plain = deflate(size / 3, |z| {
         let mut head = Vec::new();
         let e = |e: rmp::encode::ValueWriteError| std::io::Error::other(e.to_string());
-        // Payload { merged, tables }, a struct as an array.
-        write_array_len(&mut head, 2)?;
+        // Payload { merged, tables, scope }, a struct as an array.
+        write_array_len(&mut head, 3)?;
         write_array_len(&mut head, merged.len() as u32)?;
         for (device, stamp) in merged {
             write_array_len(&mut head, 2)?;
@@ -362,6 +476,19 @@ pub fn seal_tables(
             z.write_all(&head)?;
             z.write_all(&t.bytes)?;
         }
+        head.clear();
+        match scope {
+            None => {
+                let _ = rmp::encode::write_nil(&mut head);
+            }
+            Some(workers) => {
+                write_array_len(&mut head, workers.len() as u32)?;
+                for w in workers {
+                    write_str(&mut head, w).map_err(e)?;
+                }
+            }
+        }
+        z.write_all(&head)?;
         Ok(())
     })?;
     seal_plain(FORMAT, sealing, plain)
@@ -381,10 +508,50 @@ fn seal_plain(
         since,
         top,
         created_at,
+        recipients,
     } = sealing;
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(SyncError::TooLarge {
+            what: "the laptops one bundle is sealed for",
+            limit: MAX_RECIPIENTS as u64,
+        });
+    }
     let mut nonce = [0u8; 24];
     rand::rng().fill_bytes(&mut nonce);
     let kdf = [KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES];
+    let mut content = Zeroizing::new([0u8; 32]);
+    rand::rng().fill_bytes(content.as_mut());
+    let (ephemeral, wrapped) = if format >= 4 {
+        let mut e = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(e.as_mut());
+        let secret = x25519_dalek::StaticSecret::from(*e);
+        let public = x25519_dalek::PublicKey::from(&secret);
+        let mut out = Vec::with_capacity(recipients.len());
+        for (to, key) in recipients {
+            let their = montgomery_of(key).ok_or_else(|| {
+                SyncError::Damaged(format!("laptop {}'s key is not a valid key", short(to)))
+            })?;
+            let shared = secret.diffie_hellman(&their);
+            let wrap = wrap_key(shared.as_bytes(), public.as_bytes(), their.as_bytes(), to);
+            let sealed = XChaCha20Poly1305::new_from_slice(wrap.as_ref())
+                .map_err(|e| SyncError::Damaged(e.to_string()))?
+                .encrypt(
+                    XNonce::from_slice(&[0u8; 24]),
+                    AeadPayload {
+                        msg: content.as_ref(),
+                        aad: to.as_bytes(),
+                    },
+                )
+                .map_err(|_| SyncError::Damaged("encryption failed".into()))?;
+            out.push(Recipient {
+                device: to.clone(),
+                wrapped: hex::encode(sealed),
+            });
+        }
+        (Some(hex::encode(public.as_bytes())), out)
+    } else {
+        (None, Vec::new())
+    };
     // AEAD adds a 16-byte tag.
     let header = Header {
         format,
@@ -398,10 +565,20 @@ fn seal_plain(
         nonce: hex::encode(nonce),
         kdf,
         body_len: plain.len() as u64 + 16,
+        ephemeral,
+        recipients: wrapped,
     };
     let header_bytes =
         serde_json::to_vec(&header).map_err(|e| SyncError::Damaged(e.to_string()))?;
-    let k = key.key_for(&key.salt, kdf)?;
+    if header_bytes.len() > MAX_HEADER {
+        return Err(SyncError::Damaged("its header is too long".into()));
+    }
+    let passphrase_key = key.key_for(&key.salt, kdf)?;
+    let k = if format >= 4 {
+        body_key(&content, &passphrase_key)
+    } else {
+        passphrase_key
+    };
     let cipher = XChaCha20Poly1305::new_from_slice(k.as_ref())
         .map_err(|e| SyncError::Damaged(e.to_string()))?;
     let body = cipher
@@ -522,9 +699,28 @@ pub fn peek(bytes: &[u8]) -> Result<Header, SyncError> {
     split(bytes).map(|p| p.header)
 }
 
-/// Opens a bundle: checks the format, decrypts, decompresses and parses.
-/// `schema` is this build's number of migrations; a newer bundle is refused.
-pub fn open(key: &SyncKey, schema: usize, bytes: &[u8]) -> Result<Bundle, SyncError> {
+/// The header, once the signature at the end is checked against the key
+/// it names (no passphrase or recipient key needed): who wrote it, in that
+/// laptop's own words, so that an unknown laptop can be listed for an admin
+/// to enroll even though it could not seal a bundle for this one yet.
+pub fn signed_header(bytes: &[u8]) -> Result<Header, SyncError> {
+    let parts = split(bytes)?;
+    check_kdf(parts.header.kdf)?;
+    if !signed_by(&parts.header.signer, parts.signed, parts.signature) {
+        return Err(SyncError::BadSignature);
+    }
+    Ok(parts.header)
+}
+
+/// Opens a bundle for `reader`: checks the format, decrypts, decompresses
+/// and parses. `schema` is this build's number of migrations; a newer
+/// bundle is refused.
+pub fn open(
+    key: &SyncKey,
+    reader: &Reader<'_>,
+    schema: usize,
+    bytes: &[u8],
+) -> Result<Bundle, SyncError> {
     let Parts {
         header,
         header_bytes,
@@ -543,7 +739,17 @@ pub fn open(key: &SyncKey, schema: usize, bytes: &[u8]) -> Result<Bundle, SyncEr
     if !signed_by(&header.signer, signed, signature) {
         return Err(SyncError::BadSignature);
     }
-    let k = key.key_for(&salt, header.kdf)?;
+    // Sealed for this laptop? (Before any key is derived.)
+    let content = if header.format >= 4 {
+        Some(content_key_for(&header, reader)?)
+    } else {
+        None
+    };
+    let passphrase_key = key.key_for(&salt, header.kdf)?;
+    let k = match &content {
+        Some(c) => body_key(c, &passphrase_key),
+        None => passphrase_key,
+    };
     let cipher = XChaCha20Poly1305::new_from_slice(k.as_ref())
         .map_err(|e| SyncError::Damaged(e.to_string()))?;
     let plain = Zeroizing::new(
@@ -598,6 +804,13 @@ fn check_shape(payload: &Payload) -> Result<(), SyncError> {
     }
     if payload.merged.len() > 100_000 {
         return Err(SyncError::Damaged("its list of devices is too long".into()));
+    }
+    if let Some(scope) = &payload.scope
+        && (scope.len() > 10_000 || scope.iter().any(|w| w.len() > 64))
+    {
+        return Err(SyncError::Damaged(
+            "its scope is not a list of workers".into(),
+        ));
     }
     for (i, t) in payload.tables.iter().enumerate() {
         if payload.tables[..i].iter().any(|o| o.table == t.table) {

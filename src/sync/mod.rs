@@ -247,6 +247,10 @@ pub enum SyncError {
     #[error("the bundle is damaged: {0}")]
     Damaged(String),
     #[error(
+        "the bundle is not sealed for this laptop: only the laptops it was written for can open it"
+    )]
+    NotForThisLaptop,
+    #[error(
         "the bundle's signature does not match the laptop key in it: it has been altered or forged"
     )]
     BadSignature,

@@ -95,6 +95,11 @@ pub struct Payload {
     /// that device's it has merged (so the device can send less next time).
     pub merged: Vec<(String, i64)>,
     pub tables: Vec<TableRows>,
+    /// In a bundle the office writes for one field laptop: that laptop's
+    /// scope, the ids (hex) of the workers whose clients it holds. None in
+    /// every other bundle (and in those before format 4).
+    #[serde(default)]
+    pub scope: Option<Vec<String>>,
 }
 
 impl Payload {

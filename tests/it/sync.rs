@@ -277,7 +277,7 @@ fn bad_bundles_are_refused_whole_and_change_nothing() {
     client(&mut b, "BB-0001", None);
     let good = a.sync_export(&k, 0).unwrap().bytes;
     let dump = b.canonical_dump().unwrap();
-    let audit = audit_count(&b);
+    let mut audit = audit_count(&b);
     let file_before = std::fs::read(b.path()).unwrap();
 
     let mut tampered = good.clone();
@@ -319,23 +319,37 @@ fn bad_bundles_are_refused_whole_and_change_nothing() {
                 matches!(err, StoreError::Sync(SyncError::BadSignature)),
                 "{what}: {text}"
             ),
+            // A laptop of another organisation is one never enrolled here.
+            "another organisation's bundle" => assert!(
+                matches!(err, StoreError::Sync(SyncError::NotEnrolled { .. })),
+                "{what}: {text}"
+            ),
             _ => assert!(
                 matches!(err, StoreError::Sync(SyncError::WrongKeyOrTampered)),
                 "{what}: {text}"
             ),
         }
         assert_eq!(b.canonical_dump().unwrap(), dump, "{what} changed records");
-        assert_eq!(audit_count(&b), audit, "{what} wrote to the audit log");
+        if what == "another organisation's bundle" {
+            // Its laptop is noted (once, audited) for an admin to judge.
+            assert_eq!(audit_count(&b), audit + 1, "{what}: noted once");
+            audit += 1;
+        } else {
+            assert_eq!(audit_count(&b), audit, "{what} wrote to the audit log");
+        }
     }
     // A bundle from a newer Tether, properly sealed with the right key.
     let newer = bundle::seal(
-        &k,
-        &a.device_key().unwrap(),
-        tether::store::schema::MIGRATIONS_COUNT + 1,
-        a.device_id(),
-        0,
-        1,
-        1,
+        &bundle::Sealing {
+            key: &k,
+            signer: &a.device_key().unwrap(),
+            schema: tether::store::schema::MIGRATIONS_COUNT + 1,
+            device: a.device_id(),
+            since: 0,
+            top: 1,
+            created_at: 1,
+            recipients: &a.main_recipients().unwrap(),
+        },
         &bundle::Payload::default(),
     )
     .unwrap();
@@ -445,7 +459,7 @@ fn a_sync_folder_exchanges_only_what_is_new() {
     let done = a.sync_with_folder(&k, &folder, &mut quiet()).unwrap();
     assert_eq!(done.skipped.len(), 1);
     assert!(
-        done.skipped[0].contains("another key"),
+        done.skipped[0].contains("not enrolled"),
         "{}",
         done.skipped[0]
     );
@@ -720,9 +734,10 @@ fn an_import_killed_halfway_leaves_the_database_as_it_was() {
         ));
     }
     a.write_batch(&batch, "test").unwrap();
-    let bundle = a.sync_export(&k, 0).unwrap();
     let (b_db, mut b) = fresh();
     enroll(&mut b, &a);
+    enroll(&mut a, &b);
+    let bundle = a.sync_export(&k, 0).unwrap();
     client(&mut b, "BB-0009", None);
     let before = b.canonical_dump().unwrap();
     let path = b.path().to_owned();
@@ -789,20 +804,38 @@ fn now_ms() -> i64 {
 /// A bundle as a seized laptop could write it: `from`'s own full export,
 /// opened with the passphrase, changed by `edit`, sealed again with
 /// `from`'s own signing key.
+/// A bundle `s` wrote, opened with its own key (the writer is always one
+/// of the laptops a bundle is sealed for).
+fn open_own(k: &SyncKey, s: &Store, bytes: &[u8]) -> bundle::Bundle {
+    let key = s.device_key().unwrap();
+    bundle::open(
+        k,
+        &bundle::Reader {
+            device: s.device_id(),
+            key: &key,
+        },
+        tether::store::schema::MIGRATIONS_COUNT,
+        bytes,
+    )
+    .unwrap()
+}
+
 fn forged(k: &SyncKey, from: &Store, edit: impl FnOnce(&mut Payload)) -> Vec<u8> {
     let exported = from.sync_export(k, 0).unwrap();
-    let mut opened =
-        bundle::open(k, tether::store::schema::MIGRATIONS_COUNT, &exported.bytes).unwrap();
+    let mut opened = open_own(k, from, &exported.bytes);
     edit(&mut opened.payload);
     let h = &opened.header;
     bundle::seal(
-        k,
-        &from.device_key().unwrap(),
-        h.schema,
-        &h.device,
-        h.since,
-        h.top,
-        h.created_at,
+        &bundle::Sealing {
+            key: &k,
+            signer: &from.device_key().unwrap(),
+            schema: h.schema,
+            device: &h.device,
+            since: h.since,
+            top: h.top,
+            created_at: h.created_at,
+            recipients: &from.main_recipients().unwrap(),
+        },
         &opened.payload,
     )
     .unwrap()
@@ -1087,6 +1120,13 @@ fn strangers_impersonators_and_retired_laptops_are_refused() {
     // Enrolled as a field laptop, its own admin stays its own, and records
     // made by a user the office does not know are refused.
     o.enroll_device(s.device_id(), None, Trust::Member).unwrap();
+    // (A bundle is sealed only for laptops its writer has enrolled.)
+    let sealed_before = assert_refused(&mut o, &k, &theirs, "not sealed for it", |e| {
+        matches!(e, SyncError::NotForThisLaptop)
+    });
+    assert!(sealed_before.contains("not sealed for this laptop"));
+    enroll(&mut s, &o);
+    let theirs = s.sync_export(&k, 0).unwrap().bytes;
     let text = assert_refused(
         &mut o,
         &k,
@@ -1097,16 +1137,18 @@ fn strangers_impersonators_and_retired_laptops_are_refused() {
     assert!(text.contains("does not know"), "{text}");
     // Someone else's key under the field laptop's device id.
     let exported = s.sync_export(&k, 0).unwrap();
-    let opened =
-        bundle::open(&k, tether::store::schema::MIGRATIONS_COUNT, &exported.bytes).unwrap();
+    let opened = open_own(&k, &s, &exported.bytes);
     let posing = bundle::seal(
-        &k,
-        &s.device_key().unwrap(),
-        opened.header.schema,
-        f.device_id(),
-        0,
-        opened.header.top,
-        opened.header.created_at,
+        &bundle::Sealing {
+            key: &k,
+            signer: &s.device_key().unwrap(),
+            schema: opened.header.schema,
+            device: f.device_id(),
+            since: 0,
+            top: opened.header.top,
+            created_at: opened.header.created_at,
+            recipients: &s.main_recipients().unwrap(),
+        },
         &opened.payload,
     )
     .unwrap();
@@ -1389,8 +1431,9 @@ fn random_changes_to_a_real_bundle_never_panic_and_change_nothing_when_refused()
     a.create(Contact::new(c.id(), day("2026-03-03"), ContactKind::DropIn))
         .unwrap();
     let base = a.sync_export(&k, 0).unwrap();
-    let opened = bundle::open(&k, tether::store::schema::MIGRATIONS_COUNT, &base.bytes).unwrap();
+    let opened = open_own(&k, &a, &base.bytes);
     let signer = a.device_key().unwrap();
+    let recipients = a.main_recipients().unwrap();
     let value = prop_oneof![
         Just(Value::Null),
         any::<i64>().prop_map(Value::Int),
@@ -1422,13 +1465,16 @@ fn random_changes_to_a_real_bundle_never_panic_and_change_nothing_when_refused()
             }
             let h = &opened.header;
             let bytes = bundle::seal(
-                &k,
-                &signer,
-                h.schema,
-                &h.device,
-                0,
-                h.top,
-                h.created_at,
+                &bundle::Sealing {
+                    key: &k,
+                    signer: &signer,
+                    schema: h.schema,
+                    device: &h.device,
+                    since: 0,
+                    top: h.top,
+                    created_at: h.created_at,
+                    recipients: &recipients,
+                },
                 &payload,
             )
             .unwrap();
@@ -1477,6 +1523,10 @@ fn the_command_line_lists_enrolls_and_refuses_in_one_line() {
     std::fs::write(&file, s.sync_export(&k, 0).unwrap().bytes).unwrap();
     let before = o.canonical_dump().unwrap();
     let path = o.path().to_owned();
+    let (o_id, o_key) = (
+        o.device_id().to_owned(),
+        o.device_key().unwrap().public_hex(),
+    );
     o.close().unwrap();
     let run = |user: &str, args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_tether"))
@@ -1552,6 +1602,9 @@ fn the_command_line_lists_enrolls_and_refuses_in_one_line() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Its admin enrolls the office laptop too: its bundle is sealed for it.
+    s.enroll_device(&o_id, Some(&o_key), Trust::Office).unwrap();
+    std::fs::write(&file, s.sync_export(&k, 0).unwrap().bytes).unwrap();
     let out = import("admin");
     assert!(
         out.status.success(),
@@ -1622,12 +1675,23 @@ fn bundle_values_read_back_as_written_and_refuse_what_no_column_holds() {
             since: 0,
             top: 9,
             created_at: 10,
+            recipients: &[("laptop-c".to_owned(), signer.public_hex())],
         },
         &merged,
         &[writer],
+        None,
     )
     .unwrap();
-    let opened = bundle::open(&k, 7, &sealed).unwrap();
+    let opened = bundle::open(
+        &k,
+        &bundle::Reader {
+            device: "laptop-c",
+            key: &signer,
+        },
+        7,
+        &sealed,
+    )
+    .unwrap();
     assert_eq!(
         opened.payload,
         tether::sync::bundle::Payload {
@@ -1637,6 +1701,7 @@ fn bundle_values_read_back_as_written_and_refuse_what_no_column_holds() {
                 columns,
                 rows: vec![values.clone(), values],
             }],
+            scope: None,
         }
     );
 }
@@ -1652,8 +1717,7 @@ fn a_bundle_in_the_previous_format_is_still_merged() {
     a.create(Contact::new(c.id(), day("2026-11-20"), ContactKind::Street))
         .unwrap();
     let exported = a.sync_export(&k, 0).unwrap();
-    let opened =
-        bundle::open(&k, tether::store::schema::MIGRATIONS_COUNT, &exported.bytes).unwrap();
+    let opened = open_own(&k, &a, &exported.bytes);
     assert_eq!(opened.header.format, bundle::FORMAT);
     let h = &opened.header;
     let old = bundle::seal_as(
@@ -1666,12 +1730,14 @@ fn a_bundle_in_the_previous_format_is_still_merged() {
             since: h.since,
             top: h.top,
             created_at: h.created_at,
+            recipients: &[],
         },
         &opened.payload,
     )
     .unwrap();
     assert!(
-        old.windows(8).any(|w| w == b"\"format\"") && old.len() > exported.bytes.len(),
+        old.windows(8).any(|w| w == b"\"format\"")
+            && bundle::peek(&old).unwrap().body_len > h.body_len,
         "a JSON payload, larger than MessagePack's"
     );
     let merged = b.sync_import(&k, &old, &mut |_, _, _| {}).unwrap();

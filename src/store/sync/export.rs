@@ -1,45 +1,99 @@
 //! Writing this database's changes as a bundle.
 
+use super::scope::{fill_scope, record_holdings};
 use super::*;
 
-/// Writes the bundle of every change after `since` (0: everything).
+/// A bundle for one scoped (field) laptop: its workers, and how far it has
+/// merged our changes.
+pub(super) struct Addressed<'a> {
+    pub device: &'a str,
+    pub workers: &'a [Uuid],
+    pub acked: i64,
+}
+
+/// Columns of a record that name a user: the users a bundle's rows name
+/// go with it (a merge refuses a change by a user it does not know).
+const USER_COLUMNS: &[&str] = &["updated_by", "assigned_worker", "worker_id"];
+
+/// Writes the bundle of every change after `since` (0: everything), sealed
+/// for `recipients`; for a scoped laptop, only its clients (see
+/// [`super::scope`]).
 pub(super) fn export_on(
     conn: &Connection,
     key: &SyncKey,
     device: &str,
     since: i64,
     now: i64,
+    recipients: &[(String, String)],
+    addressed: Option<&Addressed<'_>>,
 ) -> Result<Exported, StoreError> {
     // One read transaction: the rows and `top` are one moment's.
     let tx = conn.unchecked_transaction()?;
     let top = clock_last(&tx)?;
+    if let Some(a) = addressed {
+        fill_scope(&tx, a.device, a.workers, a.acked)?;
+    }
     let mut tables = Vec::new();
     let mut records = 0;
+    let mut named_users: HashSet<Vec<u8>> = HashSet::new();
     for table in schema::RECORD_TABLES {
         let columns = synced_columns(&tx, table)?;
-        let sql = format!(
-            "SELECT {} FROM {table} WHERE ?1 = 0 OR max(coalesce(sync_seq, 0), updated_at) > ?1 ORDER BY rowid",
-            columns.join(", ")
-        );
-        let n = columns.len();
-        let mut out = bundle::TableWriter::new(table, columns);
-        let mut stmt = tx.prepare(&sql)?;
-        let mut rows = stmt.query([since])?;
-        while let Some(row) = rows.next()? {
-            out.row();
-            for i in 0..n {
-                match row.get_ref(i)? {
-                    ValueRef::Null => out.null(),
-                    ValueRef::Integer(v) => out.int(v),
-                    ValueRef::Real(v) => out.real(v),
-                    ValueRef::Text(t) => out.text(&String::from_utf8_lossy(t)),
-                    ValueRef::Blob(b) => out.blob(b),
-                }
-            }
+        let list = columns
+            .iter()
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if addressed.is_some() && *table == "users" {
+            // Written last (below), once every row has named its users.
+            continue;
         }
+        let changed = "max(coalesce(t.sync_seq, 0), t.updated_at) > ?1";
+        let sql = match (addressed, *table) {
+            (None, _) | (Some(_), "locations") => {
+                format!("SELECT {list} FROM {table} t WHERE ?1 = 0 OR {changed} ORDER BY t.rowid")
+            }
+            (Some(_), "clients") => format!(
+                "SELECT {list} FROM clients t JOIN temp.scope_clients s ON s.id = t.id
+                 WHERE s.whole = 1 OR {changed} ORDER BY t.rowid"
+            ),
+            (Some(_), _) => format!(
+                "SELECT {list} FROM {table} t JOIN temp.scope_clients s ON s.id = t.client_id
+                 WHERE s.leaving = 0 AND (s.whole = 1 OR {changed}) ORDER BY t.rowid"
+            ),
+        };
+        let out = write_table(&tx, table, columns, &sql, since, &mut named_users)?;
         if !out.is_empty() {
             records += out.rows();
             tables.push(out);
+        }
+    }
+    if addressed.is_some() {
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS named_users(id BLOB PRIMARY KEY) WITHOUT ROWID;
+             DELETE FROM temp.named_users;",
+        )?;
+        let mut add =
+            tx.prepare_cached("INSERT OR IGNORE INTO temp.named_users(id) VALUES (?1)")?;
+        for u in &named_users {
+            add.execute([u])?;
+        }
+        drop(add);
+        let columns = synced_columns(&tx, "users")?;
+        let list = columns
+            .iter()
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {list} FROM users t WHERE ?1 = ?1 AND (t.id IN (SELECT id FROM temp.named_users)
+             OR t.id IN (SELECT id FROM temp.scope_workers)
+             OR (t.role = 'admin' AND t.active = 1 AND t.deleted = 0)) ORDER BY t.rowid"
+        );
+        let mut none = HashSet::new();
+        let out = write_table(&tx, "users", columns, &sql, since, &mut none)?;
+        if !out.is_empty() {
+            records += out.rows();
+            tables.insert(0, out);
         }
     }
     let mut stmt = tx.prepare(
@@ -47,10 +101,20 @@ pub(super) fn export_on(
     )?;
     let merged: Vec<(String, i64)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<(String, i64)>, _>>()?
+        .into_iter()
+        // A scoped laptop's bundle names no other laptop.
+        .filter(|(d, _)| addressed.is_none_or(|a| a.device == d))
+        .collect();
     drop(stmt);
     tx.finish()?;
     let signer = device_key_on(conn)?;
+    // The writer can always open its own bundle again.
+    let mut recipients = recipients.to_vec();
+    if !recipients.iter().any(|(d, _)| d == device) {
+        recipients.push((device.to_owned(), signer.public_hex()));
+    }
+    let recipients = recipients.as_slice();
     let sealing = bundle::Sealing {
         key,
         signer: &signer,
@@ -59,8 +123,14 @@ pub(super) fn export_on(
         since,
         top,
         created_at: now,
+        recipients,
     };
-    let bytes = bundle::seal_tables(&sealing, &merged, &tables)?;
+    let scope: Option<Vec<String>> =
+        addressed.map(|a| a.workers.iter().map(|w| w.simple().to_string()).collect());
+    let bytes = bundle::seal_tables(&sealing, &merged, &tables, scope.as_deref())?;
+    if let Some(a) = addressed {
+        record_holdings(conn, a.device, top)?;
+    }
     Ok(Exported {
         bytes,
         records,
@@ -69,18 +139,119 @@ pub(super) fn export_on(
     })
 }
 
+/// One table's rows for a bundle; the users its rows name are added to `named`.
+fn write_table(
+    tx: &Connection,
+    table: &str,
+    columns: Vec<String>,
+    sql: &str,
+    since: i64,
+    named: &mut HashSet<Vec<u8>>,
+) -> Result<bundle::TableWriter, StoreError> {
+    let n = columns.len();
+    let user_at: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| USER_COLUMNS.contains(&c.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let mut out = bundle::TableWriter::new(table, columns);
+    let mut stmt = tx.prepare(sql)?;
+    let mut rows = stmt.query([since])?;
+    while let Some(row) = rows.next()? {
+        out.row();
+        for i in 0..n {
+            match row.get_ref(i)? {
+                ValueRef::Null => out.null(),
+                ValueRef::Integer(v) => out.int(v),
+                ValueRef::Real(v) => out.real(v),
+                ValueRef::Text(t) => out.text(&String::from_utf8_lossy(t)),
+                ValueRef::Blob(b) => {
+                    if user_at.contains(&i) {
+                        named.insert(b.to_vec());
+                    }
+                    out.blob(b)
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl Store {
-    /// A bundle of every change after `since` on this database's clock
-    /// (0: everything it holds).
-    pub fn sync_export(&self, key: &SyncKey, since: i64) -> Result<Exported, StoreError> {
-        self.require(Permission::Sync)?;
-        export_on(self.conn(), key, self.device_id(), since, self.now_ms())
+    /// The laptops a bundle of this one's for every laptop holding every
+    /// client is sealed for: device id and key. A field laptop (one the
+    /// office gave a scope) writes for the office laptops alone; others for
+    /// every laptop enrolled as office, or as a field laptop without a scope.
+    pub fn main_recipients(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let restricted = !self.own_scope()?.is_all();
+        let mut out = Vec::new();
+        for d in self.sync_devices()? {
+            let reads = match d.trust {
+                Trust::Office => true,
+                Trust::Member => !restricted && d.scope.is_all(),
+                Trust::Pending | Trust::Retired => false,
+            };
+            if reads && !d.this_laptop {
+                out.push((d.device_id, d.public_key));
+            }
+        }
+        Ok(out)
     }
 
-    /// A bundle for one other device: the changes it has not said it merged.
+    /// A bundle of every change after `since` on this database's clock
+    /// (0: everything it holds), sealed for every laptop that holds every
+    /// client (see [`Store::main_recipients`]).
+    pub fn sync_export(&self, key: &SyncKey, since: i64) -> Result<Exported, StoreError> {
+        self.require(Permission::Sync)?;
+        let recipients = self.main_recipients()?;
+        export_on(
+            self.conn(),
+            key,
+            self.device_id(),
+            since,
+            self.now_ms(),
+            &recipients,
+            None,
+        )
+    }
+
+    /// A bundle for one other laptop, sealed for it alone: the changes it
+    /// has not said it merged, and for a field laptop with a scope, only its
+    /// clients (every record of those new to it).
     pub fn sync_export_for(&self, key: &SyncKey, device: &str) -> Result<Exported, StoreError> {
+        self.require(Permission::Sync)?;
+        let d = self
+            .sync_devices()?
+            .into_iter()
+            .find(|d| d.device_id == device && !d.this_laptop)
+            .filter(|d| matches!(d.trust, Trust::Member | Trust::Office))
+            .ok_or_else(|| ValidationError::Inconsistent {
+                field: "device",
+                reason: format!(
+                    "laptop {device} is not enrolled here: a bundle is sealed only for enrolled laptops"
+                ),
+            })?;
         let since = self.acked_by(device)?;
-        self.sync_export(key, since)
+        let recipients = [(d.device_id.clone(), d.public_key.clone())];
+        let workers = match (&d.scope, self.own_scope()?) {
+            (Scope::Workers(w), Scope::All) => Some(w.clone()),
+            _ => None,
+        };
+        let addressed = workers.as_ref().map(|w| Addressed {
+            device,
+            workers: w,
+            acked: since,
+        });
+        export_on(
+            self.conn(),
+            key,
+            self.device_id(),
+            since,
+            self.now_ms(),
+            &recipients,
+            addressed.as_ref(),
+        )
     }
 
     /// The highest stamp of ours `device` has said it merged (0: none).

@@ -59,6 +59,18 @@ impl Store {
             if header.device == self.device_id() {
                 continue;
             }
+            // Sealed for other laptops (an office's bundle for another field
+            // laptop, or for the office laptops): not ours to open.
+            if !header.is_for(self.device_id()) {
+                // An enrolled laptop's bundle for others is none of ours; an
+                // unknown one's is noted for an admin to enroll.
+                if let Ok(signed) = bundle::signed_header(&bytes)
+                    && let Err(e) = self.sender_trust(&signed)
+                {
+                    summary.skipped.push(format!("{name}: {e}"));
+                }
+                continue;
+            }
             // Devices of this organisation share the folder: what each has
             // merged of ours decides what our bundle must hold. A bundle
             // that cannot be opened (another organisation's, damaged) does not.
@@ -83,10 +95,14 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        // What every device that shares the folder has said it merged.
+        // What every device that shares the folder, and reads this
+        // bundle, has said it merged.
+        let recipients = self.main_recipients()?;
         let mut since = i64::MAX;
         for p in &peers {
-            since = since.min(self.acked_by(p)?);
+            if recipients.iter().any(|(d, _)| d == p) {
+                since = since.min(self.acked_by(p)?);
+            }
         }
         if since == i64::MAX {
             since = 0;
@@ -97,6 +113,32 @@ impl Store {
         crate::files::write_private(&target, &exported.bytes)?;
         summary.sent = exported.records;
         summary.bundle = target;
+        // An office laptop writes each field laptop with a scope a bundle
+        // of its own: `<this laptop>-for-<that one>.tether-sync`.
+        let prefix = format!("{}-for-", self.device_id());
+        let mut written = HashSet::new();
+        if self.own_scope()?.is_all() {
+            for d in self.sync_devices()? {
+                if d.this_laptop || d.trust != Trust::Member || d.scope.is_all() {
+                    continue;
+                }
+                let name = format!("{prefix}{}.{BUNDLE_EXTENSION}", d.device_id);
+                let exported = self.sync_export_for(key, &d.device_id)?;
+                crate::files::write_private(&dir.join(&name), &exported.bytes)?;
+                summary.sent += exported.records;
+                written.insert(name);
+            }
+        }
+        // One for a laptop retired, or no longer scoped, is taken away.
+        for entry in std::fs::read_dir(dir)?.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix)
+                && name.ends_with(&format!(".{BUNDLE_EXTENSION}"))
+                && !written.contains(&name)
+            {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
         Ok(summary)
     }
 }

@@ -486,7 +486,16 @@ impl Store {
     ) -> Result<Merged, StoreError> {
         self.require(Permission::Sync)?;
         progress(SyncStep::Opening { file: 1, files: 1 }, 0, 0);
-        let bundle = bundle::open(key, schema::MIGRATIONS_COUNT, bytes)?;
+        // Who sent it first: a laptop not enrolled here (listed for an
+        // admin), retired or posing is refused before anything is opened.
+        let header = bundle::signed_header(bytes)?;
+        self.sender_trust(&header)?;
+        let me = self.device_key()?;
+        let reader = bundle::Reader {
+            device: self.device_id(),
+            key: &me,
+        };
+        let bundle = bundle::open(key, &reader, schema::MIGRATIONS_COUNT, bytes)?;
         self.with_bulk_cache(|s| s.merge_bundle(&bundle, progress))
     }
 
@@ -569,8 +578,16 @@ impl Store {
             Ok(merged)
         });
         let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON;");
-        let merged = result?;
+        let mut merged = result?;
         restored?;
+        // An office laptop's bundle for this laptop alone says which
+        // clients it holds: the others go.
+        if trust == Trust::Office
+            && !own
+            && let Some(scope) = &bundle.payload.scope
+        {
+            merged.purged = self.apply_scope(scope, &from)?;
+        }
         // A first full sync fills the tables: keep the statistics true.
         self.optimize();
         Ok(merged)

@@ -11,9 +11,11 @@ mod duplicates;
 mod export;
 mod folder;
 mod merge;
+mod scope;
 
 use check::*;
 use merge::*;
+pub use scope::{Purged, Scope};
 
 use super::dump::LOCAL_COLUMNS;
 use super::records::{Record, saved_from_columns, saved_from_row, select_sql};
@@ -103,6 +105,9 @@ pub struct Merged {
     /// Changes a field laptop passed on from other laptops: not taken
     /// from it (the laptop that made them, or an office laptop, sends them).
     pub ignored: usize,
+    /// Clients this laptop no longer holds (out of the scope the office
+    /// set for it), removed with every record of theirs.
+    pub purged: Purged,
 }
 
 impl Merged {
@@ -131,6 +136,10 @@ impl FolderSync {
     }
     pub fn conflicts(&self) -> usize {
         self.merged.iter().map(|m| m.conflicts).sum()
+    }
+    /// Clients removed from this laptop (out of its scope).
+    pub fn purged(&self) -> usize {
+        self.merged.iter().map(|m| m.purged.clients).sum()
     }
 }
 

@@ -1,0 +1,398 @@
+//! Need-to-know sync: what each laptop holds.
+//!
+//! An office laptop holds every client. A field laptop holds the clients
+//! of the outreach workers in its **scope**, set by an admin on the office
+//! laptop (`sync_devices.scope`, a JSON list of worker ids; NULL: every
+//! client). The office writes each scoped laptop a bundle of its own,
+//! sealed for it alone, with that scope inside; the field laptop keeps the
+//! scope (`meta` `sync.scope`) and **purges** every client outside it, with
+//! all their records, once the office has its changes to them: the rows
+//! are deleted (not tombstoned), `secure_delete` zeroes what they leave,
+//! the search index is rebuilt and the file vacuumed.
+//!
+//! `sync_holdings` (office side) remembers which clients each scoped
+//! laptop was sent whole, and at which stamp of the office's clock: a
+//! client that enters a scope is sent with every record of theirs, not only
+//! what changed since the laptop last synced, until the laptop says it has
+//! merged that bundle; one that leaves it is sent its last change (the
+//! reassignment) until then, so that the laptop knows to purge it.
+
+use super::*;
+
+/// Which clients a laptop holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Every client (office laptops).
+    #[default]
+    All,
+    /// The clients assigned to these outreach workers (user ids).
+    Workers(Vec<Uuid>),
+}
+
+impl Scope {
+    pub fn is_all(&self) -> bool {
+        matches!(self, Scope::All)
+    }
+
+    /// As stored: NULL for all, else a JSON list of ids.
+    fn to_column(&self) -> Option<String> {
+        match self {
+            Scope::All => None,
+            Scope::Workers(w) => Some(
+                serde_json::Value::from(
+                    w.iter().map(|u| u.simple().to_string()).collect::<Vec<_>>(),
+                )
+                .to_string(),
+            ),
+        }
+    }
+
+    pub(crate) fn from_column(text: Option<&str>) -> Scope {
+        match text {
+            None => Scope::All,
+            Some(t) => Scope::Workers(
+                serde_json::from_str::<Vec<String>>(t)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|s| Uuid::parse_str(s).ok())
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Meta key of this laptop's own scope, as the office last sent it.
+const OWN_SCOPE: &str = "sync.scope";
+
+/// The tables of a client's records, children before parents (the order
+/// a purge deletes them in).
+const CLIENT_TABLES: &[&str] = &[
+    "followups",
+    "service_events",
+    "detentions",
+    "enrollments",
+    "arrests",
+    "contacts",
+];
+
+/// What a purge did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Clients removed from this laptop, with every record of theirs.
+    pub clients: usize,
+    /// Clients outside the scope kept until the office has this laptop's
+    /// changes to them.
+    pub waiting: usize,
+}
+
+/// Fills `temp.scope_clients` with what a bundle for `device` (scope
+/// `workers`, which has merged our changes up to `acked`) carries: its
+/// clients (`whole` when the laptop may not have every record of theirs
+/// yet) and those it holds that have left it (`leaving`).
+pub(super) fn fill_scope(
+    conn: &Connection,
+    device: &str,
+    workers: &[Uuid],
+    acked: i64,
+) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS scope_workers(id BLOB PRIMARY KEY) WITHOUT ROWID;
+         CREATE TEMP TABLE IF NOT EXISTS scope_clients(id BLOB PRIMARY KEY, whole INTEGER NOT NULL, leaving INTEGER NOT NULL) WITHOUT ROWID;
+         DELETE FROM temp.scope_workers; DELETE FROM temp.scope_clients;",
+    )?;
+    let mut add =
+        conn.prepare_cached("INSERT OR IGNORE INTO temp.scope_workers(id) VALUES (?1)")?;
+    for w in workers {
+        add.execute([w])?;
+    }
+    conn.execute(
+        "INSERT INTO temp.scope_clients(id, whole, leaving)
+         SELECT c.id, NOT EXISTS (SELECT 1 FROM sync_holdings h WHERE h.device_id = ?1
+                 AND h.client_id = c.id AND h.sent_top <= ?2 AND h.left_top IS NULL), 0
+         FROM clients c WHERE c.assigned_worker IN (SELECT id FROM temp.scope_workers)",
+        params![device, acked],
+    )?;
+    conn.execute(
+        "INSERT OR IGNORE INTO temp.scope_clients(id, whole, leaving)
+         SELECT client_id, 0, 1 FROM sync_holdings WHERE device_id = ?1",
+        [device],
+    )?;
+    Ok(())
+}
+
+/// After a bundle for `device` was written at `top`: the clients it was
+/// sent whole, and those that left it.
+pub(super) fn record_holdings(conn: &Connection, device: &str, top: i64) -> Result<(), StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
+        "INSERT INTO sync_holdings(device_id, client_id, sent_top, left_top)
+         SELECT ?1, id, ?2, NULL FROM temp.scope_clients WHERE leaving = 0 AND whole = 1
+         ON CONFLICT(device_id, client_id) DO UPDATE SET sent_top = excluded.sent_top, left_top = NULL",
+        params![device, top],
+    )?;
+    tx.execute(
+        "UPDATE sync_holdings SET left_top = ?2 WHERE device_id = ?1 AND left_top IS NULL
+         AND client_id IN (SELECT id FROM temp.scope_clients WHERE leaving = 1)",
+        params![device, top],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store {
+    /// The scope an admin set for another laptop (All when none is set).
+    pub fn device_scope(&self, device: &str) -> Result<Scope, StoreError> {
+        let text: Option<Option<String>> = self
+            .conn()
+            .prepare_cached("SELECT scope FROM sync_devices WHERE device_id = ?1")?
+            .query_row([device], |r| r.get(0))
+            .optional()?;
+        Ok(Scope::from_column(text.flatten().as_deref()))
+    }
+
+    /// This laptop's own scope, as the office last set it (All until then).
+    pub fn own_scope(&self) -> Result<Scope, StoreError> {
+        let text: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([OWN_SCOPE], |r| r.get(0))
+            .optional()?;
+        Ok(Scope::from_column(text.as_deref()))
+    }
+
+    /// Sets which clients a field laptop holds (admins only, audited): its
+    /// next bundle carries exactly those, and it purges the others.
+    /// Office laptops hold everything; a laptop must be enrolled as a field
+    /// laptop first; every worker must be a user known here.
+    pub fn set_device_scope(&mut self, device: &str, scope: &Scope) -> Result<(), StoreError> {
+        self.require(Permission::SyncSetup)?;
+        let trust = self
+            .sync_devices()?
+            .into_iter()
+            .find(|d| d.device_id == device && !d.this_laptop)
+            .map(|d| d.trust);
+        match (trust, scope) {
+            (None, _) => {
+                return Err(ValidationError::Inconsistent {
+                    field: "device",
+                    reason: format!("no laptop {device} is known here"),
+                }
+                .into());
+            }
+            (Some(Trust::Member), _) | (Some(_), Scope::All) => {}
+            (Some(t), Scope::Workers(_)) => {
+                return Err(ValidationError::Inconsistent {
+                    field: "scope",
+                    reason: format!(
+                        "laptop {device} is enrolled as {}: only a field laptop (member) holds a scope of workers",
+                        t.as_str()
+                    ),
+                }
+                .into());
+            }
+        }
+        let mut names = Vec::new();
+        if let Scope::Workers(workers) = scope {
+            if workers.len() > 200 {
+                return Err(ValidationError::OutOfRange {
+                    field: "workers",
+                    reason: "a laptop's scope names at most 200 workers".into(),
+                }
+                .into());
+            }
+            let users = self.users()?;
+            for w in workers {
+                let user = users.iter().find(|u| u.id() == *w).ok_or_else(|| {
+                    ValidationError::Inconsistent {
+                        field: "workers",
+                        reason: format!("no user {w} is known here"),
+                    }
+                })?;
+                names.push(user.data.username.clone());
+            }
+        }
+        let column = scope.to_column();
+        let what = if scope.is_all() {
+            "every client".to_owned()
+        } else {
+            format!("the clients of {}", names.join(", "))
+        };
+        self.write(|tx, ctx| {
+            tx.execute(
+                "UPDATE sync_devices SET scope = ?2, changed_by = ?3, changed_at = ?4 WHERE device_id = ?1",
+                params![device, column, ctx.user_id, ctx.now],
+            )?;
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("device"),
+                None,
+                &format!("laptop {device} now holds {what}"),
+            )
+        })
+    }
+
+    /// Clients a scoped laptop holds (sent whole and confirmed by it).
+    pub fn clients_held_by(&self, device: &str) -> Result<i64, StoreError> {
+        let acked = self.acked_by(device)?;
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM sync_holdings WHERE device_id = ?1 AND left_top IS NULL AND sent_top <= ?2",
+            params![device, acked],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Keeps the scope an office's bundle gave this laptop, and purges
+    /// every client outside it whose changes made here the office has.
+    pub(super) fn apply_scope(
+        &mut self,
+        workers: &[String],
+        office: &str,
+    ) -> Result<Purged, StoreError> {
+        let ids: Vec<Uuid> = workers
+            .iter()
+            .filter_map(|w| Uuid::parse_str(w).ok())
+            .collect();
+        let scope = Scope::Workers(ids.clone());
+        let column = scope.to_column();
+        if self.own_scope()? != scope {
+            self.write(|tx, ctx| {
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![OWN_SCOPE, column],
+                )?;
+                ctx.audit(
+                    tx,
+                    AuditAction::Sync,
+                    Some("device"),
+                    None,
+                    &format!("office laptop {office} set this laptop's scope: {} worker(s)", ids.len()),
+                )
+            })?;
+        }
+        self.purge_outside(&ids, office)
+    }
+
+    /// Deletes every client assigned to a worker outside `workers` (and
+    /// all their records, conflicts and audit entries) whose changes made
+    /// on this laptop `office` has merged; then wipes what they left.
+    fn purge_outside(&mut self, workers: &[Uuid], office: &str) -> Result<Purged, StoreError> {
+        let acked = self.acked_by(office)?;
+        let me = self.device_id().to_owned();
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS scope_workers(id BLOB PRIMARY KEY) WITHOUT ROWID;
+             CREATE TEMP TABLE IF NOT EXISTS purge_clients(id BLOB PRIMARY KEY) WITHOUT ROWID;
+             CREATE TEMP TABLE IF NOT EXISTS purge_records(id BLOB PRIMARY KEY) WITHOUT ROWID;
+             DELETE FROM temp.scope_workers; DELETE FROM temp.purge_clients; DELETE FROM temp.purge_records;",
+        )?;
+        {
+            let mut add = self
+                .conn
+                .prepare_cached("INSERT OR IGNORE INTO temp.scope_workers(id) VALUES (?1)")?;
+            for w in workers {
+                add.execute([w])?;
+            }
+        }
+        // Outside the scope: assigned to someone else. (A client with no
+        // worker, registered here, stays until the office assigns one.)
+        let outside: i64 = self.conn.query_row(
+            "SELECT count(*) FROM clients WHERE assigned_worker IS NOT NULL
+             AND assigned_worker NOT IN (SELECT id FROM temp.scope_workers)",
+            [],
+            |r| r.get(0),
+        )?;
+        if outside == 0 {
+            return Ok(Purged::default());
+        }
+        // Those with a change made here the office has not said it merged wait.
+        let mut unsent = vec![format!("(c.device_id = ?1 AND c.updated_at > ?2)")];
+        for t in CLIENT_TABLES {
+            unsent.push(format!(
+                "EXISTS (SELECT 1 FROM {t} x WHERE x.client_id = c.id AND x.device_id = ?1 AND x.updated_at > ?2)"
+            ));
+        }
+        self.conn.execute(
+            &format!(
+                "INSERT INTO temp.purge_clients(id) SELECT c.id FROM clients c
+                 WHERE c.assigned_worker IS NOT NULL AND c.assigned_worker NOT IN (SELECT id FROM temp.scope_workers)
+                 AND NOT ({})",
+                unsent.join(" OR ")
+            ),
+            params![me, acked],
+        )?;
+        let clients: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM temp.purge_clients", [], |r| r.get(0))?;
+        let waiting = usize::try_from(outside - clients).unwrap_or(0);
+        if clients == 0 {
+            return Ok(Purged {
+                clients: 0,
+                waiting,
+            });
+        }
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
+        let result = self.write(|tx, ctx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO temp.purge_records(id) SELECT id FROM temp.purge_clients",
+                [],
+            )?;
+            for t in CLIENT_TABLES {
+                tx.execute(
+                    &format!(
+                        "INSERT OR IGNORE INTO temp.purge_records(id) SELECT id FROM {t} WHERE client_id IN (SELECT id FROM temp.purge_clients)"
+                    ),
+                    [],
+                )?;
+            }
+            // The audit is append-only; its entries naming these records
+            // go with them (they would tell who was seen, and when).
+            tx.execute_batch(
+                "DROP TRIGGER audit_no_delete;
+                 DELETE FROM audit WHERE record_id IN (SELECT id FROM temp.purge_records);
+                 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
+                     SELECT RAISE(ABORT, 'the audit log is append-only');
+                 END;
+                 DELETE FROM sync_conflicts WHERE record_id IN (SELECT id FROM temp.purge_records);",
+            )?;
+            for t in CLIENT_TABLES {
+                if *t == "enrollments" {
+                    tx.execute(
+                        "DELETE FROM enrollment_activity WHERE client_id IN (SELECT id FROM temp.purge_clients)",
+                        [],
+                    )?;
+                }
+                tx.execute(
+                    &format!("DELETE FROM {t} WHERE client_id IN (SELECT id FROM temp.purge_clients)"),
+                    [],
+                )?;
+            }
+            tx.execute_batch(
+                "DELETE FROM client_activity WHERE client_id IN (SELECT id FROM temp.purge_clients);
+                 DELETE FROM clients WHERE id IN (SELECT id FROM temp.purge_clients);
+                 INSERT INTO clients_fts(clients_fts) VALUES ('rebuild');
+                 INSERT INTO clients_fts(clients_fts) VALUES ('optimize');
+                 DELETE FROM temp.purge_clients; DELETE FROM temp.purge_records;",
+            )?;
+            ctx.audit(
+                tx,
+                AuditAction::Sync,
+                None,
+                None,
+                &format!(
+                    "removed {clients} client(s) and all their records from this laptop: no longer in its scope ({waiting} waiting for the office to have this laptop's changes)"
+                ),
+            )
+        });
+        let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON;");
+        result?;
+        restored?;
+        // Nothing of them left in the file: rewritten whole, and the
+        // write-ahead log emptied.
+        self.conn
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        Ok(Purged {
+            clients: usize::try_from(clients).unwrap_or(0),
+            waiting,
+        })
+    }
+}
