@@ -46,7 +46,9 @@ pub(crate) fn open_connection(
     register_functions(&conn)?;
     set_cache(&conn, Cache::Main)?;
     conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+        // secure_delete: what a deleted row leaves on its page is zeroed
+        // (a purge on a field laptop must leave nothing to read).
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; PRAGMA secure_delete = ON;",
     )?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {

@@ -13,6 +13,7 @@ mod domain;
 mod fuzz_regressions;
 mod import;
 mod reports;
+mod scopes;
 mod screens;
 mod store;
 mod sync;

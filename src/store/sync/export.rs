@@ -1,6 +1,6 @@
 //! Writing this database's changes as a bundle.
 
-use super::scope::{fill_scope, record_holdings};
+use super::scope::{fill_scope, own_scope_on, record_holdings};
 use super::*;
 
 /// A bundle for one scoped (field) laptop: its workers, and how far it has
@@ -36,7 +36,13 @@ pub(super) fn export_on(
     let mut tables = Vec::new();
     let mut records = 0;
     let mut named_users: HashSet<Vec<u8>> = HashSet::new();
+    // A field laptop sends no user accounts: an office laptop takes none
+    // from it (its own accounts stay on it; a password set there is its own).
+    let field = addressed.is_none() && !own_scope_on(&tx)?.is_all();
     for table in schema::RECORD_TABLES {
+        if field && *table == "users" {
+            continue;
+        }
         let columns = synced_columns(&tx, table)?;
         let list = columns
             .iter()
@@ -107,7 +113,9 @@ pub(super) fn export_on(
         .filter(|(d, _)| addressed.is_none_or(|a| a.device == d))
         .collect();
     drop(stmt);
-    tx.finish()?;
+    // Committed, not rolled back: the temporary tables a scoped bundle
+    // filled are read again below (nothing else was written).
+    tx.commit()?;
     let signer = device_key_on(conn)?;
     // The writer can always open its own bundle again.
     let mut recipients = recipients.to_vec();

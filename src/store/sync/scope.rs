@@ -85,6 +85,15 @@ pub struct Purged {
     pub waiting: usize,
 }
 
+/// This laptop's own scope, as the office last set it (All until then).
+pub(super) fn own_scope_on(conn: &Connection) -> Result<Scope, StoreError> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([OWN_SCOPE], |r| r.get(0))
+        .optional()?;
+    Ok(Scope::from_column(text.as_deref()))
+}
+
 /// Fills `temp.scope_clients` with what a bundle for `device` (scope
 /// `workers`, which has merged our changes up to `acked`) carries: its
 /// clients (`whole` when the laptop may not have every record of theirs
@@ -152,12 +161,7 @@ impl Store {
 
     /// This laptop's own scope, as the office last set it (All until then).
     pub fn own_scope(&self) -> Result<Scope, StoreError> {
-        let text: Option<String> = self
-            .conn()
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row([OWN_SCOPE], |r| r.get(0))
-            .optional()?;
-        Ok(Scope::from_column(text.as_deref()))
+        own_scope_on(self.conn())
     }
 
     /// Sets which clients a field laptop holds (admins only, audited): its

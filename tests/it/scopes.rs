@@ -1,0 +1,584 @@
+//! Need-to-know sync: a field laptop holds only its workers' clients, in
+//! bundles sealed for it alone; a client reassigned away is purged from it
+//! without a trace in the file; a retired laptop is shut out.
+
+use super::support::*;
+use std::path::{Path, PathBuf};
+use tether::domain::*;
+use tether::store::{FolderSync, KeyFile, Scope, Store, StoreError, Trust};
+use tether::sync::SyncError;
+use tether::sync::bundle::{self, SyncKey};
+use uuid::Uuid;
+
+const ORG_KEY: &str = "mekong river outreach 2026";
+
+fn key() -> SyncKey {
+    SyncKey::new(ORG_KEY).unwrap()
+}
+
+/// An office laptop with two outreach workers, and a field laptop for each.
+struct Org {
+    _o_db: TestDb,
+    o: Store,
+    _f1_db: TestDb,
+    f1: Store,
+    _f2_db: TestDb,
+    f2: Store,
+    sokha: Saved<User>,
+    dara: Saved<User>,
+    folder: tempfile::TempDir,
+    k: SyncKey,
+}
+
+impl Org {
+    fn new() -> Org {
+        let (o_db, mut o) = fresh();
+        let (f1_db, mut f1) = fresh();
+        let (f2_db, mut f2) = fresh();
+        let sokha = add_user(&mut o, "sokha", Role::Outreach);
+        let dara = add_user(&mut o, "dara", Role::Outreach);
+        for f in [&mut f1, &mut f2] {
+            enroll_as(&mut o, f, Trust::Member);
+            enroll_as(f, &o, Trust::Office);
+        }
+        o.set_device_scope(f1.device_id(), &Scope::Workers(vec![sokha.id()]))
+            .unwrap();
+        o.set_device_scope(f2.device_id(), &Scope::Workers(vec![dara.id()]))
+            .unwrap();
+        Org {
+            _o_db: o_db,
+            o,
+            _f1_db: f1_db,
+            f1,
+            _f2_db: f2_db,
+            f2,
+            sokha,
+            dara,
+            folder: tempfile::tempdir().unwrap(),
+            k: key(),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.folder.path()
+    }
+
+    fn sync(&mut self, which: usize) -> FolderSync {
+        let dir = self.folder.path().to_owned();
+        let store = match which {
+            0 => &mut self.o,
+            1 => &mut self.f1,
+            _ => &mut self.f2,
+        };
+        store
+            .sync_with_folder(&self.k, &dir, &mut |_, _, _| {})
+            .unwrap()
+    }
+
+    /// Office, both field laptops, office again.
+    fn round(&mut self) {
+        self.sync(0);
+        self.sync(1);
+        self.sync(2);
+        self.sync(0);
+    }
+
+    fn office_bundle_for(&self, field: &Store) -> PathBuf {
+        self.dir().join(format!(
+            "{}-for-{}.tether-sync",
+            self.o.device_id(),
+            field.device_id()
+        ))
+    }
+}
+
+/// A client of `worker`'s with a nickname, phone, a contact and an arrest.
+fn case(s: &mut Store, code: &str, worker: Uuid) -> Saved<Client> {
+    let mut c = Client::with_code(code);
+    c.nickname = Some(format!("Nick{code}"));
+    c.phone = Some(format!("0979{}", &code[3..]));
+    c.assigned_worker = Some(worker);
+    let c = s.create(c).unwrap();
+    s.create(Contact::new(c.id(), day("2026-10-01"), ContactKind::Street))
+        .unwrap();
+    s.create(Arrest::new(c.id(), day("2026-10-02"))).unwrap();
+    c
+}
+
+fn holds(s: &Store, code: &str) -> bool {
+    s.search_clients(code, 5)
+        .unwrap()
+        .rows
+        .iter()
+        .any(|r| r.code == code)
+}
+
+/// Opens a bundle file as `s` would.
+fn open_as(k: &SyncKey, s: &Store, file: &Path) -> Result<bundle::Bundle, SyncError> {
+    let key = s.device_key().unwrap();
+    bundle::open(
+        k,
+        &bundle::Reader {
+            device: s.device_id(),
+            key: &key,
+        },
+        tether::store::schema::MIGRATIONS_COUNT,
+        &std::fs::read(file).unwrap(),
+    )
+}
+
+fn ids_in(b: &bundle::Bundle, table: &str) -> Vec<Uuid> {
+    let Some(t) = b.payload.tables.iter().find(|t| t.table == table) else {
+        return Vec::new();
+    };
+    let at = t.columns.iter().position(|c| c == "id").unwrap();
+    t.rows
+        .iter()
+        .map(|r| match &r[at] {
+            bundle::Value::Blob(b) => Uuid::from_slice(b).unwrap(),
+            v => panic!("an id is a blob: {v:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_field_laptop_gets_only_its_workers_clients_in_a_bundle_only_it_can_open() {
+    let mut org = Org::new();
+    let (sokha, dara) = (org.sokha.id(), org.dara.id());
+    let mine = case(&mut org.o, "PP-0001", sokha);
+    let also_mine = case(&mut org.o, "PP-0002", sokha);
+    let theirs = case(&mut org.o, "PP-0003", dara);
+    let nobodys = org.o.create(Client::with_code("PP-0004")).unwrap();
+    org.sync(0);
+    let for_f1 = org.office_bundle_for(&org.f1);
+    let main = org.dir().join(format!("{}.tether-sync", org.o.device_id()));
+    assert!(for_f1.exists() && main.exists());
+    // Opened with the field laptop's own key: its clients, and nothing else.
+    let opened = open_as(&org.k, &org.f1, &for_f1).unwrap();
+    let mut clients = ids_in(&opened, "clients");
+    clients.sort();
+    let mut want = vec![mine.id(), also_mine.id()];
+    want.sort();
+    assert_eq!(clients, want, "only sokha's clients");
+    let contacts = opened
+        .payload
+        .tables
+        .iter()
+        .find(|t| t.table == "contacts")
+        .unwrap();
+    assert_eq!(contacts.rows.len(), 2, "their contacts, not dara's");
+    assert_eq!(ids_in(&opened, "arrests").len(), 2);
+    let users = ids_in(&opened, "users");
+    assert!(users.contains(&sokha), "its own worker");
+    assert!(!users.contains(&dara), "not the other worker");
+    assert_eq!(
+        opened.payload.scope,
+        Some(vec![sokha.simple().to_string()]),
+        "the bundle tells the laptop its scope"
+    );
+    assert!(!ids_in(&opened, "clients").contains(&theirs.id()));
+    assert!(!ids_in(&opened, "clients").contains(&nobodys.id()));
+    // Nobody else can open it, and the field laptop cannot open the
+    // office's bundle for office laptops, nor the other field laptop's.
+    assert!(matches!(
+        open_as(&org.k, &org.f2, &for_f1),
+        Err(SyncError::NotForThisLaptop)
+    ));
+    assert!(matches!(
+        open_as(&org.k, &org.f1, &main),
+        Err(SyncError::NotForThisLaptop)
+    ));
+    let for_f2 = org.office_bundle_for(&org.f2);
+    assert!(matches!(
+        open_as(&org.k, &org.f1, &for_f2),
+        Err(SyncError::NotForThisLaptop)
+    ));
+    // The right key but the wrong passphrase opens nothing either.
+    assert!(matches!(
+        open_as(
+            &SyncKey::new("another organisation 2026").unwrap(),
+            &org.f1,
+            &for_f1
+        ),
+        Err(SyncError::WrongKeyOrTampered)
+    ));
+    // Synced: each field laptop holds its own workers' clients.
+    org.round();
+    assert!(holds(&org.f1, "PP-0001") && holds(&org.f1, "PP-0002"));
+    assert!(!holds(&org.f1, "PP-0003") && !holds(&org.f1, "PP-0004"));
+    assert!(holds(&org.f2, "PP-0003") && !holds(&org.f2, "PP-0001"));
+    assert_eq!(org.f1.count_live("clients").unwrap(), 2);
+    assert_eq!(org.f2.count_live("clients").unwrap(), 1);
+    assert_eq!(
+        org.f1.own_scope().unwrap(),
+        Scope::Workers(vec![sokha]),
+        "the field laptop knows its scope"
+    );
+    assert_eq!(org.o.own_scope().unwrap(), Scope::All);
+    assert_eq!(org.o.clients_held_by(org.f1.device_id()).unwrap(), 2);
+    assert!(org.o.count_live("locations").unwrap() == org.f1.count_live("locations").unwrap());
+}
+
+#[test]
+fn a_reassigned_client_leaves_the_old_laptop_after_its_changes_reach_the_office_and_arrives_whole()
+{
+    let mut org = Org::new();
+    let (sokha, dara) = (org.sokha.id(), org.dara.id());
+    let moving = case(&mut org.o, "PP-0101", sokha);
+    case(&mut org.o, "PP-0102", sokha);
+    org.round();
+    assert!(holds(&org.f1, "PP-0101"));
+    assert!(!holds(&org.f2, "PP-0101"));
+    // Sokha logs a contact on the field laptop; the office moves the client
+    // to dara before that contact has reached it.
+    org.f1.set_password(sokha, PASSWORD).unwrap();
+    let mut worker = Store::open(org.f1.path(), "sokha", PASSWORD).unwrap();
+    let late = worker
+        .create(Contact::new(
+            moving.id(),
+            day("2026-11-20"),
+            ContactKind::Phone,
+        ))
+        .unwrap();
+    drop(worker);
+    let mut moved = moving.data.clone();
+    moved.assigned_worker = Some(dara);
+    org.o.update(moving.id(), moved).unwrap();
+    org.sync(0);
+    let first = org.sync(1);
+    let purged: usize = first.merged.iter().map(|m| m.purged.waiting).sum();
+    assert_eq!(purged, 1, "kept until the office has its contact");
+    assert_eq!(first.purged(), 0);
+    assert!(holds(&org.f1, "PP-0101"));
+    // The office takes the contact; the field laptop then lets the client go.
+    let took = org.sync(0);
+    assert!(took.skipped.is_empty(), "{:?}", took.skipped);
+    assert!(
+        org.o.get::<Contact>(late.id()).is_ok(),
+        "what the old laptop changed reached the office first"
+    );
+    let second = org.sync(1);
+    assert_eq!(second.purged(), 1);
+    assert!(!holds(&org.f1, "PP-0101"));
+    assert!(holds(&org.f1, "PP-0102"));
+    assert!(
+        org.f1.get::<Contact>(late.id()).is_err(),
+        "gone with the client"
+    );
+    // The new laptop receives the client whole: both contacts (the one made
+    // before it held the client, and the field one) and the arrest.
+    org.sync(2);
+    assert!(holds(&org.f2, "PP-0101"));
+    let timeline = org.f2.timeline(moving.id()).unwrap();
+    let contacts = timeline
+        .iter()
+        .filter(|e| matches!(e.item, tether::store::TimelineItem::Contact(_)))
+        .count();
+    let arrests = timeline
+        .iter()
+        .filter(|e| matches!(e.item, tether::store::TimelineItem::Arrest(_)))
+        .count();
+    assert_eq!((contacts, arrests), (2, 1), "every record of the client");
+    // Moved back: it returns to the first laptop whole.
+    let mut back: Client = org.o.get::<Client>(moving.id()).unwrap().data;
+    back.assigned_worker = Some(sokha);
+    org.o.update(moving.id(), back).unwrap();
+    org.round();
+    org.round();
+    assert!(holds(&org.f1, "PP-0101") && !holds(&org.f2, "PP-0101"));
+    assert_eq!(
+        org.f1
+            .timeline(moving.id())
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e.item, tether::store::TimelineItem::Contact(_)))
+            .count(),
+        2
+    );
+}
+
+/// The raw database key of `path` (the drill opens the file as the police
+/// would, with the password forced out of its user).
+fn raw_key(path: &Path) -> [u8; 32] {
+    let key = KeyFile::load(path)
+        .unwrap()
+        .unlock("admin", PASSWORD)
+        .unwrap();
+    let text = key.pragma_value();
+    let hex_key = text.trim_matches(|c| c == '"' || c == '\'' || c == 'x');
+    hex::decode(hex_key).unwrap().try_into().unwrap()
+}
+
+/// Every page of a SQLCipher file (and its write-ahead log) decrypted:
+/// AES-256-CBC under the raw key, 4,096-byte pages ending in 80 reserved
+/// bytes (the page's IV, then its HMAC); page 1 starts with the salt.
+fn decrypted(path: &Path, key: &[u8; 32]) -> Vec<u8> {
+    use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::NoPadding};
+    const PAGE: usize = 4096;
+    const RESERVE: usize = 80;
+    let page = |n: u32, bytes: &[u8], out: &mut Vec<u8>| {
+        let start = if n == 1 { 16 } else { 0 };
+        let iv = &bytes[PAGE - RESERVE..PAGE - RESERVE + 16];
+        let mut data = bytes[start..PAGE - RESERVE].to_vec();
+        cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
+            .unwrap()
+            .decrypt_padded_mut::<NoPadding>(&mut data)
+            .unwrap();
+        if n == 1 {
+            // The SQLite header after the salt: page size 4096, 80 reserved bytes.
+            assert_eq!(
+                &data[..2],
+                &[0x10, 0x00],
+                "page 1 decrypts to a SQLite header"
+            );
+            assert_eq!(data[4], 80);
+        }
+        out.extend_from_slice(&data);
+    };
+    let mut out = Vec::new();
+    let file = std::fs::read(path).unwrap();
+    assert_eq!(file.len() % PAGE, 0);
+    for (i, p) in file.chunks(PAGE).enumerate() {
+        page(i as u32 + 1, p, &mut out);
+    }
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if let Ok(log) = std::fs::read(PathBuf::from(wal))
+        && log.len() > 32
+    {
+        for frame in log[32..].chunks(24 + PAGE) {
+            if frame.len() == 24 + PAGE {
+                let n = u32::from_be_bytes(frame[..4].try_into().unwrap());
+                page(n, &frame[24..], &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn a_seized_field_laptop_holds_no_trace_of_a_client_outside_its_scope() {
+    let mut org = Org::new();
+    let (sokha, dara) = (org.sokha.id(), org.dara.id());
+    // Sokha's caseload fills several pages; half of it moves to dara.
+    let mut kept = Vec::new();
+    let mut gone = Vec::new();
+    for i in 0..40 {
+        let code = format!("PP-{:04}", 200 + i);
+        let c = case(&mut org.o, &code, sokha);
+        // A long note (past one page: its end lies on an overflow page,
+        // which a delete frees whole).
+        let mut note = Contact::new(c.id(), day("2026-10-05"), ContactKind::Home);
+        note.notes = Some(format!(
+            "{} end of the note on {code}",
+            "seen at the market; ".repeat(180)
+        ));
+        org.o.create(note).unwrap();
+        if i % 2 == 0 {
+            kept.push(c)
+        } else {
+            gone.push(c)
+        }
+    }
+    let never = case(&mut org.o, "PP-0299", dara);
+    org.round();
+    let needles = |cs: &[Saved<Client>]| {
+        let mut out = Vec::new();
+        for c in cs {
+            out.push(("nickname", c.data.nickname.clone().unwrap().into_bytes()));
+            out.push(("phone", c.data.phone.clone().unwrap().into_bytes()));
+            out.push(("id", c.id().as_bytes().to_vec()));
+            out.push((
+                "note",
+                format!("end of the note on {}", c.data.code).into_bytes(),
+            ));
+        }
+        out
+    };
+    let path = org.f1.path().to_owned();
+    let key = raw_key(&path);
+    // Before: the scanner sees what it should (the test can fail).
+    let before = decrypted(&path, &key);
+    for (what, n) in needles(&kept).iter().chain(needles(&gone).iter()) {
+        assert!(contains(&before, n), "the drill reads every {what}");
+    }
+    for (what, n) in needles(std::slice::from_ref(&never)) {
+        assert!(!contains(&before, &n), "{what} never sent to this laptop");
+    }
+    // Half the clients move to dara; the field laptop purges them at its
+    // next sync.
+    for c in &gone {
+        let mut moved = c.data.clone();
+        moved.assigned_worker = Some(dara);
+        org.o.update(c.id(), moved).unwrap();
+    }
+    org.sync(0);
+    assert_eq!(org.sync(1).purged(), gone.len());
+    let Org { f1, .. } = org;
+    f1.close().unwrap();
+    let after = decrypted(&path, &key);
+    for (what, n) in needles(&kept) {
+        assert!(
+            contains(&after, &n),
+            "its own clients' {what}s are still there"
+        );
+    }
+    for (what, n) in needles(&gone) {
+        assert!(
+            !contains(&after, &n),
+            "a purged client's {what} is nowhere in the file"
+        );
+    }
+    for (what, n) in needles(std::slice::from_ref(&never)) {
+        assert!(!contains(&after, &n), "{what}");
+    }
+}
+
+#[test]
+fn a_retired_laptop_is_refused_and_sealed_for_no_more() {
+    let mut org = Org::new();
+    case(&mut org.o, "PP-0301", org.dara.id());
+    org.round();
+    assert!(org.office_bundle_for(&org.f2).exists());
+    let f2_id = org.f2.device_id().to_owned();
+    org.o.enroll_device(&f2_id, None, Trust::Retired).unwrap();
+    case(&mut org.o, "PP-0302", org.dara.id());
+    org.sync(0);
+    assert!(
+        !org.office_bundle_for(&org.f2).exists(),
+        "its bundle is taken out of the folder"
+    );
+    let main = org.dir().join(format!("{}.tether-sync", org.o.device_id()));
+    assert!(matches!(
+        open_as(&org.k, &org.f2, &main),
+        Err(SyncError::NotForThisLaptop)
+    ));
+    // Its own bundle is refused at the office.
+    let f2_bundle = org.dir().join(format!("{f2_id}.tether-sync"));
+    let bytes = std::fs::read(&f2_bundle).unwrap();
+    let err = org
+        .o
+        .sync_import(&org.k, &bytes, &mut |_, _, _| {})
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Sync(SyncError::Retired { .. })),
+        "{err}"
+    );
+    // And it gets nothing new.
+    org.sync(2);
+    assert!(!holds(&org.f2, "PP-0302"));
+}
+
+#[test]
+fn only_an_admin_sets_a_scope_and_only_for_a_field_laptop() {
+    let mut org = Org::new();
+    let f1 = org.f1.device_id().to_owned();
+    let mut worker = Store::open(org.o.path(), "sokha", PASSWORD).unwrap();
+    assert!(matches!(
+        worker.set_device_scope(&f1, &Scope::All),
+        Err(StoreError::Forbidden { .. })
+    ));
+    drop(worker);
+    // Office laptops hold everything.
+    let (_x_db, x) = fresh();
+    enroll_as(&mut org.o, &x, Trust::Office);
+    assert!(
+        org.o
+            .set_device_scope(x.device_id(), &Scope::Workers(vec![org.sokha.id()]))
+            .is_err()
+    );
+    assert!(
+        org.o
+            .set_device_scope("no-such-laptop", &Scope::All)
+            .is_err()
+    );
+    assert!(
+        org.o
+            .set_device_scope(&f1, &Scope::Workers(vec![Uuid::now_v7()]))
+            .is_err(),
+        "a worker unknown here"
+    );
+    assert_eq!(
+        org.o.device_scope(&f1).unwrap(),
+        Scope::Workers(vec![org.sokha.id()]),
+        "unchanged by the refusals"
+    );
+}
+
+#[test]
+fn the_command_line_sets_a_scope_and_lists_the_laptops() {
+    let org = Org::new();
+    let path = org.o.path().to_owned();
+    let f1 = org.f1.device_id().to_owned();
+    let Org { o, .. } = org;
+    o.close().unwrap();
+    let db = path.to_str().unwrap();
+    let out = tether_with(
+        &[
+            "sync",
+            "scope",
+            "--db",
+            db,
+            "--device",
+            &f1,
+            "--workers",
+            "sokha,dara",
+        ],
+        PASSWORD,
+        Some("sokha"),
+    );
+    assert!(!out.status.success(), "an outreach worker cannot");
+    let out = tether_with(
+        &[
+            "sync",
+            "scope",
+            "--db",
+            db,
+            "--device",
+            &f1,
+            "--workers",
+            "sokha,dara",
+        ],
+        PASSWORD,
+        Some("admin"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tether_with(
+        &[
+            "sync",
+            "scope",
+            "--db",
+            db,
+            "--device",
+            &f1,
+            "--workers",
+            "nobody",
+        ],
+        PASSWORD,
+        Some("admin"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("nobody"), "{err}");
+    let out = tether_with(
+        &["sync", "scope", "--db", db, "--device", &f1],
+        PASSWORD,
+        Some("admin"),
+    );
+    assert!(!out.status.success(), "--workers or --all");
+    let out = tether_with(&["sync", "devices", "--db", db], PASSWORD, Some("admin"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("this laptop  holds every client"), "{text}");
+    let line = text.lines().find(|l| l.starts_with(&f1)).unwrap();
+    assert!(
+        line.contains("member") && line.contains("clients of sokha,dara"),
+        "{line}"
+    );
+}
