@@ -63,6 +63,14 @@ impl Org {
         self.folder.path()
     }
 
+    fn laptop(&mut self, which: usize) -> &mut Store {
+        match which {
+            0 => &mut self.o,
+            1 => &mut self.f1,
+            _ => &mut self.f2,
+        }
+    }
+
     fn sync(&mut self, which: usize) -> FolderSync {
         let dir = self.folder.path().to_owned();
         let store = match which {
@@ -581,4 +589,369 @@ fn the_command_line_sets_a_scope_and_lists_the_laptops() {
         line.contains("member") && line.contains("clients of sokha,dara"),
         "{line}"
     );
+}
+
+/// A change made on one laptop, or a sync, in the scoped property test.
+#[derive(Debug, Clone)]
+enum Op {
+    /// Office: a client of any of the three workers; field: of its own.
+    NewClient {
+        db: usize,
+        worker: usize,
+        code: u8,
+    },
+    EditClient {
+        db: usize,
+        pick: usize,
+        note: u8,
+    },
+    NewContact {
+        db: usize,
+        pick: usize,
+        day: u8,
+    },
+    /// Office only: the client moves to another worker.
+    Reassign {
+        pick: usize,
+        worker: usize,
+    },
+    /// Office only.
+    DeleteClient {
+        pick: usize,
+    },
+    Sync {
+        db: usize,
+    },
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => (0..3usize, 0..3usize, 0..12u8).prop_map(|(db, worker, code)| Op::NewClient { db, worker, code }),
+        2 => (0..3usize, any::<usize>(), any::<u8>()).prop_map(|(db, pick, note)| Op::EditClient { db, pick, note }),
+        3 => (0..3usize, any::<usize>(), 0..60u8).prop_map(|(db, pick, day)| Op::NewContact { db, pick, day }),
+        3 => (any::<usize>(), 0..3usize).prop_map(|(pick, worker)| Op::Reassign { pick, worker }),
+        1 => any::<usize>().prop_map(|pick| Op::DeleteClient { pick }),
+        5 => (0..3usize).prop_map(|db| Op::Sync { db }),
+    ]
+}
+
+/// Each record's version: (table, id) to (clock, device).
+fn versions(store: &Store) -> std::collections::BTreeMap<(String, String), (String, String)> {
+    store
+        .canonical_dump()
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (table, rest) = line.split_once(':').unwrap();
+            let field = |name: &str| {
+                rest.split(' ')
+                    .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                    .unwrap()
+                    .to_owned()
+            };
+            (
+                (table.to_owned(), field("id")),
+                (
+                    field("updated_at"),
+                    field("device_id").trim_matches('"').to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The live clients a laptop holds, oldest first.
+fn live_clients(store: &Store) -> Vec<Uuid> {
+    store
+        .canonical_dump()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("clients:") && l.contains(" deleted=0"))
+        .map(|l| {
+            let hexid = l
+                .split(" id=x'")
+                .nth(1)
+                .unwrap()
+                .split('\'')
+                .next()
+                .unwrap();
+            Uuid::from_slice(&hex::decode(hexid).unwrap()).unwrap()
+        })
+        .collect()
+}
+
+/// A laptop's records of the clients assigned to `worker` (every client
+/// when None) and the location registry, as dump lines; users left out.
+fn restricted(store: &Store, worker: Option<Uuid>) -> std::collections::BTreeSet<String> {
+    let dump = store.canonical_dump().unwrap();
+    let hexid = |u: Uuid| format!("x'{}'", hex::encode_upper(u.as_bytes()));
+    let hexid_lower = |u: Uuid| format!("x'{}'", hex::encode(u.as_bytes()));
+    let scoped: std::collections::BTreeSet<String> = dump
+        .lines()
+        .filter(|l| l.starts_with("clients:"))
+        .filter(|l| {
+            worker.is_none_or(|w| {
+                l.contains(&format!(" assigned_worker={}", hexid(w)))
+                    || l.contains(&format!(" assigned_worker={}", hexid_lower(w)))
+            })
+        })
+        .map(|l| {
+            l.split(" id=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    dump.lines()
+        .filter(|l| {
+            let table = l.split(':').next().unwrap();
+            match table {
+                "users" => false,
+                "locations" => true,
+                "clients" => {
+                    scoped.contains(l.split(" id=").nth(1).unwrap().split(' ').next().unwrap())
+                }
+                _ => l
+                    .split(" client_id=")
+                    .nth(1)
+                    .is_some_and(|c| scoped.contains(c.split(' ').next().unwrap())),
+            }
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The three laptops after their first round (users on the field
+/// laptops), made once: each case starts from copies, opened with their
+/// recovery keys (no password hashing per case). Field laptops are used by
+/// their workers: sokha on the first, dara on the second.
+struct Template {
+    _dir: tempfile::TempDir,
+    paths: [PathBuf; 3],
+    recovery: [String; 3],
+    workers: [Uuid; 3],
+}
+
+fn template() -> &'static Template {
+    static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        let mut recovery = Vec::new();
+        let mut stores = Vec::new();
+        for name in ["office", "field-1", "field-2"] {
+            let path = dir.path().join(format!("{name}.db"));
+            let init = Store::init(&path, "admin", "Admin", PASSWORD).unwrap();
+            paths.push(path);
+            recovery.push(init.recovery_key);
+            stores.push(init.store);
+        }
+        let mut f2 = stores.pop().unwrap();
+        let mut f1 = stores.pop().unwrap();
+        let mut o = stores.pop().unwrap();
+        let sokha = add_user(&mut o, "sokha", Role::Outreach);
+        let dara = add_user(&mut o, "dara", Role::Outreach);
+        let vanna = add_user(&mut o, "vanna", Role::Outreach);
+        for f in [&mut f1, &mut f2] {
+            enroll_as(&mut o, f, Trust::Member);
+            enroll_as(f, &o, Trust::Office);
+        }
+        o.set_device_scope(f1.device_id(), &Scope::Workers(vec![sokha.id()]))
+            .unwrap();
+        o.set_device_scope(f2.device_id(), &Scope::Workers(vec![dara.id()]))
+            .unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let k = key();
+        for which in [0, 1, 2, 0] {
+            let s = match which {
+                0 => &mut o,
+                1 => &mut f1,
+                _ => &mut f2,
+            };
+            s.sync_with_folder(&k, folder.path(), &mut |_, _, _| {})
+                .unwrap();
+        }
+        for s in [o, f1, f2] {
+            s.close().unwrap();
+        }
+        Template {
+            _dir: dir,
+            paths: paths.try_into().unwrap(),
+            recovery: recovery.try_into().unwrap(),
+            workers: [sokha.id(), dara.id(), vanna.id()],
+        }
+    })
+}
+
+impl Org {
+    /// Copies of the template's laptops, each in a directory of its own.
+    fn from_template() -> (Org, [Uuid; 3]) {
+        let t = template();
+        let mut dbs = Vec::new();
+        let mut stores = Vec::new();
+        for (i, user) in ["admin", "sokha", "dara"].iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("tether.db");
+            std::fs::copy(&t.paths[i], &path).unwrap();
+            std::fs::copy(
+                tether::store::key_file_path(&t.paths[i]),
+                tether::store::key_file_path(&path),
+            )
+            .unwrap();
+            stores.push(Store::open_with_recovery_key(&path, &t.recovery[i], user).unwrap());
+            dbs.push(TestDb { dir, path });
+        }
+        let f2 = stores.pop().unwrap();
+        let f1 = stores.pop().unwrap();
+        let o = stores.pop().unwrap();
+        let f2_db = dbs.pop().unwrap();
+        let f1_db = dbs.pop().unwrap();
+        let o_db = dbs.pop().unwrap();
+        let sokha = o.get::<User>(t.workers[0]).unwrap();
+        let dara = o.get::<User>(t.workers[1]).unwrap();
+        (
+            Org {
+                _o_db: o_db,
+                o,
+                _f1_db: f1_db,
+                f1,
+                _f2_db: f2_db,
+                f2,
+                sokha,
+                dara,
+                // The template's folder is gone: every laptop has merged
+                // every bundle in it, and the next syncs write them anew.
+                folder: tempfile::tempdir().unwrap(),
+                k: key(),
+            },
+            t.workers,
+        )
+    }
+}
+
+fn scoped_laptops(ops: &[Op]) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::prelude::*;
+    let (mut org, workers) = Org::from_template();
+    type Key = ((String, String), (String, String));
+    let mut seen: std::collections::BTreeSet<Key> = std::collections::BTreeSet::new();
+    let mut edited_over: std::collections::BTreeSet<Key> = std::collections::BTreeSet::new();
+    for op in ops {
+        let db = match *op {
+            Op::NewClient { db, .. } | Op::EditClient { db, .. } | Op::NewContact { db, .. } => db,
+            Op::Reassign { .. } | Op::DeleteClient { .. } => 0,
+            Op::Sync { db } => {
+                org.sync(db);
+                for s in [&org.o, &org.f1, &org.f2] {
+                    seen.extend(versions(s));
+                }
+                continue;
+            }
+        };
+        let s = org.laptop(db);
+        let before = versions(s);
+        let clients = live_clients(s);
+        let pick = |p: usize| clients.get(p % clients.len().max(1)).copied();
+        match *op {
+            Op::NewClient { worker, code, .. } => {
+                let mut c = Client::with_code(&format!("PP-{code:04}"));
+                c.assigned_worker = Some(if db == 0 {
+                    workers[worker]
+                } else {
+                    workers[db - 1]
+                });
+                // A code already used on this laptop is refused.
+                let _ = s.create(c);
+            }
+            Op::EditClient { pick: p, note, .. } => {
+                if let Some(id) = pick(p) {
+                    let mut c: Saved<Client> = s.get(id).unwrap();
+                    c.data.notes = Some(format!("note {note}"));
+                    let _ = s.update(id, c.data);
+                }
+            }
+            Op::NewContact {
+                pick: p, day: d, ..
+            } => {
+                if let Some(id) = pick(p) {
+                    let date = day("2026-01-01") + chrono::Days::new(u64::from(d));
+                    s.create(Contact::new(id, date, ContactKind::Street))
+                        .unwrap();
+                }
+            }
+            Op::Reassign { pick: p, worker } => {
+                if let Some(id) = pick(p) {
+                    let mut c: Saved<Client> = s.get(id).unwrap();
+                    c.data.assigned_worker = Some(workers[worker]);
+                    let _ = s.update(id, c.data);
+                }
+            }
+            Op::DeleteClient { pick: p } => {
+                if let Some(id) = pick(p) {
+                    s.delete::<Client>(id).unwrap();
+                }
+            }
+            Op::Sync { .. } => unreachable!(),
+        }
+        let after = versions(s);
+        for (k, v) in &before {
+            if after.get(k) != Some(v) {
+                edited_over.insert((k.clone(), v.clone()));
+            }
+        }
+        seen.extend(after);
+    }
+    for _ in 0..4 {
+        org.round();
+    }
+    // Each field laptop holds exactly the office's records of its worker's
+    // clients (and the registry); nothing else.
+    prop_assert_eq!(
+        restricted(&org.f1, None),
+        restricted(&org.o, Some(workers[0]))
+    );
+    prop_assert_eq!(
+        restricted(&org.f2, None),
+        restricted(&org.o, Some(workers[1]))
+    );
+    // The office holds every change made anywhere: as the final version,
+    // one replaced by a later edit where it was held, or a conflict it keeps.
+    let finals = versions(&org.o);
+    let conflicts: std::collections::BTreeSet<(String, String)> = org
+        .o
+        .conflicts(true)
+        .unwrap()
+        .into_iter()
+        .map(|c| {
+            (
+                c.other_changed_at.timestamp_millis().to_string(),
+                c.other_device,
+            )
+        })
+        .collect();
+    for (k, v) in &seen {
+        if k.0 == "users" {
+            continue;
+        }
+        prop_assert!(
+            finals.get(k) == Some(v)
+                || edited_over.contains(&(k.clone(), v.clone()))
+                || conflicts.contains(v),
+            "a change is missing at the office: {:?} {:?}",
+            k,
+            v
+        );
+    }
+    Ok(())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, max_shrink_iters: 32, ..proptest::prelude::ProptestConfig::default() })]
+    #[test]
+    fn office_and_two_field_laptops_converge_within_their_scopes(ops in proptest::collection::vec(op(), 10..45)) {
+        scoped_laptops(&ops)?;
+    }
 }

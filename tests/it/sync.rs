@@ -827,7 +827,7 @@ fn forged(k: &SyncKey, from: &Store, edit: impl FnOnce(&mut Payload)) -> Vec<u8>
     let h = &opened.header;
     bundle::seal(
         &bundle::Sealing {
-            key: &k,
+            key: k,
             signer: &from.device_key().unwrap(),
             schema: h.schema,
             device: &h.device,

@@ -231,6 +231,11 @@ pub(super) struct Policy {
     pub(super) trust: Trust,
     /// The latest date a record may carry (today, plus the clock margin).
     pub(super) today: NaiveDate,
+    /// A field laptop (one with a scope) merging an office laptop's bundle:
+    /// a record changed on both sides is left as it is here, for the office
+    /// to decide once this laptop's change reaches it (the conflict is then
+    /// kept there, where every change of the organisation is).
+    pub(super) defer_conflicts: bool,
 }
 
 /// What to do with a row that would change something here.

@@ -334,6 +334,11 @@ pub(super) fn merge_in_tx(
                     continue;
                 }
             }
+            if policy.defer_conflicts && matches!(decision, Decision::Conflict { .. }) {
+                merged.deferred += 1;
+                done += 1;
+                continue;
+            }
             match decision {
                 Decision::Insert => {
                     // Nothing here has this id: a plain insert.
@@ -526,6 +531,7 @@ impl Store {
             signer: from.clone(),
             trust,
             today: crate::domain::add_days(self.today(), (margin_hours + 23) / 24),
+            defer_conflicts: !own && trust == Trust::Office && !self.own_scope()?.is_all(),
         };
         // References are checked by the merge itself (`check_references`);
         // the database's own checks are off for its transaction (the

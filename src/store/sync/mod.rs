@@ -105,6 +105,10 @@ pub struct Merged {
     /// Changes a field laptop passed on from other laptops: not taken
     /// from it (the laptop that made them, or an office laptop, sends them).
     pub ignored: usize,
+    /// Records changed both here and at the office laptop that sent the
+    /// bundle: left as they are here until the office, which has both
+    /// changes once this laptop's bundle reaches it, decides.
+    pub deferred: usize,
     /// Clients this laptop no longer holds (out of the scope the office
     /// set for it), removed with every record of theirs.
     pub purged: Purged,
