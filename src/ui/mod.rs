@@ -121,6 +121,8 @@ pub enum Write {
     SyncFolder(Option<PathBuf>),
     /// Enroll another laptop (device id) as a field or office laptop, or retire it.
     EnrollDevice(String, crate::store::Trust),
+    /// Which clients a field laptop (device id) holds.
+    DeviceScope(String, crate::store::Scope),
     ResolveConflict(i64, crate::store::Resolution),
     /// Keep the first client; merge the others into it.
     MergeClients(Uuid, Vec<Uuid>),

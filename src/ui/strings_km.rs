@@ -1,6 +1,43 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("This laptop holds", "កុំព្យូទ័រនេះផ្ទុក"),
+    (
+        "A field laptop receives and keeps only the clients of the outreach workers an admin chooses for it here; the others are removed from it at its next sync, and what it receives is sealed so that only it can open it. An office laptop holds every client.",
+        "កុំព្យូទ័រវាលទទួល និងរក្សាទុកតែអតិថិជនរបស់បុគ្គលិកចុះមូលដ្ឋានដែលអ្នកគ្រប់គ្រងជ្រើសរើសនៅទីនេះប៉ុណ្ណោះ។ អតិថិជនផ្សេងទៀតត្រូវបានដកចេញពីវានៅពេលធ្វើសមកាលកម្មលើកក្រោយ ហើយអ្វីដែលវាទទួលត្រូវបានបិទភ្ជាប់ ដើម្បីឱ្យតែវាប៉ុណ្ណោះអាចបើកបាន។ កុំព្យូទ័រការិយាល័យផ្ទុកអតិថិជនទាំងអស់។",
+    ),
+    ("Holds", "ផ្ទុក"),
+    ("Choose its clients", "ជ្រើសរើសអតិថិជនរបស់វា"),
+    (
+        "Which clients laptop {laptop} holds",
+        "អតិថិជនណាខ្លះដែលកុំព្យូទ័រ {laptop} ផ្ទុក",
+    ),
+    (
+        "Every client (an office laptop)",
+        "អតិថិជនទាំងអស់ (កុំព្យូទ័រការិយាល័យ)",
+    ),
+    (
+        "Only the clients of these outreach workers:",
+        "តែអតិថិជនរបស់បុគ្គលិកចុះមូលដ្ឋានទាំងនេះ៖",
+    ),
+    (
+        "{n} client(s) no longer in this laptop's scope were removed from it, with all their records.",
+        "អតិថិជនចំនួន {n} ដែលលែងស្ថិតក្នុងវិសាលភាពរបស់កុំព្យូទ័រនេះ ត្រូវបានដកចេញពីវា ជាមួយកំណត់ត្រាទាំងអស់របស់ពួកគេ។",
+    ),
+    ("every client", "អតិថិជនទាំងអស់"),
+    (
+        "no clients (no workers chosen)",
+        "គ្មានអតិថិជន (មិនទាន់ជ្រើសរើសបុគ្គលិក)",
+    ),
+    (
+        "the clients of {names} ({n} held)",
+        "អតិថិជនរបស់ {names} (ផ្ទុក {n})",
+    ),
+    ("the clients of {names}", "អតិថិជនរបស់ {names}"),
+    (
+        "Laptop's clients changed: it receives them, and removes every other, at its next sync",
+        "បានផ្លាស់ប្តូរអតិថិជនរបស់កុំព្យូទ័រ៖ វាទទួលពួកគេ ហើយដកអ្នកផ្សេងទៀតចេញ នៅពេលធ្វើសមកាលកម្មលើកក្រោយ",
+    ),
     (
         "{n} pages fail their authentication check",
         "ទំព័រចំនួន {n} មិនឆ្លងកាត់ការត្រួតពិនិត្យភាពត្រឹមត្រូវ",

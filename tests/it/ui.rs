@@ -221,6 +221,17 @@ fn a_new_laptop_joins_its_organisation_from_the_first_run_screen() {
             .rows
             .is_empty()
     );
+    // The office sees the new laptop in the folder and enrolls it (its key
+    // checked): its next bundles are sealed for it too.
+    office
+        .sync_with_folder(&k, &folder, &mut { quiet })
+        .unwrap();
+    office
+        .enroll_device(field.device_id(), None, tether::store::Trust::Member)
+        .unwrap();
+    office
+        .sync_with_folder(&k, &folder, &mut { quiet })
+        .unwrap();
     // Enrolled as office (its key checked), the next sync brings its records.
     field
         .enroll_device(office.device_id(), None, tether::store::Trust::Office)
@@ -1351,6 +1362,10 @@ fn a_laptop_not_enrolled_is_refused_until_an_admin_enrolls_it_in_settings() {
     a.set_sync_passphrase("mekong river outreach 2026").unwrap();
     a.set_sync_folder(Some(&folder)).unwrap();
     let b_fingerprint = b.device_fingerprint().unwrap();
+    let (a_id, a_key) = (
+        a.device_id().to_owned(),
+        a.device_key().unwrap().public_hex(),
+    );
     a.close().unwrap();
     let path = a_db.path.clone();
     let mut h = Harness::builder()
@@ -1389,6 +1404,12 @@ fn a_laptop_not_enrolled_is_refused_until_an_admin_enrolls_it_in_settings() {
     h.run();
     h.get_by_label("Laptop enrolled");
     h.get_by_label("office laptop");
+    // (The other laptop enrolls this one too: it seals its bundles for the
+    // laptops it has enrolled.)
+    b.enroll_device(&a_id, Some(&a_key), tether::store::Trust::Office)
+        .unwrap();
+    b.sync_with_folder(&key, &folder, &mut |_, _, _| {})
+        .unwrap();
     h.get_by_label("Sync now").click();
     wait_for_sync(&mut h);
     let ws = h.state().workspace().unwrap();
@@ -1397,6 +1418,98 @@ fn a_laptop_not_enrolled_is_refused_until_an_admin_enrolls_it_in_settings() {
         1,
         "b's client is here"
     );
+}
+
+/// The office's admin chooses which clients a field laptop holds; the
+/// field laptop shows its scope once it has synced, and holds only those.
+#[test]
+fn an_admin_chooses_a_field_laptops_clients_and_the_field_laptop_shows_them() {
+    let (o_db, mut o) = fresh();
+    let (f_db, mut f) = fresh();
+    let sokha = add_user(&mut o, "sokha", tether::domain::Role::Outreach);
+    add_user(&mut o, "dara", tether::domain::Role::Outreach);
+    let mut mine = tether::domain::Client::with_code("PP-0501");
+    mine.assigned_worker = Some(sokha.id());
+    o.create(mine).unwrap();
+    client(&mut o, "PP-0502", None);
+    enroll_as(&mut o, &f, tether::store::Trust::Member);
+    enroll_as(&mut f, &o, tether::store::Trust::Office);
+    let folder = o_db.dir.path().join("shared");
+    std::fs::create_dir(&folder).unwrap();
+    for s in [&mut o, &mut f] {
+        s.set_sync_passphrase("mekong river outreach 2026").unwrap();
+        s.set_sync_folder(Some(&folder)).unwrap();
+    }
+    let f_id = f.device_id().to_owned();
+    let f_short: String = f
+        .device_id()
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    o.close().unwrap();
+    f.close().unwrap();
+    let open = |path: PathBuf| {
+        let mut h = Harness::builder()
+            .with_max_steps(MAX_STEPS)
+            .with_size(egui::vec2(1400.0, 2200.0))
+            .build_eframe(move |cc| TetherApp::new(cc, Some(path), Some("admin".into())));
+        unlock(&mut h, PASSWORD);
+        h.get_by_label("Settings").click();
+        h.run();
+        h
+    };
+    let mut h = open(o_db.path.clone());
+    // This laptop holds every client; so does the field laptop, until chosen.
+    assert_eq!(h.query_all_by_label("every client").count(), 3);
+    h.get_by_label("field laptop");
+    h.get_by_label("Choose its clients").click();
+    h.run();
+    h.get_by_label_contains(&format!("Which clients laptop {f_short} holds"));
+    h.get_by_label("Only the clients of these outreach workers:")
+        .click();
+    h.run();
+    h.get_by_label("sokha").click();
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label_contains("Laptop's clients changed");
+    h.get_by_label("the clients of sokha (0 held)");
+    assert_eq!(
+        h.state()
+            .workspace()
+            .unwrap()
+            .store
+            .device_scope(&f_id)
+            .unwrap(),
+        tether::store::Scope::Workers(vec![sokha.id()])
+    );
+    h.get_by_label("Sync now").click();
+    wait_for_sync(&mut h);
+    drop(h);
+    // The field laptop syncs: it holds sokha's client alone, and says so.
+    let mut h = open(f_db.path.clone());
+    h.get_by_label("Sync now").click();
+    wait_for_sync(&mut h);
+    assert_eq!(h.query_all_by_label("the clients of sokha").count(), 2);
+    let ws = h.state().workspace().unwrap();
+    assert_eq!(ws.store.count_live("clients").unwrap(), 1);
+    assert_eq!(
+        ws.store.own_scope().unwrap(),
+        tether::store::Scope::Workers(vec![sokha.id()])
+    );
+    assert!(
+        ws.store
+            .search_clients("PP-0502", 5)
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+    // A field laptop chooses no one's clients.
+    assert_eq!(h.query_all_by_label("Choose its clients").count(), 0);
 }
 
 #[test]

@@ -13,9 +13,9 @@ use super::widgets::*;
 use super::{Action, Env, Write};
 use crate::domain::Permission;
 use crate::store::{
-    Conflict, DuplicateClient, FolderSync, Resolution, SyncDevice, SyncStep, Trust,
+    Conflict, DuplicateClient, FolderSync, Resolution, Scope, SyncDevice, SyncStep, Trust,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 use zeroize::Zeroize;
@@ -40,6 +40,12 @@ pub struct SyncPanel {
     pub last: Option<Result<FolderSync, String>>,
     /// The laptops this one knows, loaded once per change of the data.
     devices: Option<(u64, Result<Vec<SyncDevice>, String>)>,
+    /// What each laptop holds, in words (by device id), loaded with them.
+    holds: HashMap<String, String>,
+    /// The users a scope may name (id, username), loaded with the laptops.
+    workers: Vec<(Uuid, String)>,
+    /// The scope an admin is choosing: the laptop, every client, the workers.
+    editing_scope: Option<(String, bool, BTreeSet<Uuid>)>,
     /// (generation, passphrase set, folder, open conflicts), read once per
     /// change of the data, not while drawing.
     facts: Option<(u64, bool, Option<std::path::PathBuf>, usize)>,
@@ -169,6 +175,15 @@ impl SyncPanel {
                     _ => String::new(),
                 };
                 ui.monospace(own);
+                ui.end_row();
+
+                field_label(ui, t("This laptop holds"));
+                let own_holds = self
+                    .holds
+                    .get(store.device_id())
+                    .cloned()
+                    .unwrap_or_default();
+                ui.label(own_holds);
                 ui.end_row();
 
                 field_label(ui, t("Sync passphrase"));
@@ -339,6 +354,28 @@ impl SyncPanel {
             .is_none_or(|(g, _)| *g != env.generation)
         {
             let loaded = env.store.sync_devices().map_err(|e| e.to_string());
+            self.workers = env
+                .store
+                .users()
+                .map(|users| {
+                    users
+                        .into_iter()
+                        .filter(|u| u.data.active)
+                        .map(|u| (u.id(), u.data.username))
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.holds.clear();
+            if let Ok(devices) = &loaded {
+                for d in devices {
+                    let held = match (&d.scope, d.this_laptop) {
+                        (Scope::Workers(_), false) => env.store.clients_held_by(&d.device_id).ok(),
+                        _ => None,
+                    };
+                    let text = scope_text(&d.scope, &self.workers, held);
+                    self.holds.insert(d.device_id.clone(), text);
+                }
+            }
             self.devices = Some((env.generation, loaded));
         }
     }
@@ -359,14 +396,18 @@ impl SyncPanel {
         ui.strong(t("Laptops"));
         ui.label(t("Bundles are merged only from laptops an admin has enrolled here. Before enrolling one, check that the key shown here is the one its own Settings show. A field laptop sends its own changes; an office laptop may also pass on other laptops' changes and changes to users."));
         let admin = env.store.user().role.can(Permission::SyncSetup);
+        ui.label(t("A field laptop receives and keeps only the clients of the outreach workers an admin chooses for it here; the others are removed from it at its next sync, and what it receives is sealed so that only it can open it. An office laptop holds every client."));
+        // Scopes are set on a laptop that holds every client (the office).
+        let office = devices.iter().any(|d| d.this_laptop && d.scope.is_all());
         egui::Grid::new("sync-devices")
-            .num_columns(5)
+            .num_columns(6)
             .striped(true)
             .spacing([12.0, 6.0])
             .show(ui, |ui| {
                 ui.strong(t("Laptop"));
                 ui.strong(t("Key"));
                 ui.strong(t("Enrolled as"));
+                ui.strong(t("Holds"));
                 ui.strong(t("Last merged"));
                 ui.label("");
                 ui.end_row();
@@ -384,6 +425,11 @@ impl SyncPanel {
                         };
                         ui.colored_label(colour, text);
                     }
+                    let holds = match d.trust {
+                        Trust::Pending | Trust::Retired if !d.this_laptop => "—".to_owned(),
+                        _ => self.holds.get(&d.device_id).cloned().unwrap_or_default(),
+                    };
+                    ui.label(holds);
                     ui.label(
                         d.last_merged
                             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
@@ -402,19 +448,86 @@ impl SyncPanel {
                             if d.trust != trust && ui.small_button(label).clicked() {
                                 action =
                                     Action::Write(Write::EnrollDevice(d.device_id.clone(), trust));
+                                // A new field laptop: choose its clients next.
+                                if trust == Trust::Member && office {
+                                    self.editing_scope =
+                                        Some((d.device_id.clone(), false, BTreeSet::new()));
+                                }
                             }
+                        }
+                        if office
+                            && d.trust == Trust::Member
+                            && ui.small_button(t("Choose its clients")).clicked()
+                        {
+                            let (all, chosen) = match &d.scope {
+                                Scope::All => (true, BTreeSet::new()),
+                                Scope::Workers(w) => (false, w.iter().copied().collect()),
+                            };
+                            self.editing_scope = Some((d.device_id.clone(), all, chosen));
                         }
                     });
                     ui.end_row();
                 }
             });
+        if let Some(write) = self.scope_editor(ui) {
+            action = write;
+        }
+        action
+    }
+
+    /// An admin chooses which clients a field laptop holds: every client,
+    /// or those of the outreach workers ticked.
+    fn scope_editor(&mut self, ui: &mut egui::Ui) -> Option<Action> {
+        let (device, all, chosen) = self.editing_scope.as_mut()?;
+        let mut action = None;
+        let mut close = false;
+        ui.add_space(8.0);
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.strong(tf(
+                "Which clients laptop {laptop} holds",
+                &[("laptop", &short(device))],
+            ));
+            ui.radio_value(all, true, t("Every client (an office laptop)"));
+            ui.radio_value(all, false, t("Only the clients of these outreach workers:"));
+            ui.add_enabled_ui(!*all, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    for (id, name) in &self.workers {
+                        let mut on = chosen.contains(id);
+                        if ui.checkbox(&mut on, name).changed() {
+                            if on {
+                                chosen.insert(*id);
+                            } else {
+                                chosen.remove(id);
+                            }
+                        }
+                    }
+                });
+            });
+            ui.horizontal(|ui| {
+                if ui.button(t("Save")).clicked() {
+                    let scope = if *all {
+                        Scope::All
+                    } else {
+                        Scope::Workers(chosen.iter().copied().collect())
+                    };
+                    action = Some(Action::Write(Write::DeviceScope(device.clone(), scope)));
+                    close = true;
+                }
+                if ui.button(t("Cancel")).clicked() {
+                    close = true;
+                }
+            });
+        });
+        if close {
+            self.editing_scope = None;
+        }
         action
     }
 }
 
 /// "Received …, sent …, conflicts …" in words.
 pub fn summary(done: &FolderSync) -> String {
-    tf(
+    let mut text = tf(
         "Sync done: {received} records received from {bundles} laptop(s), {sent} sent, {conflicts} conflicts to review.",
         &[
             ("received", &done.received()),
@@ -422,7 +535,43 @@ pub fn summary(done: &FolderSync) -> String {
             ("sent", &done.sent),
             ("conflicts", &done.conflicts()),
         ],
-    )
+    );
+    if done.purged() > 0 {
+        text.push(' ');
+        text.push_str(&tf(
+            "{n} client(s) no longer in this laptop's scope were removed from it, with all their records.",
+            &[("n", &done.purged())],
+        ));
+    }
+    text
+}
+
+/// What a laptop holds, in words: every client, or the clients of its
+/// workers (by username), with how many it holds when known.
+fn scope_text(scope: &Scope, workers: &[(Uuid, String)], held: Option<i64>) -> String {
+    match scope {
+        Scope::All => t("every client").to_owned(),
+        Scope::Workers(w) if w.is_empty() => t("no clients (no workers chosen)").to_owned(),
+        Scope::Workers(w) => {
+            let names: Vec<String> = w
+                .iter()
+                .map(|id| {
+                    workers
+                        .iter()
+                        .find(|(u, _)| u == id)
+                        .map_or_else(|| short(&id.to_string()), |(_, n)| n.clone())
+                })
+                .collect();
+            let names = names.join(", ");
+            match held {
+                Some(n) => tf(
+                    "the clients of {names} ({n} held)",
+                    &[("names", &names), ("n", &n)],
+                ),
+                None => tf("the clients of {names}", &[("names", &names)]),
+            }
+        }
+    }
 }
 
 /// The first part of a device id: enough to tell laptops apart on screen.
