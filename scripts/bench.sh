@@ -20,7 +20,7 @@ rm -rf "$CARGO_TARGET_DIR/criterion"
 {
   echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(git rev-parse --short HEAD)"
   # The store bench generates the 100,000-client demo first (wall clock printed).
-  for bench in store frames reports sync import ratio; do
+  for bench in store frames reports sync scoped import ratio; do
     echo "## cargo bench --bench $bench"
     cargo bench --quiet --bench "$bench" 2>&1 | grep -v '^\s*$' |
       grep -Ev '^(Benchmarking|Found|  [0-9]+ \(|Gnuplot|WARNING)' || true

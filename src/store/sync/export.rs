@@ -55,19 +55,26 @@ pub(super) fn export_on(
         }
         let changed = "max(coalesce(t.sync_seq, 0), t.updated_at) > ?1";
         let sql = match (addressed, *table) {
+            // A field laptop sends only its own changes: the office takes
+            // no other from it, and it need not hand back what it was sent.
+            (None, _) if field => format!(
+                "SELECT {list} FROM {table} t WHERE (?1 = 0 OR {changed}) AND t.device_id = ?2 ORDER BY t.rowid"
+            ),
             (None, _) | (Some(_), "locations") => {
-                format!("SELECT {list} FROM {table} t WHERE ?1 = 0 OR {changed} ORDER BY t.rowid")
+                format!(
+                    "SELECT {list} FROM {table} t WHERE (?1 = 0 OR {changed}) AND ?2 = ?2 ORDER BY t.rowid"
+                )
             }
             (Some(_), "clients") => format!(
                 "SELECT {list} FROM clients t JOIN temp.scope_clients s ON s.id = t.id
-                 WHERE s.whole = 1 OR {changed} ORDER BY t.rowid"
+                 WHERE (s.whole = 1 OR {changed}) AND ?2 = ?2 ORDER BY t.rowid"
             ),
             (Some(_), _) => format!(
                 "SELECT {list} FROM {table} t JOIN temp.scope_clients s ON s.id = t.client_id
-                 WHERE s.leaving = 0 AND (s.whole = 1 OR {changed}) ORDER BY t.rowid"
+                 WHERE s.leaving = 0 AND (s.whole = 1 OR {changed}) AND ?2 = ?2 ORDER BY t.rowid"
             ),
         };
-        let out = write_table(&tx, table, columns, &sql, since, &mut named_users)?;
+        let out = write_table(&tx, table, columns, &sql, since, device, &mut named_users)?;
         if !out.is_empty() {
             records += out.rows();
             tables.push(out);
@@ -91,12 +98,12 @@ pub(super) fn export_on(
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT {list} FROM users t WHERE ?1 = ?1 AND (t.id IN (SELECT id FROM temp.named_users)
+            "SELECT {list} FROM users t WHERE ?1 = ?1 AND ?2 = ?2 AND (t.id IN (SELECT id FROM temp.named_users)
              OR t.id IN (SELECT id FROM temp.scope_workers)
              OR (t.role = 'admin' AND t.active = 1 AND t.deleted = 0)) ORDER BY t.rowid"
         );
         let mut none = HashSet::new();
-        let out = write_table(&tx, "users", columns, &sql, since, &mut none)?;
+        let out = write_table(&tx, "users", columns, &sql, since, device, &mut none)?;
         if !out.is_empty() {
             records += out.rows();
             tables.insert(0, out);
@@ -154,6 +161,7 @@ fn write_table(
     columns: Vec<String>,
     sql: &str,
     since: i64,
+    device: &str,
     named: &mut HashSet<Vec<u8>>,
 ) -> Result<bundle::TableWriter, StoreError> {
     let n = columns.len();
@@ -165,7 +173,7 @@ fn write_table(
         .collect();
     let mut out = bundle::TableWriter::new(table, columns);
     let mut stmt = tx.prepare(sql)?;
-    let mut rows = stmt.query([since])?;
+    let mut rows = stmt.query(params![since, device])?;
     while let Some(row) = rows.next()? {
         out.row();
         for i in 0..n {
