@@ -31,6 +31,24 @@ done
 field1=$("$bin" sync devices --db "$data/field1.db" | head -n1 | cut -d' ' -f1)
 "$bin" sync enroll --db "$db" --device "$field1" --as office >/dev/null
 "$bin" sync import --db "$db" "$data/field1.tether-sync" >/dev/null 2>&1 || true
+# A new field laptop for Ou Sokha, through the folder: each laptop enrolls
+# the other, the office chooses its clients, two rounds.
+field3="$data/field3.db"
+"$bin" init --db "$field3" --admin admin >/dev/null
+"$bin" sync folder --db "$field3" "$data/folder" >/dev/null 2>&1 || true
+"$bin" sync folder --db "$db" "$data/folder" >/dev/null 2>&1 || true
+f3=$("$bin" sync devices --db "$field3" | head -n1 | cut -d' ' -f1)
+office=$("$bin" sync devices --db "$db" | head -n1 | cut -d' ' -f1)
+"$bin" sync enroll --db "$db" --device "$f3" --as member >/dev/null
+"$bin" sync scope --db "$db" --device "$f3" --workers sokha.ou >/dev/null
+"$bin" sync enroll --db "$field3" --device "$office" --as office >/dev/null
+for _ in 1 2; do
+  "$bin" sync folder --db "$db" "$data/folder" >/dev/null 2>&1 || true
+  "$bin" sync folder --db "$field3" "$data/folder" >/dev/null 2>&1 || true
+done
+"$bin" sync folder --db "$db" "$data/folder" >/dev/null 2>&1 || true
+"$bin" sync devices --db "$db"
+"$bin" sync devices --db "$field3"
 
 export DISPLAY=:98 XDG_RUNTIME_DIR="$data/xdg" LIBGL_ALWAYS_SOFTWARE=1
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
@@ -61,6 +79,9 @@ xdotool mousemove 700 600
 for _ in $(seq 1 40); do xdotool click --delay 30 5; done
 sleep 1
 snap settings-laptops-km
+xdotool mousemove 700 300
+for _ in $(seq 1 60); do xdotool click --delay 30 4; done
+click 430 73; sleep 1                      # back to English
 
 # The unlock screen's recovery path: in Khmer after locking this (Khmer)
 # session, then in English in a new window.
@@ -77,4 +98,17 @@ xdotool windowfocus --sync "$win"
 click 100 226; sleep 1
 click 300 175; xdotool type --delay 25 "ABCD-EFGH"; sleep 1
 snap unlock-recover
+# The field laptop's own Settings: what it holds, and the office.
+kill $app; sleep 1
+"$bin" --db "$field3" --user admin >>"$data/app.log" 2>&1 &
+app=$!
+sleep 4
+win=$(xdotool search --name '^Tether$' | head -n1)
+xdotool windowfocus --sync "$win"
+xdotool type --delay 25 "$TETHER_PASSWORD"; key Return; sleep 3
+click 94 280; sleep 2                      # Settings (no Sync review on a new laptop)
+xdotool mousemove 700 600
+for _ in $(seq 1 40); do xdotool click 5; done
+sleep 1
+snap settings-field-scope
 echo "screenshots in $out/"

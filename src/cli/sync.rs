@@ -10,6 +10,7 @@ pub(super) fn run(cli: &Cli, action: &SyncCommand) -> Result<bool, CliError> {
             let users = store.users()?;
             let scope_text = |scope: &crate::store::Scope| match scope {
                 crate::store::Scope::All => "every client".to_owned(),
+                crate::store::Scope::NotChosen => "nothing yet (no clients chosen)".to_owned(),
                 crate::store::Scope::Workers(w) => {
                     let names: Vec<String> = w
                         .iter()

@@ -18,10 +18,18 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(SCOPES),
 ];
 
-/// Migration 9: need-to-know sync (`store::sync::scope`). Each other
-/// laptop's scope (NULL: every client; else a JSON list of the worker ids
-/// whose clients it holds), and, for scoped laptops, which clients each was
-/// sent whole (at which stamp of this laptop's clock) or has left.
+/// Migration 9: need-to-know sync (`store::sync::scope`).
+///
+/// - `sync_devices.scope`: which clients another laptop holds, as an admin
+///   chose: `all`, or a JSON list of the worker ids whose clients it holds;
+///   NULL: not chosen yet (a field laptop then receives nothing).
+/// - `sync_holdings` (office side): which clients each scoped laptop was
+///   sent whole, at which stamp of this laptop's clock, or has left.
+/// - `sync_leaving` (field side): clients the office said left this
+///   laptop's scope, kept until this laptop's changes to them reach the
+///   office and they are purged; `sync_purged`: a hash (BLAKE2b) of each
+///   client purged, sent to the office (which then forgets that this laptop
+///   holds it) until the office has said it merged that bundle.
 const SCOPES: &str = "
 ALTER TABLE sync_devices ADD COLUMN scope TEXT;
 CREATE TABLE sync_holdings (
@@ -30,6 +38,13 @@ CREATE TABLE sync_holdings (
     sent_top INTEGER NOT NULL,
     left_top INTEGER,
     PRIMARY KEY (device_id, client_id)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE sync_leaving (
+    client_id BLOB PRIMARY KEY NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE sync_purged (
+    hash BLOB PRIMARY KEY NOT NULL,
+    purged_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 ";
 

@@ -114,6 +114,16 @@ impl Store {
         Ok(fingerprint(&self.device_key()?.public_hex()))
     }
 
+    /// Whether a laptop of this id has been seen here.
+    pub(crate) fn knows_device(&self, device: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT 1 FROM sync_devices WHERE device_id = ?1")?
+            .query_row([device], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// Every laptop this one knows: itself first, then the others by first sight.
     pub fn sync_devices(&self) -> Result<Vec<SyncDevice>, StoreError> {
         let own = self.device_key()?.public_hex();
@@ -145,7 +155,11 @@ impl Store {
                 first_seen: Some(ms_to_time(r.get(3)?)),
                 last_seen: Some(ms_to_time(r.get(4)?)),
                 last_merged: r.get::<_, Option<i64>>(5)?.map(ms_to_time),
-                scope: Scope::from_column(r.get::<_, Option<String>>(6)?.as_deref()),
+                scope: if trust == "office" {
+                    Scope::All
+                } else {
+                    Scope::from_column(r.get::<_, Option<String>>(6)?.as_deref())
+                },
             })
         })?;
         for row in rows {
@@ -172,17 +186,20 @@ impl Store {
             }
             .into());
         }
-        if device_id.is_empty() || device_id.len() > 64 {
-            return Err(ValidationError::Required { field: "device" }.into());
+        if let Some(reason) = crate::sync::device_id_problem(&device_id) {
+            return Err(ValidationError::Inconsistent {
+                field: "device",
+                reason: reason.into(),
+            }
+            .into());
         }
         let given = match public_key {
             Some(k) => {
                 let k = k.trim().to_ascii_lowercase();
-                let valid = hex::decode(&k).is_ok_and(|b| b.len() == 32);
-                if !valid {
+                if !crate::sync::bundle::is_valid_device_key(&k) {
                     return Err(ValidationError::OutOfRange {
                         field: "key",
-                        reason: "a laptop key is 64 hexadecimal characters".into(),
+                        reason: "a laptop key is 64 hexadecimal characters, as `sync devices` shows it on that laptop".into(),
                     }
                     .into());
                 }
@@ -293,8 +310,10 @@ impl Store {
                 .into())
             };
         }
-        if device.is_empty() || device.len() > 64 {
-            return Err(SyncError::Damaged("its device id is not valid".into()).into());
+        if crate::sync::device_id_problem(&device).is_some()
+            || !crate::sync::bundle::is_valid_device_key(&signer)
+        {
+            return Err(SyncError::Damaged("its device id or key is not valid".into()).into());
         }
         let known: Option<(String, String)> = self
             .conn()

@@ -289,6 +289,18 @@ fn aad(header: &[u8]) -> Vec<u8> {
     aad
 }
 
+/// Whether `public_hex` is a laptop key bundles can be sealed for: an
+/// Ed25519 point of full order (not one of the few weak ones).
+pub fn is_valid_device_key(public_hex: &str) -> bool {
+    let Some(bytes) = hex::decode(public_hex.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+    else {
+        return false;
+    };
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes).is_ok_and(|k| !k.is_weak())
+}
+
 /// A laptop's public device key (Ed25519, hex) in its X25519 form.
 fn montgomery_of(public_hex: &str) -> Option<x25519_dalek::PublicKey> {
     let bytes: [u8; 32] = hex::decode(public_hex.trim()).ok()?.try_into().ok()?;
@@ -440,21 +452,26 @@ fn deflate(
     ))
 }
 
+/// The scope an office laptop's own bundle gives its readers: every client.
+pub const SCOPE_ALL: &str = "all";
+
 /// [`seal`] for a payload written by [`TableWriter`]s: `merged`, the
-/// tables and the reader's scope, in the format of this build.
+/// tables, the reader's scope and the clients leaving it, in the format of
+/// this build.
 pub fn seal_tables(
     sealing: &Sealing<'_>,
     merged: &[(String, i64)],
     tables: &[TableWriter],
     scope: Option<&[String]>,
+    leaving: &[String],
 ) -> Result<Vec<u8>, SyncError> {
     use rmp::encode::{write_array_len, write_sint, write_str};
     let size: usize = tables.iter().map(|t| t.bytes.len()).sum();
     let plain = deflate(size / 3, |z| {
         let mut head = Vec::new();
         let e = |e: rmp::encode::ValueWriteError| std::io::Error::other(e.to_string());
-        // Payload { merged, tables, scope }, a struct as an array.
-        write_array_len(&mut head, 3)?;
+        // Payload { merged, tables, scope, leaving }, a struct as an array.
+        write_array_len(&mut head, 4)?;
         write_array_len(&mut head, merged.len() as u32)?;
         for (device, stamp) in merged {
             write_array_len(&mut head, 2)?;
@@ -487,6 +504,10 @@ pub fn seal_tables(
                     write_str(&mut head, w).map_err(e)?;
                 }
             }
+        }
+        write_array_len(&mut head, leaving.len() as u32)?;
+        for id in leaving {
+            write_str(&mut head, id).map_err(e)?;
         }
         z.write_all(&head)?;
         Ok(())
@@ -532,6 +553,12 @@ fn seal_plain(
                 SyncError::Damaged(format!("laptop {}'s key is not a valid key", short(to)))
             })?;
             let shared = secret.diffie_hellman(&their);
+            if !shared.was_contributory() {
+                return Err(SyncError::Damaged(format!(
+                    "laptop {}'s key is not a valid key",
+                    short(to)
+                )));
+            }
             let wrap = wrap_key(shared.as_bytes(), public.as_bytes(), their.as_bytes(), to);
             let sealed = XChaCha20Poly1305::new_from_slice(wrap.as_ref())
                 .map_err(|e| SyncError::Damaged(e.to_string()))?
@@ -804,6 +831,11 @@ fn check_shape(payload: &Payload) -> Result<(), SyncError> {
     }
     if payload.merged.len() > 100_000 {
         return Err(SyncError::Damaged("its list of devices is too long".into()));
+    }
+    if payload.leaving.len() > MAX_ROWS_PER_TABLE || payload.leaving.iter().any(|c| c.len() > 64) {
+        return Err(SyncError::Damaged(
+            "its list of clients leaving is not one".into(),
+        ));
     }
     if let Some(scope) = &payload.scope
         && (scope.len() > 10_000 || scope.iter().any(|w| w.len() > 64))

@@ -23,6 +23,22 @@ pub mod payload;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+/// Why a device id cannot be one (None: it can). A laptop's id is a UUID;
+/// any id names files in the sync folder, so only letters, digits and
+/// hyphens, 1 to 64 of them.
+pub fn device_id_problem(device: &str) -> Option<&'static str> {
+    if device.is_empty() || device.len() > 64 {
+        Some("a laptop id has 1 to 64 characters")
+    } else if !device
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        Some("a laptop id has only letters, digits and hyphens")
+    } else {
+        None
+    }
+}
+
 /// The next clock value: the wall clock, or one past the last value if the
 /// wall clock is not ahead of it.
 pub fn tick(last: i64, wall_ms: i64) -> i64 {

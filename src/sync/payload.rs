@@ -98,8 +98,14 @@ pub struct Payload {
     /// In a bundle the office writes for one field laptop: that laptop's
     /// scope, the ids (hex) of the workers whose clients it holds. None in
     /// every other bundle (and in those before format 4).
+    /// (`["all"]` in an office laptop's bundle for the laptops that hold
+    /// every client.)
     #[serde(default)]
     pub scope: Option<Vec<String>>,
+    /// In a bundle for one field laptop: the clients (ids, hex) it held
+    /// that are no longer in its scope, to be purged.
+    #[serde(default)]
+    pub leaving: Vec<String>,
 }
 
 impl Payload {

@@ -1,6 +1,10 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    (
+        "nothing yet: choose its clients",
+        "មិនទាន់មានអ្វីទេ៖ ជ្រើសរើសអតិថិជនរបស់វា",
+    ),
     ("This laptop holds", "កុំព្យូទ័រនេះផ្ទុក"),
     (
         "A field laptop receives and keeps only the clients of the outreach workers an admin chooses for it here; the others are removed from it at its next sync, and what it receives is sealed so that only it can open it. An office laptop holds every client.",

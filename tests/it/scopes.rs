@@ -253,6 +253,14 @@ fn a_reassigned_client_leaves_the_old_laptop_after_its_changes_reach_the_office_
     moved.assigned_worker = Some(dara);
     org.o.update(moving.id(), moved).unwrap();
     org.sync(0);
+    // The old laptop is told the client left, by id; its new details are
+    // not sent to it.
+    let told = open_as(&org.k, &org.f1, &org.office_bundle_for(&org.f1)).unwrap();
+    assert!(!ids_in(&told, "clients").contains(&moving.id()));
+    assert_eq!(
+        told.payload.leaving,
+        vec![hex::encode(moving.id().as_bytes())]
+    );
     let first = org.sync(1);
     let purged: usize = first.merged.iter().map(|m| m.purged.waiting).sum();
     assert_eq!(purged, 1, "kept until the office has its contact");
@@ -273,6 +281,16 @@ fn a_reassigned_client_leaves_the_old_laptop_after_its_changes_reach_the_office_
         org.f1.get::<Contact>(late.id()).is_err(),
         "gone with the client"
     );
+    // Once the office knows it was purged, the client is no longer named
+    // to the old laptop, and its later changes never reach it.
+    org.sync(0);
+    let mut renamed: Client = org.o.get::<Client>(moving.id()).unwrap().data;
+    renamed.nickname = Some("Later nickname".into());
+    org.o.update(moving.id(), renamed).unwrap();
+    org.sync(0);
+    let told = open_as(&org.k, &org.f1, &org.office_bundle_for(&org.f1)).unwrap();
+    assert!(told.payload.leaving.is_empty());
+    assert!(!ids_in(&told, "clients").contains(&moving.id()));
     // The new laptop receives the client whole: both contacts (the one made
     // before it held the client, and the field one) and the arrest.
     org.sync(2);
@@ -417,6 +435,12 @@ fn a_seized_field_laptop_holds_no_trace_of_a_client_outside_its_scope() {
     for (what, n) in needles(std::slice::from_ref(&never)) {
         assert!(!contains(&before, &n), "{what} never sent to this laptop");
     }
+    // An automatic backup from before holds them too.
+    let old_backup = org.f1.auto_backup(day("2026-11-01")).unwrap().path;
+    assert!(contains(
+        &decrypted(&old_backup, &key),
+        &needles(&gone)[0].1
+    ));
     // Half the clients move to dara; the field laptop purges them at its
     // next sync.
     for c in &gone {
@@ -426,9 +450,13 @@ fn a_seized_field_laptop_holds_no_trace_of_a_client_outside_its_scope() {
     }
     org.sync(0);
     assert_eq!(org.sync(1).purged(), gone.len());
+    let backups = org.f1.backups().unwrap();
     let Org { f1, .. } = org;
     f1.close().unwrap();
-    let after = decrypted(&path, &key);
+    assert!(!old_backup.exists(), "the older backup is gone");
+    assert_eq!(backups.len(), 1, "a fresh backup replaces them");
+    let mut after = decrypted(&path, &key);
+    after.extend(decrypted(&backups[0].path, &key));
     for (what, n) in needles(&kept) {
         assert!(
             contains(&after, &n),
@@ -954,4 +982,150 @@ proptest::proptest! {
     fn office_and_two_field_laptops_converge_within_their_scopes(ops in proptest::collection::vec(op(), 10..45)) {
         scoped_laptops(&ops)?;
     }
+}
+
+/// A bundle from `from` with `tables`, sealed for `to` (as a seized field
+/// laptop, with its own key, could write one).
+fn forge(k: &SyncKey, from: &Store, to: &Store, tables: Vec<bundle::TableRows>) -> Vec<u8> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let signer = from.device_key().unwrap();
+    bundle::seal(
+        &bundle::Sealing {
+            key: k,
+            signer: &signer,
+            schema: tether::store::schema::MIGRATIONS_COUNT,
+            device: from.device_id(),
+            since: 0,
+            top: now,
+            created_at: now,
+            recipients: &[(
+                to.device_id().to_owned(),
+                to.device_key().unwrap().public_hex(),
+            )],
+        },
+        &bundle::Payload {
+            tables,
+            ..bundle::Payload::default()
+        },
+    )
+    .unwrap()
+}
+
+/// `row` of `t` as changed on `device` by `author` just now, with `edits`.
+fn edited(
+    t: &bundle::TableRows,
+    row: &[bundle::Value],
+    device: &str,
+    author: Uuid,
+    edits: &[(&str, bundle::Value)],
+) -> Vec<bundle::Value> {
+    let mut row = row.to_vec();
+    let at = |n: &str| t.columns.iter().position(|c| c == n).unwrap();
+    for (c, v) in edits {
+        row[at(c)] = v.clone();
+    }
+    row[at("updated_at")] = bundle::Value::Int(chrono::Utc::now().timestamp_millis());
+    row[at("device_id")] = bundle::Value::Text(device.to_owned());
+    row[at("updated_by")] = bundle::Value::Blob(author.as_bytes().to_vec());
+    row[at("vv")] = bundle::Value::Null;
+    row
+}
+
+#[test]
+fn a_field_laptop_can_neither_reach_nor_take_a_client_outside_its_scope() {
+    let mut org = Org::new();
+    let (sokha, dara) = (org.sokha.id(), org.dara.id());
+    let theirs = case(&mut org.o, "PP-0401", dara);
+    case(&mut org.o, "PP-0402", sokha);
+    org.round();
+    let all = org.o.sync_export(&org.k, 0).unwrap();
+    let key = org.o.device_key().unwrap();
+    let opened = bundle::open(
+        &org.k,
+        &bundle::Reader {
+            device: org.o.device_id(),
+            key: &key,
+        },
+        tether::store::schema::MIGRATIONS_COUNT,
+        &all.bytes,
+    )
+    .unwrap();
+    let table = |name: &str| {
+        opened
+            .payload
+            .tables
+            .iter()
+            .find(|t| t.table == name)
+            .unwrap()
+            .clone()
+    };
+    let blob = |u: Uuid| bundle::Value::Blob(u.as_bytes().to_vec());
+    let f1 = org.f1.device_id().to_owned();
+    let before = org.o.canonical_dump().unwrap();
+    // Another laptop's client taken into its own worker's caseload.
+    let clients = table("clients");
+    let row = clients
+        .rows
+        .iter()
+        .find(|r| r.contains(&blob(theirs.id())))
+        .unwrap();
+    let take = bundle::TableRows {
+        rows: vec![edited(
+            &clients,
+            row,
+            &f1,
+            sokha,
+            &[("assigned_worker", blob(sokha))],
+        )],
+        ..clients.clone()
+    };
+    // A contact logged on it.
+    let contacts = table("contacts");
+    let row = contacts
+        .rows
+        .iter()
+        .find(|r| r.contains(&blob(theirs.id())))
+        .unwrap();
+    let reach = bundle::TableRows {
+        rows: vec![edited(
+            &contacts,
+            row,
+            &f1,
+            sokha,
+            &[
+                ("id", blob(Uuid::now_v7())),
+                ("needles_syringes", bundle::Value::Int(99)),
+            ],
+        )],
+        ..contacts.clone()
+    };
+    for (what, tables) in [("take", vec![take]), ("reach", vec![reach])] {
+        let bytes = forge(&org.k, &org.f1, &org.o, tables);
+        let err = org
+            .o
+            .sync_import(&org.k, &bytes, &mut |_, _, _| {})
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Sync(SyncError::NotAllowed { reason, .. }) if reason.contains("outside the scope")),
+            "{what}: {err}"
+        );
+        assert_eq!(
+            org.o.canonical_dump().unwrap(),
+            before,
+            "{what} changed nothing"
+        );
+    }
+    // A laptop key that is not a valid point is not enrolled, nor an id
+    // that would name a file outside the sync folder.
+    assert!(
+        org.o
+            .enroll_device("laptop-x", Some(&"00".repeat(32)), Trust::Member)
+            .is_err()
+    );
+    let good = org.f1.device_key().unwrap().public_hex();
+    assert!(
+        org.o
+            .enroll_device("../../etc", Some(&good), Trust::Member)
+            .is_err()
+    );
 }

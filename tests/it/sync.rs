@@ -920,6 +920,9 @@ fn office_and_field() -> (TestDb, Store, TestDb, Store, Saved<User>) {
     let (f_db, mut f) = fresh();
     let worker = add_user(&mut o, "sokha", Role::Outreach);
     enroll_as(&mut o, &f, Trust::Member);
+    // (Its clients chosen: every one; need-to-know scopes are scopes.rs's.)
+    o.set_device_scope(f.device_id(), &tether::store::Scope::All)
+        .unwrap();
     enroll_as(&mut f, &o, Trust::Office);
     let k = key();
     send(&k, &o, &mut f);
@@ -1679,7 +1682,8 @@ fn bundle_values_read_back_as_written_and_refuse_what_no_column_holds() {
         },
         &merged,
         &[writer],
-        None,
+        Some(&["01ab".to_owned()][..]),
+        &["02cd".to_owned()],
     )
     .unwrap();
     let opened = bundle::open(
@@ -1701,7 +1705,8 @@ fn bundle_values_read_back_as_written_and_refuse_what_no_column_holds() {
                 columns,
                 rows: vec![values.clone(), values],
             }],
-            scope: None,
+            scope: Some(vec!["01ab".to_owned()]),
+            leaving: vec!["02cd".to_owned()],
         }
     );
 }

@@ -440,6 +440,17 @@ fn rotate(dir: &Path, just_written: &Path) -> Result<Vec<PathBuf>, StoreError> {
     Ok(removed)
 }
 
+/// Removes every automatic backup in `dir` but `keep` (after a field
+/// laptop's purge: the older ones still hold the clients it removed).
+pub(crate) fn remove_auto_backups_except(dir: &Path, keep: &Path) -> Result<(), StoreError> {
+    for (_, path) in scan(dir)? {
+        if path != keep {
+            remove_with_keys(&path);
+        }
+    }
+    Ok(())
+}
+
 /// The automatic backups in `dir`, newest first.
 fn scan(dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>, StoreError> {
     let mut found = Vec::new();

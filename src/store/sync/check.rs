@@ -236,6 +236,96 @@ pub(super) struct Policy {
     /// to decide once this laptop's change reaches it (the conflict is then
     /// kept there, where every change of the organisation is).
     pub(super) defer_conflicts: bool,
+    /// A field laptop with a scope (or none chosen yet, empty): the workers
+    /// whose clients its changes may touch. None: no limit.
+    pub(super) scope: Option<HashSet<Uuid>>,
+}
+
+/// Refuses a field laptop's change to a client outside its scope, or to a
+/// record of one: before and after the change, the client must be assigned
+/// to a worker of its scope (so it can neither reach a client it does not
+/// hold, nor move one into its scope or out of another laptop's).
+pub(super) fn check_in_scope(
+    tx: &Transaction<'_>,
+    allowed: &HashSet<Uuid>,
+    table: &str,
+    columns: &[String],
+    incoming: &Incoming<'_>,
+    from: &str,
+) -> Result<(), StoreError> {
+    // A client the laptop was sent, or registered, and has not yet said
+    // it purged: its changes to it are still taken (made before it left).
+    let held = |id: &[u8]| -> Result<bool, StoreError> {
+        Ok(tx
+            .prepare_cached("SELECT 1 FROM sync_holdings WHERE device_id = ?1 AND client_id = ?2")?
+            .query_row(params![from, id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    };
+    let worker_of = |client: &Value| -> Result<Option<Uuid>, StoreError> {
+        let Value::Blob(id) = client else {
+            return Ok(None);
+        };
+        Ok(tx
+            .prepare_cached("SELECT assigned_worker FROM clients WHERE id = ?1")?
+            .query_row([id], |r| r.get::<_, Option<Uuid>>(0))
+            .optional()?
+            .flatten())
+    };
+    let client_ok = |client: &Value| -> Result<bool, StoreError> {
+        let in_scope = worker_of(client)?.is_some_and(|w| allowed.contains(&w));
+        Ok(in_scope || matches!(client, Value::Blob(b) if held(b)?))
+    };
+    let inside = |w: Option<Uuid>| w.is_some_and(|w| allowed.contains(&w));
+    let refusal = || {
+        refuse(
+            table,
+            incoming.id,
+            format!("it is about a client outside the scope of laptop {from}"),
+        )
+    };
+    let at = |name: &str| columns.iter().position(|c| c == name);
+    match table {
+        "clients" => {
+            let after = at("assigned_worker").and_then(|i| match &incoming.values[i] {
+                Value::Blob(b) => Uuid::from_slice(b).ok(),
+                _ => None,
+            });
+            let before: Option<Option<Uuid>> = tx
+                .prepare_cached("SELECT assigned_worker FROM clients WHERE id = ?1")?
+                .query_row([incoming.id], |r| r.get(0))
+                .optional()?;
+            let id = incoming.id.as_bytes().as_slice();
+            let ok = match before {
+                // A new client: registered for a worker of its scope.
+                None => inside(after),
+                // A client it holds: it may not move it to another laptop.
+                Some(b) => (inside(b) || held(id)?) && (after == b || inside(after)),
+            };
+            if !ok {
+                return Err(refusal());
+            }
+        }
+        "contacts" | "arrests" | "detentions" | "enrollments" | "service_events" | "followups" => {
+            let Some(i) = at("client_id") else {
+                return Err(refusal());
+            };
+            if !client_ok(&incoming.values[i])? {
+                return Err(refusal());
+            }
+            let before: Option<Vec<u8>> = tx
+                .prepare_cached(&format!("SELECT client_id FROM {table} WHERE id = ?1"))?
+                .query_row([incoming.id], |r| r.get(0))
+                .optional()?;
+            if let Some(client) = before
+                && !client_ok(&Value::Blob(client))?
+            {
+                return Err(refusal());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// What to do with a row that would change something here.

@@ -1,6 +1,6 @@
 //! Writing this database's changes as a bundle.
 
-use super::scope::{fill_scope, own_scope_on, record_holdings};
+use super::scope::{fill_scope, leaving_ids, own_scope_on, purged_hashes, record_holdings};
 use super::*;
 
 /// A bundle for one scoped (field) laptop: its workers, and how far it has
@@ -65,9 +65,10 @@ pub(super) fn export_on(
                     "SELECT {list} FROM {table} t WHERE (?1 = 0 OR {changed}) AND ?2 = ?2 ORDER BY t.rowid"
                 )
             }
+            // Those leaving are named in the bundle's list, not sent.
             (Some(_), "clients") => format!(
                 "SELECT {list} FROM clients t JOIN temp.scope_clients s ON s.id = t.id
-                 WHERE (s.whole = 1 OR {changed}) AND ?2 = ?2 ORDER BY t.rowid"
+                 WHERE s.leaving = 0 AND (s.whole = 1 OR {changed}) AND ?2 = ?2 ORDER BY t.rowid"
             ),
             (Some(_), _) => format!(
                 "SELECT {list} FROM {table} t JOIN temp.scope_clients s ON s.id = t.client_id
@@ -120,6 +121,15 @@ pub(super) fn export_on(
         .filter(|(d, _)| addressed.is_none_or(|a| a.device == d))
         .collect();
     drop(stmt);
+    // To a field laptop: the clients that left its scope; from one: the
+    // clients it purged (hashes).
+    let leaving = if addressed.is_some() {
+        leaving_ids(&tx)?
+    } else if field {
+        purged_hashes(&tx)?
+    } else {
+        Vec::new()
+    };
     // Committed, not rolled back: the temporary tables a scoped bundle
     // filled are read again below (nothing else was written).
     tx.commit()?;
@@ -140,9 +150,14 @@ pub(super) fn export_on(
         created_at: now,
         recipients,
     };
-    let scope: Option<Vec<String>> =
-        addressed.map(|a| a.workers.iter().map(|w| w.simple().to_string()).collect());
-    let bytes = bundle::seal_tables(&sealing, &merged, &tables, scope.as_deref())?;
+    // The readers' scope: a scoped laptop's own; every client for those
+    // an office laptop's own bundle is sealed for; none from a field laptop.
+    let scope: Option<Vec<String>> = match addressed {
+        Some(a) => Some(a.workers.iter().map(|w| w.simple().to_string()).collect()),
+        None if !field => Some(vec![bundle::SCOPE_ALL.to_owned()]),
+        None => None,
+    };
+    let bytes = bundle::seal_tables(&sealing, &merged, &tables, scope.as_deref(), &leaving)?;
     if let Some(a) = addressed {
         record_holdings(conn, a.device, top)?;
     }
@@ -203,9 +218,10 @@ impl Store {
         let restricted = !self.own_scope()?.is_all();
         let mut out = Vec::new();
         for d in self.sync_devices()? {
+            // A field laptop holds every client only when an admin chose so.
             let reads = match d.trust {
                 Trust::Office => true,
-                Trust::Member => !restricted && d.scope.is_all(),
+                Trust::Member => !restricted && d.scope == Scope::All,
                 Trust::Pending | Trust::Retired => false,
             };
             if reads && !d.this_laptop {
@@ -250,8 +266,17 @@ impl Store {
             })?;
         let since = self.acked_by(device)?;
         let recipients = [(d.device_id.clone(), d.public_key.clone())];
-        let workers = match (&d.scope, self.own_scope()?) {
-            (Scope::Workers(w), Scope::All) => Some(w.clone()),
+        let workers = match (d.trust, &d.scope, self.own_scope()?) {
+            (Trust::Member, Scope::NotChosen, _) => {
+                return Err(ValidationError::Inconsistent {
+                    field: "device",
+                    reason: format!(
+                        "no admin has chosen which clients laptop {device} holds: choose them first (sync scope)"
+                    ),
+                }
+                .into());
+            }
+            (Trust::Member, Scope::Workers(w), Scope::All) => Some(w.clone()),
             _ => None,
         };
         let addressed = workers.as_ref().map(|w| Addressed {

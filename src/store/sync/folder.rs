@@ -64,7 +64,8 @@ impl Store {
             if !header.is_for(self.device_id()) {
                 // An enrolled laptop's bundle for others is none of ours; an
                 // unknown one's is noted for an admin to enroll.
-                if let Ok(signed) = bundle::signed_header(&bytes)
+                if !self.knows_device(&header.device)?
+                    && let Ok(signed) = bundle::signed_header(&bytes)
                     && let Err(e) = self.sender_trust(&signed)
                 {
                     summary.skipped.push(format!("{name}: {e}"));
@@ -125,7 +126,10 @@ impl Store {
         let mut written = HashSet::new();
         if self.own_scope()?.is_all() {
             for d in self.sync_devices()? {
-                if d.this_laptop || d.trust != Trust::Member || d.scope.is_all() {
+                if d.this_laptop
+                    || d.trust != Trust::Member
+                    || !matches!(d.scope, Scope::Workers(_))
+                {
                     continue;
                 }
                 let name = format!("{prefix}{}.{BUNDLE_EXTENSION}", d.device_id);

@@ -333,6 +333,9 @@ pub(super) fn merge_in_tx(
                     done += 1;
                     continue;
                 }
+                if let Some(allowed) = &policy.scope {
+                    check_in_scope(tx, allowed, table, &t.columns, &incoming, from_device)?;
+                }
             }
             if policy.defer_conflicts && matches!(decision, Decision::Conflict { .. }) {
                 merged.deferred += 1;
@@ -341,6 +344,13 @@ pub(super) fn merge_in_tx(
             }
             match decision {
                 Decision::Insert => {
+                    // A client a field laptop registered: it holds it whole.
+                    if table == "clients" && policy.scope.is_some() {
+                        tx.prepare_cached(
+                            "INSERT OR IGNORE INTO sync_holdings(device_id, client_id, sent_top, left_top) VALUES (?1, ?2, 0, NULL)",
+                        )?
+                        .execute(params![from_device, incoming.id])?;
+                    }
                     // Nothing here has this id: a plain insert.
                     inserts.push(tx, incoming.values, stamp)?;
                     held_here.insert(incoming.id);
@@ -532,6 +542,11 @@ impl Store {
             trust,
             today: crate::domain::add_days(self.today(), (margin_hours + 23) / 24),
             defer_conflicts: !own && trust == Trust::Office && !self.own_scope()?.is_all(),
+            scope: match (trust, self.device_scope(&from)?) {
+                (Trust::Member, Scope::Workers(w)) => Some(w.into_iter().collect()),
+                (Trust::Member, Scope::NotChosen) => Some(HashSet::new()),
+                _ => None,
+            },
         };
         // References are checked by the merge itself (`check_references`);
         // the database's own checks are off for its transaction (the
@@ -557,6 +572,10 @@ impl Store {
                 [stamp.to_string()],
             )?;
             let merged = merge_in_tx(tx, &bundle.payload, &policy, ctx.now, stamp, progress)?;
+            // A field laptop's report of the clients it purged.
+            if policy.scope.is_some() {
+                super::scope::confirm_purged(tx, &from, &bundle.payload.leaving)?;
+            }
             if !own {
                 tx.execute(
                     "INSERT INTO sync_peers(device_id, merged_up_to, last_merged_at) VALUES (?1, ?2, ?3)
@@ -588,11 +607,8 @@ impl Store {
         restored?;
         // An office laptop's bundle for this laptop alone says which
         // clients it holds: the others go.
-        if trust == Trust::Office
-            && !own
-            && let Some(scope) = &bundle.payload.scope
-        {
-            merged.purged = self.apply_scope(scope, &from)?;
+        if trust == Trust::Office && !own {
+            merged.purged = self.apply_scope(&bundle.payload, &from)?;
         }
         // A first full sync fills the tables: keep the statistics true.
         self.optimize();

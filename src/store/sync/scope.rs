@@ -27,6 +27,9 @@ pub enum Scope {
     All,
     /// The clients assigned to these outreach workers (user ids).
     Workers(Vec<Uuid>),
+    /// A field laptop whose clients no admin has chosen here yet: it
+    /// receives nothing from this laptop.
+    NotChosen,
 }
 
 impl Scope {
@@ -34,22 +37,24 @@ impl Scope {
         matches!(self, Scope::All)
     }
 
-    /// As stored: NULL for all, else a JSON list of ids.
+    /// As stored: `all`, a JSON list of ids, or NULL for not chosen.
     fn to_column(&self) -> Option<String> {
         match self {
-            Scope::All => None,
+            Scope::All => Some(bundle::SCOPE_ALL.to_owned()),
             Scope::Workers(w) => Some(
                 serde_json::Value::from(
                     w.iter().map(|u| u.simple().to_string()).collect::<Vec<_>>(),
                 )
                 .to_string(),
             ),
+            Scope::NotChosen => None,
         }
     }
 
     pub(crate) fn from_column(text: Option<&str>) -> Scope {
         match text {
-            None => Scope::All,
+            None => Scope::NotChosen,
+            Some(t) if t == bundle::SCOPE_ALL => Scope::All,
             Some(t) => Scope::Workers(
                 serde_json::from_str::<Vec<String>>(t)
                     .unwrap_or_default()
@@ -91,7 +96,10 @@ pub(super) fn own_scope_on(conn: &Connection) -> Result<Scope, StoreError> {
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
         .query_row([OWN_SCOPE], |r| r.get(0))
         .optional()?;
-    Ok(Scope::from_column(text.as_deref()))
+    Ok(match text {
+        None => Scope::All,
+        Some(t) => Scope::from_column(Some(&t)),
+    })
 }
 
 /// Fills `temp.scope_clients` with what a bundle for `device` (scope
@@ -121,12 +129,71 @@ pub(super) fn fill_scope(
          FROM clients c WHERE c.assigned_worker IN (SELECT id FROM temp.scope_workers)",
         params![device, acked],
     )?;
+    // Held and no longer in the scope: the laptop is told until it says it
+    // has purged the client (its changes to it are taken until then).
     conn.execute(
         "INSERT OR IGNORE INTO temp.scope_clients(id, whole, leaving)
          SELECT client_id, 0, 1 FROM sync_holdings WHERE device_id = ?1",
         [device],
     )?;
     Ok(())
+}
+
+/// A purged client as a field laptop reports it: a hash of its id, so that
+/// the laptop keeps no trace of the id itself.
+pub(super) fn purge_hash(id: &[u8]) -> Vec<u8> {
+    use blake2::Digest;
+    let mut h = blake2::Blake2b512::new();
+    h.update(b"tether purged client\0");
+    h.update(id);
+    h.finalize()[..32].to_vec()
+}
+
+/// The office forgets the clients a field laptop says it has purged.
+pub(super) fn confirm_purged(
+    tx: &Transaction<'_>,
+    device: &str,
+    hashes: &[String],
+) -> Result<(), StoreError> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let wanted: HashSet<Vec<u8>> = hashes.iter().filter_map(|h| hex::decode(h).ok()).collect();
+    let held: Vec<Vec<u8>> = tx
+        .prepare_cached("SELECT client_id FROM sync_holdings WHERE device_id = ?1")?
+        .query_map([device], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut forget =
+        tx.prepare_cached("DELETE FROM sync_holdings WHERE device_id = ?1 AND client_id = ?2")?;
+    for id in held {
+        if wanted.contains(&purge_hash(&id)) {
+            forget.execute(params![device, id])?;
+        }
+    }
+    Ok(())
+}
+
+/// What a field laptop tells the office it has purged (hashes, hex).
+pub(super) fn purged_hashes(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare("SELECT hash FROM sync_purged ORDER BY hash")?;
+    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(hex::encode(r?));
+    }
+    Ok(out)
+}
+
+/// The clients a bundle for a scoped laptop says have left it (hex ids).
+pub(super) fn leaving_ids(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT id FROM temp.scope_clients WHERE leaving = 1 ORDER BY id")?;
+    let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(hex::encode(id?));
+    }
+    Ok(out)
 }
 
 /// After a bundle for `device` was written at `top`: the clients it was
@@ -183,6 +250,9 @@ impl Store {
                 }
                 .into());
             }
+            (_, Scope::NotChosen) => {
+                return Err(ValidationError::Required { field: "scope" }.into());
+            }
             (Some(Trust::Member), _) | (Some(_), Scope::All) => {}
             (Some(t), Scope::Workers(_)) => {
                 return Err(ValidationError::Inconsistent {
@@ -221,6 +291,13 @@ impl Store {
         } else {
             format!("the clients of {}", names.join(", "))
         };
+        if let Some(reason) = crate::sync::device_id_problem(device) {
+            return Err(ValidationError::Inconsistent {
+                field: "device",
+                reason: reason.into(),
+            }
+            .into());
+        }
         self.write(|tx, ctx| {
             tx.execute(
                 "UPDATE sync_devices SET scope = ?2, changed_by = ?3, changed_at = ?4 WHERE device_id = ?1",
@@ -246,35 +323,99 @@ impl Store {
         )?)
     }
 
-    /// Keeps the scope an office's bundle gave this laptop, and purges
-    /// every client outside it whose changes made here the office has.
+    /// Keeps the scope an office's bundle gave this laptop (`["all"]`: every
+    /// client), notes the clients it says left it, and purges every client
+    /// outside the scope whose changes made here the office has.
     pub(super) fn apply_scope(
         &mut self,
-        workers: &[String],
+        payload: &Payload,
         office: &str,
     ) -> Result<Purged, StoreError> {
-        let ids: Vec<Uuid> = workers
+        let Some(workers) = &payload.scope else {
+            return Ok(Purged::default());
+        };
+        let scope = if workers.len() == 1 && workers[0] == bundle::SCOPE_ALL {
+            Scope::All
+        } else {
+            Scope::Workers(
+                workers
+                    .iter()
+                    .filter_map(|w| Uuid::parse_str(w).ok())
+                    .collect(),
+            )
+        };
+        let arriving: Vec<Vec<u8>> = payload
+            .tables
             .iter()
-            .filter_map(|w| Uuid::parse_str(w).ok())
+            .filter(|t| t.table == "clients")
+            .flat_map(|t| {
+                let at = t.columns.iter().position(|c| c == "id");
+                t.rows.iter().filter_map(move |r| match at.map(|i| &r[i]) {
+                    Some(Value::Blob(b)) => Some(b.clone()),
+                    _ => None,
+                })
+            })
             .collect();
-        let scope = Scope::Workers(ids.clone());
-        let column = scope.to_column();
-        if self.own_scope()? != scope {
-            self.write(|tx, ctx| {
-                tx.execute(
-                    "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    params![OWN_SCOPE, column],
-                )?;
+        let leaving: Vec<Vec<u8>> = payload
+            .leaving
+            .iter()
+            .filter_map(|h| hex::decode(h).ok())
+            .filter(|b| b.len() == 16)
+            .collect();
+        let changed = self.own_scope()? != scope;
+        let count = match &scope {
+            Scope::Workers(w) => w.len(),
+            _ => 0,
+        };
+        self.write(|tx, ctx| {
+            if changed {
+                match &scope {
+                    Scope::All => {
+                        tx.execute("DELETE FROM meta WHERE key = ?1", [OWN_SCOPE])?;
+                    }
+                    _ => {
+                        tx.execute(
+                            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                            params![OWN_SCOPE, scope.to_column()],
+                        )?;
+                    }
+                }
                 ctx.audit(
                     tx,
                     AuditAction::Sync,
                     Some("device"),
                     None,
-                    &format!("office laptop {office} set this laptop's scope: {} worker(s)", ids.len()),
-                )
-            })?;
+                    &if scope.is_all() {
+                        format!("office laptop {office} set this laptop to hold every client")
+                    } else {
+                        format!("office laptop {office} set this laptop's scope: {count} worker(s)")
+                    },
+                )?;
+            }
+            // What the office has said it merged of ours includes our
+            // report of the clients purged before: forgotten here.
+            let acked: i64 = tx
+                .prepare_cached("SELECT acked_ours FROM sync_peers WHERE device_id = ?1")?
+                .query_row([office], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            tx.execute("DELETE FROM sync_purged WHERE purged_at <= ?1", [acked])?;
+            // A client sent again (back in the scope) is not leaving.
+            let mut keep = tx.prepare_cached("DELETE FROM sync_leaving WHERE client_id = ?1")?;
+            for id in &arriving {
+                keep.execute([id])?;
+            }
+            let mut add =
+                tx.prepare_cached("INSERT OR IGNORE INTO sync_leaving(client_id) VALUES (?1)")?;
+            for id in &leaving {
+                add.execute([id])?;
+            }
+            Ok(())
+        })?;
+        match scope {
+            Scope::Workers(ids) => self.purge_outside(&ids, office),
+            _ => Ok(Purged::default()),
         }
-        self.purge_outside(&ids, office)
     }
 
     /// Deletes every client assigned to a worker outside `workers` (and
@@ -297,11 +438,12 @@ impl Store {
                 add.execute([w])?;
             }
         }
-        // Outside the scope: assigned to someone else. (A client with no
-        // worker, registered here, stays until the office assigns one.)
+        // Outside the scope: assigned to no worker of it (none included),
+        // or said by the office to have left it.
+        const OUTSIDE: &str = "(c.assigned_worker IS NULL OR c.assigned_worker NOT IN (SELECT id FROM temp.scope_workers)
+             OR c.id IN (SELECT client_id FROM sync_leaving))";
         let outside: i64 = self.conn.query_row(
-            "SELECT count(*) FROM clients WHERE assigned_worker IS NOT NULL
-             AND assigned_worker NOT IN (SELECT id FROM temp.scope_workers)",
+            &format!("SELECT count(*) FROM clients c WHERE {OUTSIDE}"),
             [],
             |r| r.get(0),
         )?;
@@ -318,8 +460,7 @@ impl Store {
         self.conn.execute(
             &format!(
                 "INSERT INTO temp.purge_clients(id) SELECT c.id FROM clients c
-                 WHERE c.assigned_worker IS NOT NULL AND c.assigned_worker NOT IN (SELECT id FROM temp.scope_workers)
-                 AND NOT ({})",
+                 WHERE {OUTSIDE} AND NOT ({})",
                 unsent.join(" OR ")
             ),
             params![me, acked],
@@ -370,8 +511,45 @@ impl Store {
                     [],
                 )?;
             }
+            // Audit entries about other records that name a purged client
+            // in their words (a record moved to it, clients merged).
+            {
+                let ids: Vec<Vec<u8>> = tx
+                    .prepare("SELECT id FROM temp.purge_clients")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                tx.execute_batch("DROP TRIGGER audit_no_delete;")?;
+                let mut drop_named =
+                    tx.prepare("DELETE FROM audit WHERE instr(detail, ?1) > 0")?;
+                for id in ids {
+                    if let Ok(u) = Uuid::from_slice(&id) {
+                        drop_named.execute([u.to_string()])?;
+                    }
+                }
+                drop(drop_named);
+                tx.execute_batch(
+                    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
+                         SELECT RAISE(ABORT, 'the audit log is append-only');
+                     END;",
+                )?;
+            }
+            // Reported to the office by a hash of each id (not the id).
+            {
+                let ids: Vec<Vec<u8>> = tx
+                    .prepare("SELECT id FROM temp.purge_clients")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                let mut note = tx.prepare(
+                    "INSERT INTO sync_purged(hash, purged_at) VALUES (?1, ?2)
+                     ON CONFLICT(hash) DO UPDATE SET purged_at = excluded.purged_at",
+                )?;
+                for id in ids {
+                    note.execute(params![purge_hash(&id), ctx.now])?;
+                }
+            }
             tx.execute_batch(
-                "DELETE FROM client_activity WHERE client_id IN (SELECT id FROM temp.purge_clients);
+                "DELETE FROM sync_leaving WHERE client_id IN (SELECT id FROM temp.purge_clients);
+                 DELETE FROM client_activity WHERE client_id IN (SELECT id FROM temp.purge_clients);
                  DELETE FROM clients WHERE id IN (SELECT id FROM temp.purge_clients);
                  INSERT INTO clients_fts(clients_fts) VALUES ('rebuild');
                  INSERT INTO clients_fts(clients_fts) VALUES ('optimize');
@@ -391,9 +569,21 @@ impl Store {
         result?;
         restored?;
         // Nothing of them left in the file: rewritten whole, and the
-        // write-ahead log emptied.
-        self.conn
-            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        // write-ahead log emptied (a reading thread of the window may hold
+        // it for a moment: tried again).
+        self.conn.execute_batch("VACUUM;")?;
+        for _ in 0..50 {
+            let busy: i64 = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // Nor in the automatic backups: a fresh one replaces them all.
+        let backup = self.auto_backup(self.today())?;
+        super::super::backup::remove_auto_backups_except(&self.backup_dir(), &backup.path)?;
         Ok(Purged {
             clients: usize::try_from(clients).unwrap_or(0),
             waiting,

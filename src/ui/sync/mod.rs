@@ -461,6 +461,7 @@ impl SyncPanel {
                         {
                             let (all, chosen) = match &d.scope {
                                 Scope::All => (true, BTreeSet::new()),
+                                Scope::NotChosen => (false, BTreeSet::new()),
                                 Scope::Workers(w) => (false, w.iter().copied().collect()),
                             };
                             self.editing_scope = Some((d.device_id.clone(), all, chosen));
@@ -551,6 +552,7 @@ pub fn summary(done: &FolderSync) -> String {
 fn scope_text(scope: &Scope, workers: &[(Uuid, String)], held: Option<i64>) -> String {
     match scope {
         Scope::All => t("every client").to_owned(),
+        Scope::NotChosen => t("nothing yet: choose its clients").to_owned(),
         Scope::Workers(w) if w.is_empty() => t("no clients (no workers chosen)").to_owned(),
         Scope::Workers(w) => {
             let names: Vec<String> = w
