@@ -42,6 +42,9 @@ CREATE TABLE sync_holdings (
 CREATE TABLE sync_leaving (
     client_id BLOB PRIMARY KEY NOT NULL
 ) STRICT, WITHOUT ROWID;
+-- A field laptop's bundle reads its clients' records by client; the
+-- contacts' client index holds live rows only, so removed ones get theirs.
+CREATE INDEX contacts_removed ON contacts(client_id) WHERE deleted <> 0;
 CREATE TABLE sync_purged (
     hash BLOB PRIMARY KEY NOT NULL,
     purged_at INTEGER NOT NULL

@@ -210,7 +210,14 @@ impl ClientsScreen {
         ui.horizontal(|ui| {
             ui.heading(t("Clients"));
             if ui.button(t("Register client")).clicked() {
-                self.form.open(ClientForm::new(None, Client::with_code("")));
+                // An outreach worker registers their own clients (on a
+                // field laptop, the ones it keeps).
+                let mut new = Client::with_code("");
+                let me = env.store.user();
+                if me.role == crate::domain::Role::Outreach {
+                    new.assigned_worker = Some(me.id);
+                }
+                self.form.open(ClientForm::new(None, new));
             }
         });
         let search_id = ui.label(t("Search by code, nickname or phone")).id;

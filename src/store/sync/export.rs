@@ -66,12 +66,24 @@ pub(super) fn export_on(
                 )
             }
             // Those leaving are named in the bundle's list, not sent.
+            // From the scope's clients to their rows by each table's
+            // client index (CROSS JOIN keeps that order: a hundred clients'
+            // records, not a scan of a million contacts).
             (Some(_), "clients") => format!(
-                "SELECT {list} FROM clients t JOIN temp.scope_clients s ON s.id = t.id
+                "SELECT {list} FROM temp.scope_clients s CROSS JOIN clients t ON t.id = s.id
                  WHERE s.leaving = 0 AND (s.whole = 1 OR {changed}) AND ?2 = ?2 ORDER BY t.rowid"
             ),
+            // (The contacts' client index holds live rows only; removed
+            // ones have one of their own: two halves, each by its index.)
+            (Some(_), "contacts") => format!(
+                "SELECT {list} FROM temp.scope_clients s CROSS JOIN contacts t ON t.client_id = s.id AND t.deleted = 0
+                 WHERE s.leaving = 0 AND (s.whole = 1 OR {changed}) AND ?2 = ?2
+                 UNION ALL
+                 SELECT {list} FROM temp.scope_clients s CROSS JOIN contacts t ON t.client_id = s.id AND t.deleted <> 0
+                 WHERE s.leaving = 0 AND (s.whole = 1 OR {changed})"
+            ),
             (Some(_), _) => format!(
-                "SELECT {list} FROM {table} t JOIN temp.scope_clients s ON s.id = t.client_id
+                "SELECT {list} FROM temp.scope_clients s CROSS JOIN {table} t ON t.client_id = s.id
                  WHERE s.leaving = 0 AND (s.whole = 1 OR {changed}) AND ?2 = ?2 ORDER BY t.rowid"
             ),
         };
