@@ -37,6 +37,7 @@ field3="$data/field3.db"
 "$bin" init --db "$field3" --admin admin >/dev/null
 "$bin" sync folder --db "$field3" "$data/folder" >/dev/null 2>&1 || true
 "$bin" sync folder --db "$db" "$data/folder" >/dev/null 2>&1 || true
+"$bin" sync folder --db "$field3" "$data/folder" >/dev/null 2>&1 || true
 f3=$("$bin" sync devices --db "$field3" | head -n1 | cut -d' ' -f1)
 office=$("$bin" sync devices --db "$db" | head -n1 | cut -d' ' -f1)
 "$bin" sync enroll --db "$db" --device "$f3" --as member >/dev/null
@@ -106,7 +107,7 @@ sleep 4
 win=$(xdotool search --name '^Tether$' | head -n1)
 xdotool windowfocus --sync "$win"
 xdotool type --delay 25 "$TETHER_PASSWORD"; key Return; sleep 3
-click 94 280; sleep 2                      # Settings (no Sync review on a new laptop)
+click 94 326; sleep 2                      # Settings
 xdotool mousemove 700 600
 for _ in $(seq 1 40); do xdotool click 5; done
 sleep 1
