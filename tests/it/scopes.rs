@@ -553,54 +553,31 @@ fn the_command_line_sets_a_scope_and_lists_the_laptops() {
     let Org { o, .. } = org;
     o.close().unwrap();
     let db = path.to_str().unwrap();
-    let out = tether_with(
-        &[
-            "sync",
-            "scope",
-            "--db",
-            db,
-            "--device",
-            &f1,
-            "--workers",
-            "sokha,dara",
-        ],
-        PASSWORD,
-        Some("sokha"),
-    );
+    let scope = |user: &str, workers: &str| {
+        tether_with(
+            &[
+                "sync",
+                "scope",
+                "--db",
+                db,
+                "--device",
+                &f1,
+                "--workers",
+                workers,
+            ],
+            PASSWORD,
+            Some(user),
+        )
+    };
+    let out = scope("sokha", "sokha,dara");
     assert!(!out.status.success(), "an outreach worker cannot");
-    let out = tether_with(
-        &[
-            "sync",
-            "scope",
-            "--db",
-            db,
-            "--device",
-            &f1,
-            "--workers",
-            "sokha,dara",
-        ],
-        PASSWORD,
-        Some("admin"),
-    );
+    let out = scope("admin", "sokha,dara");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = tether_with(
-        &[
-            "sync",
-            "scope",
-            "--db",
-            db,
-            "--device",
-            &f1,
-            "--workers",
-            "nobody",
-        ],
-        PASSWORD,
-        Some("admin"),
-    );
+    let out = scope("admin", "nobody");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("nobody"), "{err}");
     let out = tether_with(

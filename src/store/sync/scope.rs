@@ -489,12 +489,29 @@ impl Store {
                     [],
                 )?;
             }
-            // The audit is append-only; its entries naming these records
-            // go with them (they would tell who was seen, and when).
+            // The audit is append-only; its entries about these records go
+            // with them, and those about other records that name a purged
+            // client in their words (a record moved to it, clients merged):
+            // they would tell who was seen, and when.
+            let ids: Vec<Vec<u8>> = tx
+                .prepare("SELECT id FROM temp.purge_clients")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
             tx.execute_batch(
                 "DROP TRIGGER audit_no_delete;
-                 DELETE FROM audit WHERE record_id IN (SELECT id FROM temp.purge_records);
-                 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
+                 DELETE FROM audit WHERE record_id IN (SELECT id FROM temp.purge_records);",
+            )?;
+            {
+                let mut drop_named =
+                    tx.prepare("DELETE FROM audit WHERE instr(detail, ?1) > 0")?;
+                for id in &ids {
+                    if let Ok(u) = Uuid::from_slice(id) {
+                        drop_named.execute([u.to_string()])?;
+                    }
+                }
+            }
+            tx.execute_batch(
+                "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
                      SELECT RAISE(ABORT, 'the audit log is append-only');
                  END;
                  DELETE FROM sync_conflicts WHERE record_id IN (SELECT id FROM temp.purge_records);",
@@ -511,34 +528,8 @@ impl Store {
                     [],
                 )?;
             }
-            // Audit entries about other records that name a purged client
-            // in their words (a record moved to it, clients merged).
-            {
-                let ids: Vec<Vec<u8>> = tx
-                    .prepare("SELECT id FROM temp.purge_clients")?
-                    .query_map([], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                tx.execute_batch("DROP TRIGGER audit_no_delete;")?;
-                let mut drop_named =
-                    tx.prepare("DELETE FROM audit WHERE instr(detail, ?1) > 0")?;
-                for id in ids {
-                    if let Ok(u) = Uuid::from_slice(&id) {
-                        drop_named.execute([u.to_string()])?;
-                    }
-                }
-                drop(drop_named);
-                tx.execute_batch(
-                    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
-                         SELECT RAISE(ABORT, 'the audit log is append-only');
-                     END;",
-                )?;
-            }
             // Reported to the office by a hash of each id (not the id).
             {
-                let ids: Vec<Vec<u8>> = tx
-                    .prepare("SELECT id FROM temp.purge_clients")?
-                    .query_map([], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
                 let mut note = tx.prepare(
                     "INSERT INTO sync_purged(hash, purged_at) VALUES (?1, ?2)
                      ON CONFLICT(hash) DO UPDATE SET purged_at = excluded.purged_at",
