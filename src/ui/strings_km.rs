@@ -1,6 +1,7 @@
 //! Khmer translations of the UI strings, keyed by the English text.
 
 pub const KM: &[(&str, &str)] = &[
+    ("Change", "ផ្លាស់ប្តូរ"),
     (
         "nothing yet: choose its clients",
         "មិនទាន់មានអ្វីទេ៖ ជ្រើសរើសអតិថិជនរបស់វា",

@@ -1421,6 +1421,10 @@ fn a_laptop_not_enrolled_is_refused_until_an_admin_enrolls_it_in_settings() {
     // The other laptop is listed with the key to compare, not enrolled.
     h.get_by_label(&b_fingerprint);
     h.get_by_label("not enrolled");
+    // Its actions are in one menu.
+    assert_eq!(h.query_all_by_label("Enroll as office laptop").count(), 0);
+    h.get_by_label("Change").click();
+    h.run();
     h.get_by_label("Enroll as office laptop").click();
     h.run();
     h.get_by_label("Laptop enrolled");
@@ -1488,6 +1492,8 @@ fn an_admin_chooses_a_field_laptops_clients_and_the_field_laptop_shows_them() {
     assert_eq!(h.query_all_by_label("every client").count(), 2);
     h.get_by_label("nothing yet: choose its clients");
     h.get_by_label("field laptop");
+    h.get_by_label("Change").click();
+    h.run();
     h.get_by_label("Choose its clients").click();
     h.run();
     h.get_by_label_contains(&format!("Which clients laptop {f_short} holds"));
@@ -1531,6 +1537,9 @@ fn an_admin_chooses_a_field_laptops_clients_and_the_field_laptop_shows_them() {
             .is_empty()
     );
     // A field laptop chooses no one's clients.
+    h.get_by_label("Change").click();
+    h.run();
+    h.get_by_label("Retire");
     assert_eq!(h.query_all_by_label("Choose its clients").count(), 0);
 }
 

@@ -435,38 +435,45 @@ impl SyncPanel {
                             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                             .unwrap_or_else(|| "—".into()),
                     );
-                    ui.horizontal(|ui| {
-                        if !admin || d.this_laptop {
-                            return;
-                        }
-                        let choices = [
-                            (Trust::Member, t("Enroll as field laptop")),
-                            (Trust::Office, t("Enroll as office laptop")),
-                            (Trust::Retired, t("Retire")),
-                        ];
-                        for (trust, label) in choices {
-                            if d.trust != trust && ui.small_button(label).clicked() {
-                                action =
-                                    Action::Write(Write::EnrollDevice(d.device_id.clone(), trust));
-                                // A new field laptop: choose its clients next.
-                                if trust == Trust::Member && office {
-                                    self.editing_scope =
-                                        Some((d.device_id.clone(), false, BTreeSet::new()));
+                    // What an admin may do with it, in one menu (the row
+                    // stays within the window).
+                    if admin && !d.this_laptop {
+                        ui.menu_button(t("Change"), |ui| {
+                            let choices = [
+                                (Trust::Member, t("Enroll as field laptop")),
+                                (Trust::Office, t("Enroll as office laptop")),
+                                (Trust::Retired, t("Retire")),
+                            ];
+                            for (trust, label) in choices {
+                                if d.trust != trust && ui.button(label).clicked() {
+                                    action = Action::Write(Write::EnrollDevice(
+                                        d.device_id.clone(),
+                                        trust,
+                                    ));
+                                    // A new field laptop: choose its clients next.
+                                    if trust == Trust::Member && office {
+                                        self.editing_scope =
+                                            Some((d.device_id.clone(), false, BTreeSet::new()));
+                                    }
+                                    ui.close();
                                 }
                             }
-                        }
-                        if office
-                            && d.trust == Trust::Member
-                            && ui.small_button(t("Choose its clients")).clicked()
-                        {
-                            let (all, chosen) = match &d.scope {
-                                Scope::All => (true, BTreeSet::new()),
-                                Scope::NotChosen => (false, BTreeSet::new()),
-                                Scope::Workers(w) => (false, w.iter().copied().collect()),
-                            };
-                            self.editing_scope = Some((d.device_id.clone(), all, chosen));
-                        }
-                    });
+                            if office
+                                && d.trust == Trust::Member
+                                && ui.button(t("Choose its clients")).clicked()
+                            {
+                                let (all, chosen) = match &d.scope {
+                                    Scope::All => (true, BTreeSet::new()),
+                                    Scope::NotChosen => (false, BTreeSet::new()),
+                                    Scope::Workers(w) => (false, w.iter().copied().collect()),
+                                };
+                                self.editing_scope = Some((d.device_id.clone(), all, chosen));
+                                ui.close();
+                            }
+                        });
+                    } else {
+                        ui.label("");
+                    }
                     ui.end_row();
                 }
             });
