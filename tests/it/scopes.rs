@@ -35,16 +35,7 @@ impl Org {
         let (o_db, mut o) = fresh();
         let (f1_db, mut f1) = fresh();
         let (f2_db, mut f2) = fresh();
-        let sokha = add_user(&mut o, "sokha", Role::Outreach);
-        let dara = add_user(&mut o, "dara", Role::Outreach);
-        for f in [&mut f1, &mut f2] {
-            enroll_as(&mut o, f, Trust::Member);
-            enroll_as(f, &o, Trust::Office);
-        }
-        o.set_device_scope(f1.device_id(), &Scope::Workers(vec![sokha.id()]))
-            .unwrap();
-        o.set_device_scope(f2.device_id(), &Scope::Workers(vec![dara.id()]))
-            .unwrap();
+        let (sokha, dara) = join(&mut o, &mut f1, &mut f2);
         Org {
             _o_db: o_db,
             o,
@@ -98,6 +89,22 @@ impl Org {
             field.device_id()
         ))
     }
+}
+
+/// The office's two outreach workers, sokha and dara, and a field laptop
+/// for each (enrolled both ways), whose clients the office chooses.
+fn join(o: &mut Store, f1: &mut Store, f2: &mut Store) -> (Saved<User>, Saved<User>) {
+    let sokha = add_user(o, "sokha", Role::Outreach);
+    let dara = add_user(o, "dara", Role::Outreach);
+    for f in [&mut *f1, &mut *f2] {
+        enroll_as(o, f, Trust::Member);
+        enroll_as(f, o, Trust::Office);
+    }
+    o.set_device_scope(f1.device_id(), &Scope::Workers(vec![sokha.id()]))
+        .unwrap();
+    o.set_device_scope(f2.device_id(), &Scope::Workers(vec![dara.id()]))
+        .unwrap();
+    (sokha, dara)
 }
 
 /// A client of `worker`'s with a nickname, phone, a contact and an arrest.
@@ -758,17 +765,8 @@ fn template() -> &'static Template {
         let mut f2 = stores.pop().unwrap();
         let mut f1 = stores.pop().unwrap();
         let mut o = stores.pop().unwrap();
-        let sokha = add_user(&mut o, "sokha", Role::Outreach);
-        let dara = add_user(&mut o, "dara", Role::Outreach);
+        let (sokha, dara) = join(&mut o, &mut f1, &mut f2);
         let vanna = add_user(&mut o, "vanna", Role::Outreach);
-        for f in [&mut f1, &mut f2] {
-            enroll_as(&mut o, f, Trust::Member);
-            enroll_as(f, &o, Trust::Office);
-        }
-        o.set_device_scope(f1.device_id(), &Scope::Workers(vec![sokha.id()]))
-            .unwrap();
-        o.set_device_scope(f2.device_id(), &Scope::Workers(vec![dara.id()]))
-            .unwrap();
         let folder = tempfile::tempdir().unwrap();
         let k = key();
         for which in [0, 1, 2, 0] {

@@ -276,9 +276,21 @@ impl Store {
                     "laptop {device} is not enrolled here: a bundle is sealed only for enrolled laptops"
                 ),
             })?;
+        self.export_for(key, &d, &self.own_scope()?)
+    }
+
+    /// [`Store::sync_export_for`] for a laptop already looked up, with this
+    /// laptop's own scope (the folder sync writes one for each field laptop).
+    pub(super) fn export_for(
+        &self,
+        key: &SyncKey,
+        d: &SyncDevice,
+        own: &Scope,
+    ) -> Result<Exported, StoreError> {
+        let device = d.device_id.as_str();
         let since = self.acked_by(device)?;
         let recipients = [(d.device_id.clone(), d.public_key.clone())];
-        let workers = match (d.trust, &d.scope, self.own_scope()?) {
+        let workers = match (d.trust, &d.scope, own) {
             (Trust::Member, Scope::NotChosen, _) => {
                 return Err(ValidationError::Inconsistent {
                     field: "device",

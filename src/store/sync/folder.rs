@@ -124,7 +124,8 @@ impl Store {
         // of its own: `<this laptop>-for-<that one>.tether-sync`.
         let prefix = format!("{}-for-", self.device_id());
         let mut written = HashSet::new();
-        if self.own_scope()?.is_all() {
+        let own = self.own_scope()?;
+        if own.is_all() {
             for d in self.sync_devices()? {
                 if d.this_laptop
                     || d.trust != Trust::Member
@@ -133,7 +134,7 @@ impl Store {
                     continue;
                 }
                 let name = format!("{prefix}{}.{BUNDLE_EXTENSION}", d.device_id);
-                let exported = self.sync_export_for(key, &d.device_id)?;
+                let exported = self.export_for(key, &d, &own)?;
                 crate::files::write_private(&dir.join(&name), &exported.bytes)?;
                 summary.sent += exported.records;
                 written.insert(name);

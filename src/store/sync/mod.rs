@@ -20,7 +20,7 @@ pub use scope::{Purged, Scope};
 use super::dump::LOCAL_COLUMNS;
 use super::records::{Record, saved_from_columns, saved_from_row, select_sql};
 use super::sql::{Columns, column_from};
-use super::trust::{Trust, device_key_on};
+use super::trust::{SyncDevice, Trust, device_key_on};
 use super::{Store, StoreError, clock_last, ms_to_time, schema};
 use crate::domain::*;
 use crate::sync::bundle::{self, Bundle, Payload, SyncKey, TableRows, Value};

@@ -367,19 +367,18 @@ impl Store {
             Scope::Workers(w) => w.len(),
             _ => 0,
         };
+        // What the office has said it merged of ours includes our report
+        // of the clients purged before: forgotten here.
+        let acked = self.acked_by(office)?;
         self.write(|tx, ctx| {
             if changed {
-                match &scope {
-                    Scope::All => {
-                        tx.execute("DELETE FROM meta WHERE key = ?1", [OWN_SCOPE])?;
-                    }
-                    _ => {
-                        tx.execute(
-                            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                            params![OWN_SCOPE, scope.to_column()],
-                        )?;
-                    }
-                }
+                // Every client: no scope kept (an office laptop's state).
+                let column = if scope.is_all() {
+                    None
+                } else {
+                    scope.to_column()
+                };
+                meta_set(tx, OWN_SCOPE, column.as_deref())?;
                 ctx.audit(
                     tx,
                     AuditAction::Sync,
@@ -392,13 +391,6 @@ impl Store {
                     },
                 )?;
             }
-            // What the office has said it merged of ours includes our
-            // report of the clients purged before: forgotten here.
-            let acked: i64 = tx
-                .prepare_cached("SELECT acked_ours FROM sync_peers WHERE device_id = ?1")?
-                .query_row([office], |r| r.get(0))
-                .optional()?
-                .unwrap_or(0);
             tx.execute("DELETE FROM sync_purged WHERE purged_at <= ?1", [acked])?;
             // A client sent again (back in the scope) is not leaving.
             let mut keep = tx.prepare_cached("DELETE FROM sync_leaving WHERE client_id = ?1")?;
