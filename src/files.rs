@@ -47,21 +47,48 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The temporary file a whole-file write goes through.
+/// The temporary file a whole-file write goes through: beside `path`,
+/// under a name nobody can guess (the folder may be shared with others,
+/// who could otherwise place a link at the name first).
 fn temporary(path: &Path) -> PathBuf {
+    use rand::Rng;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    let nonce: u128 = rand::rng().random();
+    path.with_file_name(format!(".{name}.{nonce:032x}.tmp"))
+}
+
+/// Creates a new file that did not exist, readable only by its owner:
+/// `O_CREAT | O_EXCL`, which never follows a link and never opens what
+/// someone else placed at the name.
+pub fn create_new_private(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 /// Writes `bytes` as the whole of `path`, privately and crash-safely:
-/// temporary file, flushed, renamed over `path`, folder flushed.
+/// a new temporary file of an unguessable name created exclusively,
+/// flushed, renamed over `path` (a rename replaces a link at `path`, never
+/// what it points to), folder flushed.
 pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = temporary(path);
+    let mut attempt = 0;
+    let (tmp, mut file) = loop {
+        let tmp = temporary(path);
+        match create_new_private(&tmp) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 8 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
     let result = (|| {
-        let mut file = create_private(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -73,6 +100,53 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
     result
 }
+
+/// Opens a file to read only if it is a regular file: a link, a FIFO, a
+/// device or a folder at the name is refused (`NotRegular`), without
+/// blocking on a FIFO. For files in a folder other people can write.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, NotRegular);
+    if !std::fs::symlink_metadata(path)?.file_type().is_file() {
+        return Err(not_regular());
+    }
+    let mut options = OpenOptions::new();
+    options.read(true);
+    // Swapped for a link or a FIFO since: not followed, not waited on.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| {
+        if e.raw_os_error().is_some() && e.raw_os_error() == LINK_REFUSED {
+            not_regular()
+        } else {
+            e
+        }
+    })?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
+}
+
+/// The error `O_NOFOLLOW` gives for a link.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const LINK_REFUSED: Option<i32> = Some(libc::ELOOP);
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+const LINK_REFUSED: Option<i32> = None;
+
+/// What [`open_regular`] refuses.
+#[derive(Debug)]
+pub struct NotRegular;
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("it is not a regular file (a link, a folder or a pipe), so it was not read")
+    }
+}
+
+impl std::error::Error for NotRegular {}
 
 /// Flushes the folder that holds `path`, so a rename into it survives a
 /// power cut (Unix; elsewhere the rename is flushed with the file).

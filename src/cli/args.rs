@@ -203,6 +203,12 @@ pub enum SyncCommand {
         #[arg(long, value_name = "HEX")]
         key: Option<String>,
     },
+    /// Forget a laptop seen but not enrolled, or retired (admins): it
+    /// leaves the list; a bundle it writes later lists it again as pending.
+    Forget {
+        #[arg(long, value_name = "DEVICE_ID")]
+        device: String,
+    },
     /// How far ahead of this laptop's clock (hours, 1 to 720; default 24)
     /// a change in a bundle may be dated (admins).
     ClockMargin { hours: i64 },

@@ -100,6 +100,10 @@ pub(super) fn run(cli: &Cli, action: &SyncCommand) -> Result<bool, CliError> {
             store.enroll_device(device, key.as_deref(), trust)?;
             println!("Laptop {device} is now enrolled as {}", trust.as_str());
         }
+        SyncCommand::Forget { device } => {
+            store.forget_device(device)?;
+            println!("Laptop {device} is forgotten here");
+        }
         SyncCommand::ClockMargin { hours } => {
             store.set_sync_clock_margin_hours(*hours)?;
             println!(

@@ -16,7 +16,16 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(OPEN_FOLLOWUPS),
     M::up(DERIVED_LOST),
     M::up(SCOPES),
+    M::up(WRITTEN_FOR),
 ];
+
+/// Migration 10: what each laptop may say it merged of ours is bounded by
+/// the bundles this laptop sealed for it (`meta` `sync.written_for.<id>`,
+/// kept by every export). Laptops synced before: what they said so far.
+const WRITTEN_FOR: &str = "
+INSERT OR IGNORE INTO meta(key, value)
+    SELECT 'sync.written_for.' || device_id, acked_ours FROM sync_peers WHERE acked_ours > 0;
+";
 
 /// Migration 9: need-to-know sync (`store::sync::scope`).
 ///

@@ -69,8 +69,10 @@ pub struct SyncDevice {
 }
 
 /// Pending laptops remembered at most (a folder full of strangers' bundles
-/// must not grow the list without end).
-const MAX_PENDING: i64 = 200;
+/// must not grow the list without end, nor hide a real new laptop behind a
+/// few hundred strangers: an admin can also enroll a laptop by its key, or
+/// forget a pending one).
+const MAX_PENDING: i64 = 5_000;
 
 /// Gives the database its signing key if it has none yet.
 pub(crate) fn ensure_device_key(conn: &Connection) -> Result<(), StoreError> {
@@ -208,14 +210,27 @@ impl Store {
             None => None,
         };
         self.write(|tx, ctx| {
-            let seen: Option<String> = tx
+            let seen: Option<(String, String)> = tx
                 .query_row(
-                    "SELECT public_key FROM sync_devices WHERE device_id = ?1",
+                    "SELECT public_key, trust FROM sync_devices WHERE device_id = ?1",
                     [&device_id],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
+            // A key seen only in a bundle nobody enrolled (or a retired
+            // laptop's) never stands in the way of the key an admin was
+            // shown on the laptop itself: anyone can write a bundle that
+            // claims a new laptop's id first.
+            let replaceable = seen
+                .as_ref()
+                .is_some_and(|(_, t)| matches!(Trust::parse(t), Some(Trust::Pending | Trust::Retired) | None));
+            let replaced = match (&seen, &given) {
+                (Some((old, _)), Some(new)) if replaceable && old != new => Some(old.clone()),
+                _ => None,
+            };
+            let seen = seen.map(|(k, _)| k);
             let key = match (seen, given) {
+                (Some(_), Some(given)) if replaceable => given,
                 (Some(seen), Some(given)) if seen != given => {
                     return Err(ValidationError::Inconsistent {
                         field: "key",
@@ -241,11 +256,23 @@ impl Store {
             tx.execute(
                 "INSERT INTO sync_devices(device_id, public_key, trust, first_seen, last_seen, changed_by, changed_at)
                  VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?4)
-                 ON CONFLICT(device_id) DO UPDATE SET trust = excluded.trust,
+                 ON CONFLICT(device_id) DO UPDATE SET trust = excluded.trust, public_key = excluded.public_key,
                      changed_by = excluded.changed_by, changed_at = excluded.changed_at,
                      scope = CASE WHEN excluded.trust = 'office' THEN NULL ELSE scope END",
                 params![device_id, key, trust.as_str(), ctx.now, ctx.user_id],
             )?;
+            if let Some(old) = &replaced {
+                ctx.audit(
+                    tx,
+                    AuditAction::Update,
+                    Some("device"),
+                    None,
+                    &format!(
+                        "laptop {device_id}: the key seen before ({}) replaced by the one given",
+                        fingerprint(old)
+                    ),
+                )?;
+            }
             ctx.audit(
                 tx,
                 AuditAction::Update,
@@ -256,6 +283,50 @@ impl Store {
                     fingerprint(&key),
                     trust.as_str()
                 ),
+            )
+        })
+    }
+
+    /// Forgets a laptop seen but not enrolled, or retired (admins,
+    /// audited): it leaves the list, and its next bundle lists it again
+    /// as pending. An enrolled laptop is retired first.
+    pub fn forget_device(&mut self, device_id: &str) -> Result<(), StoreError> {
+        self.require(Permission::SyncSetup)?;
+        let trust: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT trust FROM sync_devices WHERE device_id = ?1",
+                [device_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match trust.as_deref().map(Trust::parse) {
+            None => {
+                return Err(ValidationError::Inconsistent {
+                    field: "device",
+                    reason: format!("no laptop {device_id} is known here"),
+                }
+                .into());
+            }
+            Some(Some(Trust::Member | Trust::Office)) => {
+                return Err(ValidationError::Inconsistent {
+                    field: "device",
+                    reason: format!(
+                        "laptop {device_id} is enrolled: retire it first (sync enroll --as retired)"
+                    ),
+                }
+                .into());
+            }
+            Some(_) => {}
+        }
+        self.write(|tx, ctx| {
+            tx.execute("DELETE FROM sync_devices WHERE device_id = ?1", [device_id])?;
+            ctx.audit(
+                tx,
+                AuditAction::Update,
+                Some("device"),
+                None,
+                &format!("laptop {device_id} forgotten"),
             )
         })
     }

@@ -81,6 +81,45 @@ impl VersionVector {
         VersionVector(map)
     }
 
+    /// A `vv` column as a bundle carries it, read strictly: `laptop=clock`
+    /// pairs joined by commas, each laptop id valid and named once, each
+    /// clock a number from 0, in the order this module writes them (by
+    /// laptop id). Anything else is refused with why.
+    pub fn parse(text: &str) -> Result<VersionVector, &'static str> {
+        let mut map = BTreeMap::new();
+        let mut last: Option<&str> = None;
+        for pair in text.split(',') {
+            let Some((d, c)) = pair.split_once('=') else {
+                return Err("a version vector is laptop=clock pairs");
+            };
+            if device_id_problem(d).is_some() {
+                return Err("a version vector names a laptop id that is not one");
+            }
+            if c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()) {
+                return Err("a version vector's clock is not a number");
+            }
+            let Ok(clock) = c.parse::<i64>() else {
+                return Err("a version vector's clock is out of range");
+            };
+            if last.is_some_and(|l| l >= d) {
+                return Err("a version vector names its laptops out of order or twice");
+            }
+            last = Some(d);
+            map.insert(d.to_owned(), clock);
+        }
+        Ok(VersionVector(map))
+    }
+
+    /// The clock of `device`'s latest change this version descends from.
+    pub fn clock_of(&self, device: &str) -> Option<i64> {
+        self.0.get(device).copied()
+    }
+
+    /// The laptops named, with their clocks.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.0.iter().map(|(d, c)| (d.as_str(), *c))
+    }
+
     /// The `vv` column for a row whose last change is `device` at `clock`:
     /// empty when the vector says no more than that.
     pub fn to_column(&self, device: &str, clock: i64) -> Option<String> {
@@ -247,6 +286,32 @@ pub fn newest_clock(header: &bundle::Header, payload: &bundle::Payload) -> i64 {
     newest
 }
 
+/// Why a scope (and the purge it brings) is not taken from a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRefusal {
+    /// This laptop has field laptops of its own: it holds every client and
+    /// takes a scope from nobody.
+    Hub,
+    /// Another office laptop set this laptop's scope first: only it may.
+    NotItsOffice,
+    /// A scope comes only in a bundle sealed for this laptop alone.
+    NotAddressed,
+}
+
+impl std::fmt::Display for ScopeRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ScopeRefusal::Hub => {
+                "this laptop is an office laptop with field laptops of its own, which holds every client and takes a scope from no other laptop"
+            }
+            ScopeRefusal::NotItsOffice => {
+                "only the office laptop that set this laptop's scope may change it"
+            }
+            ScopeRefusal::NotAddressed => "a scope comes only in a bundle sealed for this laptop alone",
+        })
+    }
+}
+
 /// The error of every refused bundle, in words a coordinator can act on.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SyncError {
@@ -310,6 +375,10 @@ pub enum SyncError {
         record: String,
         reason: String,
     },
+    #[error(
+        "the bundle from laptop {device} is refused: it sets which clients this laptop holds, but {why}"
+    )]
+    ScopeRefused { device: String, why: ScopeRefusal },
     #[error("the bundle is refused: it would leave this laptop without an active admin")]
     NoAdminLeft,
     #[error("the sync passphrase must have at least {min} characters")]

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod attacks;
 mod backup;
 mod cli;
 mod continuity;

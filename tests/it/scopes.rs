@@ -17,21 +17,21 @@ fn key() -> SyncKey {
 }
 
 /// An office laptop with two outreach workers, and a field laptop for each.
-struct Org {
-    _o_db: TestDb,
-    o: Store,
-    _f1_db: TestDb,
-    f1: Store,
-    _f2_db: TestDb,
-    f2: Store,
-    sokha: Saved<User>,
-    dara: Saved<User>,
-    folder: tempfile::TempDir,
-    k: SyncKey,
+pub(crate) struct Org {
+    pub(crate) _o_db: TestDb,
+    pub(crate) o: Store,
+    pub(crate) _f1_db: TestDb,
+    pub(crate) f1: Store,
+    pub(crate) _f2_db: TestDb,
+    pub(crate) f2: Store,
+    pub(crate) sokha: Saved<User>,
+    pub(crate) dara: Saved<User>,
+    pub(crate) folder: tempfile::TempDir,
+    pub(crate) k: SyncKey,
 }
 
 impl Org {
-    fn new() -> Org {
+    pub(crate) fn new() -> Org {
         let (o_db, mut o) = fresh();
         let (f1_db, mut f1) = fresh();
         let (f2_db, mut f2) = fresh();
@@ -50,7 +50,7 @@ impl Org {
         }
     }
 
-    fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.folder.path()
     }
 
@@ -62,7 +62,7 @@ impl Org {
         }
     }
 
-    fn sync(&mut self, which: usize) -> FolderSync {
+    pub(crate) fn sync(&mut self, which: usize) -> FolderSync {
         let dir = self.folder.path().to_owned();
         let store = match which {
             0 => &mut self.o,
@@ -75,14 +75,14 @@ impl Org {
     }
 
     /// Office, both field laptops, office again.
-    fn round(&mut self) {
+    pub(crate) fn round(&mut self) {
         self.sync(0);
         self.sync(1);
         self.sync(2);
         self.sync(0);
     }
 
-    fn office_bundle_for(&self, field: &Store) -> PathBuf {
+    pub(crate) fn office_bundle_for(&self, field: &Store) -> PathBuf {
         self.dir().join(format!(
             "{}-for-{}.tether-sync",
             self.o.device_id(),
@@ -108,7 +108,7 @@ fn join(o: &mut Store, f1: &mut Store, f2: &mut Store) -> (Saved<User>, Saved<Us
 }
 
 /// A client of `worker`'s with a nickname, phone, a contact and an arrest.
-fn case(s: &mut Store, code: &str, worker: Uuid) -> Saved<Client> {
+pub(crate) fn case(s: &mut Store, code: &str, worker: Uuid) -> Saved<Client> {
     let mut c = Client::with_code(code);
     c.nickname = Some(format!("Nick{code}"));
     c.phone = Some(format!("0979{}", &code[3..]));
@@ -120,7 +120,7 @@ fn case(s: &mut Store, code: &str, worker: Uuid) -> Saved<Client> {
     c
 }
 
-fn holds(s: &Store, code: &str) -> bool {
+pub(crate) fn holds(s: &Store, code: &str) -> bool {
     s.search_clients(code, 5)
         .unwrap()
         .rows
@@ -129,7 +129,7 @@ fn holds(s: &Store, code: &str) -> bool {
 }
 
 /// Opens a bundle file as `s` would.
-fn open_as(k: &SyncKey, s: &Store, file: &Path) -> Result<bundle::Bundle, SyncError> {
+pub(crate) fn open_as(k: &SyncKey, s: &Store, file: &Path) -> Result<bundle::Bundle, SyncError> {
     let key = s.device_key().unwrap();
     bundle::open(
         k,
@@ -987,7 +987,7 @@ fn forge(k: &SyncKey, from: &Store, to: &Store, tables: Vec<bundle::TableRows>) 
 }
 
 /// `row` of `t` as changed on `device` by `author` just now, with `edits`.
-fn edited(
+pub(crate) fn edited(
     t: &bundle::TableRows,
     row: &[bundle::Value],
     device: &str,

@@ -108,7 +108,19 @@ fn a_laptop_receives_everything_and_a_second_import_changes_nothing() {
     let entry = &b.audit_log(1).unwrap()[0];
     assert_eq!(entry.action, AuditAction::Sync);
     assert!(entry.detail.contains(a.device_id()) && entry.detail.contains("3 new"));
-    assert_eq!(audit_count(&b), before_audit + 1);
+    // ...and each record taken in is in its history: who made it, on which
+    // laptop, in which bundle.
+    assert_eq!(audit_count(&b), before_audit + 4);
+    let history = b.audit_for_record(contact.id()).unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].action, AuditAction::Create);
+    assert_eq!(history[0].device_id, a.device_id());
+    assert_eq!(history[0].user_id, Some(a.user().id));
+    assert!(
+        history[0]
+            .detail
+            .contains(&format!("merged from laptop {}", a.device_id()))
+    );
     let dump = b.canonical_dump().unwrap();
     let again = b.sync_import(&k, &bundle.bytes, &mut quiet()).unwrap();
     assert_eq!((again.added, again.updated, again.conflicts), (0, 0, 0));

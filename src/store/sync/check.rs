@@ -33,8 +33,28 @@ pub(super) fn read_incoming<'a>(
     let Value::Text(device) = &values[at.device] else {
         return Err(damaged(format!("a {table} row has no device")));
     };
+    if crate::sync::device_id_problem(device).is_some() {
+        return Err(damaged(format!(
+            "a {table} row names a laptop id that is not one"
+        )));
+    }
+    if clock < 0 {
+        return Err(damaged(format!(
+            "a {table} row has a change time before 1970"
+        )));
+    }
+    // Parsed strictly and stored only as this module writes it.
     let vv = match &values[at.vv] {
-        Value::Text(t) => Some(t.as_str()),
+        Value::Text(t) => {
+            let parsed = crate::sync::VersionVector::parse(t)
+                .map_err(|why| damaged(format!("a {table} row's version: {why}")))?;
+            if parsed.to_column(device, clock).as_deref() != Some(t.as_str()) {
+                return Err(damaged(format!(
+                    "a {table} row's version is not written as Tether writes one"
+                )));
+            }
+            Some(t.as_str())
+        }
         Value::Null => None,
         _ => return Err(damaged(format!("a {table} row has a bad version"))),
     };
@@ -237,8 +257,55 @@ pub(super) struct Policy {
     /// kept there, where every change of the organisation is).
     pub(super) defer_conflicts: bool,
     /// A field laptop with a scope (or none chosen yet, empty): the workers
-    /// whose clients its changes may touch. None: no limit.
+    /// whose clients its changes may touch, and the only people in whose
+    /// names it may speak. None: no limit.
     pub(super) scope: Option<HashSet<Uuid>>,
+    /// This laptop's clock now (the correction rule's window).
+    pub(super) now: i64,
+    /// The bundle's `top`: which bundle of the sender's a change came in.
+    pub(super) bundle_top: i64,
+    /// From a field laptop: the newest stamp of this laptop's it can have
+    /// been sent and merged (what it says, no more than was sealed for it).
+    pub(super) sent_cap: Option<i64>,
+}
+
+/// Kinds of record a field laptop's worker may change after entering them
+/// only as the window lets them: their own, within the correction window
+/// (`Role::may_correct`). (Clients' details, the end of a stay and the
+/// closing of a follow-up are changed in the window by any worker of the
+/// client's laptop.)
+const CORRECTED: &[&str] = &["contacts", "arrests", "enrollments", "service_events"];
+
+/// Who entered a record here and when: the first audit entry of its
+/// creation (made here, or merged from the laptop where it was made). A
+/// record merged before merges kept their history: its author as the row
+/// says, if it last came from `signer`, and its creation time.
+fn entered(
+    tx: &Transaction<'_>,
+    table: &str,
+    id: Uuid,
+    signer: &str,
+) -> Result<(Option<Uuid>, Option<i64>), StoreError> {
+    let first: Option<(Option<Uuid>, i64)> = tx
+        .prepare_cached(
+            "SELECT user_id, at FROM audit WHERE record_id = ?1 AND action = 'create' ORDER BY seq LIMIT 1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((by, at)) = first {
+        return Ok((by, Some(at)));
+    }
+    let row: Option<(Option<Uuid>, String, i64)> = tx
+        .prepare_cached(&format!(
+            "SELECT updated_by, device_id, created_at FROM {table} WHERE id = ?1"
+        ))?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(match row {
+        Some((by, device, at)) if device == signer => (by, Some(at)),
+        Some((_, _, at)) => (None, Some(at)),
+        None => (None, None),
+    })
 }
 
 /// Refuses a field laptop's change to a client outside its scope, or to a
@@ -443,12 +510,39 @@ pub(super) fn judge(
             "it is in an admin's name, which only a laptop enrolled as an office laptop may send",
         ));
     }
+    if policy.trust == Trust::Member {
+        // A field laptop speaks only for the people who work on it, and
+        // only as the window would let them.
+        if let Some(workers) = &policy.scope
+            && !workers.contains(&author)
+        {
+            return Err(refuse(
+                table,
+                id,
+                format!(
+                    "it is in the name of a user who does not work on laptop {}",
+                    policy.signer
+                ),
+            ));
+        }
+        if table == "locations" {
+            return Err(refuse(
+                table,
+                id,
+                "the registry of places is kept on the office laptop, not changed from a field laptop",
+            ));
+        }
+    }
     let need = if table == "locations" {
         Permission::ManageRegistry
     } else {
         Permission::EditRecords
     };
-    let tombstones = deleted && local_deleted != Some(true);
+    // Deleting a client (or a place) takes the permission to delete; a
+    // record entered in error is removed under the correction rule (below
+    // for a field laptop; an office laptop's window has applied it).
+    let tombstones =
+        deleted && local_deleted != Some(true) && matches!(table, "clients" | "locations");
     for permission in [need, Permission::Delete] {
         if permission == Permission::Delete && !tombstones {
             continue;
@@ -462,6 +556,23 @@ pub(super) fn judge(
                     permission.describe()
                 ),
             ));
+        }
+    }
+    if policy.trust == Trust::Member {
+        let tombstones = deleted && local_deleted == Some(false);
+        if local_deleted.is_some() && (CORRECTED.contains(&table) || tombstones) {
+            let (by, at) = entered(tx, table, id, &policy.signer)?;
+            let own = by == Some(author);
+            if !role.may_correct(own, at.unwrap_or(i64::MIN), policy.now) {
+                return Err(refuse(
+                    table,
+                    id,
+                    format!(
+                        "it changes a record that its author, with the {role} role, may not correct: only their own, within {} days of entering it",
+                        crate::domain::OWN_CORRECTION_DAYS
+                    ),
+                ));
+            }
         }
     }
     Ok(Verdict::Apply)

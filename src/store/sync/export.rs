@@ -170,6 +170,14 @@ pub(super) fn export_on(
         None => None,
     };
     let bytes = bundle::seal_tables(&sealing, &merged, &tables, scope.as_deref(), &leaving)?;
+    // Each laptop it is sealed for may say it merged up to `top`, no more.
+    for (d, _) in recipients.iter().filter(|(d, _)| d != device) {
+        conn.prepare_cached(
+            "INSERT INTO meta(key, value) VALUES (?1 || ?2, ?3)
+             ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)",
+        )?
+        .execute(params![super::scope::WRITTEN_FOR, d, top])?;
+    }
     if let Some(a) = addressed {
         record_holdings(conn, a.device, top)?;
     }
@@ -319,14 +327,28 @@ impl Store {
         )
     }
 
-    /// The highest stamp of ours `device` has said it merged (0: none).
+    /// The highest stamp of ours `device` has said it merged (0: none),
+    /// and never past the last bundle this laptop sealed for it.
     pub(super) fn acked_by(&self, device: &str) -> Result<i64, StoreError> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT acked_ours FROM sync_peers WHERE device_id = ?1")?
-            .query_row([device], |r| r.get(0))
+            .prepare_cached(
+                "SELECT min(acked_ours, coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?2 || ?1), 0))
+                 FROM sync_peers WHERE device_id = ?1",
+            )?
+            .query_row(params![device, super::scope::WRITTEN_FOR], |r| r.get(0))
             .optional()?
             .unwrap_or(0))
+    }
+
+    /// The highest `top` of a bundle this laptop sealed for `device` (0: none).
+    pub(super) fn sent_to(&self, device: &str) -> Result<i64, StoreError> {
+        let text: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1 || ?2")?
+            .query_row(params![super::scope::WRITTEN_FOR, device], |r| r.get(0))
+            .optional()?;
+        Ok(text.and_then(|t| t.parse().ok()).unwrap_or(0))
     }
 
     /// The highest stamp of `device`'s this database has merged (0: none).

@@ -20,12 +20,30 @@ impl Store {
             )));
         }
         let mut summary = FolderSync::default();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == BUNDLE_EXTENSION))
-            .collect();
+        // Only regular files are read: anyone who can write to a shared
+        // folder can place a link, a FIFO or a folder there.
+        let mut files: Vec<PathBuf> = Vec::new();
+        for entry in std::fs::read_dir(dir)?.filter_map(Result::ok) {
+            let path = entry.path();
+            if path.extension().is_none_or(|x| x != BUNDLE_EXTENSION) {
+                continue;
+            }
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                files.push(path);
+            } else {
+                summary.skipped.push(format!(
+                    "{}: {}",
+                    entry.file_name().to_string_lossy(),
+                    crate::files::NotRegular
+                ));
+            }
+        }
         files.sort();
+        // Each laptop's bundle is merged at most once a sync, and only from
+        // the names Tether gives it (`<laptop>.tether-sync`, or
+        // `<laptop>-for-<this laptop>.tether-sync`): a folder full of copies
+        // costs a line each, not a merge each.
+        let mut opened: HashSet<String> = HashSet::new();
         let mut peers = Vec::new();
         let count = files.len();
         for (i, file) in files.iter().enumerate() {
@@ -59,6 +77,13 @@ impl Store {
             if header.device == self.device_id() {
                 continue;
             }
+            let named = name == format!("{}.{BUNDLE_EXTENSION}", header.device)
+                || name
+                    == format!(
+                        "{}-for-{}.{BUNDLE_EXTENSION}",
+                        header.device,
+                        self.device_id()
+                    );
             // Sealed for other laptops (an office's bundle for another field
             // laptop, or for the office laptops): not ours to open.
             if !header.is_for(self.device_id()) {
@@ -70,6 +95,20 @@ impl Store {
                 {
                     summary.skipped.push(format!("{name}: {e}"));
                 }
+                continue;
+            }
+            if !named {
+                summary.skipped.push(format!(
+                    "{name}: not read: a bundle from laptop {} is named {}.{BUNDLE_EXTENSION}",
+                    header.device, header.device
+                ));
+                continue;
+            }
+            if !opened.insert(header.device.clone()) {
+                summary.skipped.push(format!(
+                    "{name}: not read: a bundle from laptop {} was already read in this sync",
+                    header.device
+                ));
                 continue;
             }
             // Devices of this organisation share the folder: what each has
@@ -117,8 +156,12 @@ impl Store {
         progress(SyncStep::Writing, 0, 0);
         let exported = self.sync_export(key, since)?;
         let target = dir.join(format!("{}.{BUNDLE_EXTENSION}", self.device_id()));
-        crate::files::write_private(&target, &exported.bytes)?;
-        summary.sent = exported.records;
+        // Something else at the name (a folder someone made): said, and
+        // the rest of the sync goes on.
+        match crate::files::write_private(&target, &exported.bytes) {
+            Ok(()) => summary.sent = exported.records,
+            Err(e) => summary.skipped.push(unwritten(&target, &e)),
+        }
         summary.bundle = target;
         // An office laptop writes each field laptop with a scope a bundle
         // of its own: `<this laptop>-for-<that one>.tether-sync`.
@@ -135,8 +178,10 @@ impl Store {
                 }
                 let name = format!("{prefix}{}.{BUNDLE_EXTENSION}", d.device_id);
                 let exported = self.export_for(key, &d, &own)?;
-                crate::files::write_private(&dir.join(&name), &exported.bytes)?;
-                summary.sent += exported.records;
+                match crate::files::write_private(&dir.join(&name), &exported.bytes) {
+                    Ok(()) => summary.sent += exported.records,
+                    Err(e) => summary.skipped.push(unwritten(&dir.join(&name), &e)),
+                }
                 written.insert(name);
             }
         }
@@ -147,9 +192,30 @@ impl Store {
                 && name.ends_with(&format!(".{BUNDLE_EXTENSION}"))
                 && !written.contains(&name)
             {
-                std::fs::remove_file(entry.path())?;
+                // A link is removed, not what it points to; a folder stays.
+                let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        crate::files::NotRegular,
+                    ))
+                } else {
+                    std::fs::remove_file(entry.path())
+                };
+                if let Err(e) = removed {
+                    summary
+                        .skipped
+                        .push(format!("{name}: could not be removed ({e})"));
+                }
             }
         }
         Ok(summary)
     }
+}
+
+/// The line for a bundle this laptop could not write.
+fn unwritten(path: &Path, e: &std::io::Error) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    format!("{name}: this laptop's bundle could not be written there ({e})")
 }

@@ -81,6 +81,112 @@ impl<'a> Inserts<'a> {
     }
 }
 
+/// One merged change: its clock, author, laptop, action, kind and record.
+type HistoryRow = (i64, Option<Uuid>, String, AuditAction, &'static str, Uuid);
+
+/// The history of merged changes: one audit entry a record a merge took
+/// in (who made the change, on which laptop, when, and in which bundle),
+/// as local writes have; written many to a statement.
+pub(super) struct MergedHistory {
+    rows: Vec<HistoryRow>,
+    detail: String,
+}
+
+impl MergedHistory {
+    const ROWS: usize = 128;
+
+    pub(super) fn new(policy: &Policy) -> MergedHistory {
+        MergedHistory {
+            rows: Vec::with_capacity(Self::ROWS),
+            detail: format!(
+                "merged from laptop {}, bundle up to {}",
+                policy.signer, policy.bundle_top
+            ),
+        }
+    }
+
+    /// Notes a change to `table`'s record (made at `incoming`'s clock by
+    /// its author, on its laptop).
+    pub(super) fn push(
+        &mut self,
+        tx: &Transaction<'_>,
+        table: &str,
+        incoming: &Incoming<'_>,
+        at: &Positions,
+        action: AuditAction,
+    ) -> Result<(), StoreError> {
+        let author = match &incoming.values[at.updated_by] {
+            Value::Blob(b) => Uuid::from_slice(b).ok(),
+            _ => None,
+        };
+        self.rows.push((
+            incoming.version.clock,
+            author,
+            incoming.version.device.clone(),
+            action,
+            kind_of(table),
+            incoming.id,
+        ));
+        if self.rows.len() == Self::ROWS {
+            self.flush(tx)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn flush(&mut self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let marks: Vec<String> = (0..self.rows.len())
+            .map(|r| {
+                let b = 2 + r * 6;
+                format!(
+                    "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?1)",
+                    b,
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit(at, user_id, device_id, action, record_kind, record_id, detail) VALUES {}",
+            marks.join(", ")
+        );
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(1 + self.rows.len() * 6);
+        params.push(&self.detail);
+        for (at, user, device, action, kind, id) in &self.rows {
+            params.push(at);
+            params.push(user);
+            params.push(device);
+            params.push(action);
+            params.push(kind);
+            params.push(id);
+        }
+        tx.prepare_cached(&sql)?.execute(params.as_slice())?;
+        self.rows.clear();
+        Ok(())
+    }
+}
+
+/// The audit's word for a record table's kind.
+fn kind_of(table: &str) -> &'static str {
+    match table {
+        "users" => "user",
+        "clients" => "client",
+        "contacts" => "contact",
+        "locations" => "location",
+        "arrests" => "arrest",
+        "detentions" => "detention",
+        "enrollments" => "enrollment",
+        "service_events" => "service_event",
+        "followups" => "followup",
+        _ => "record",
+    }
+}
+
 /// A column of a table that refers to a record of another.
 pub(super) struct Reference {
     /// Where it is in the bundle's rows.
@@ -227,6 +333,7 @@ pub(super) fn merge_in_tx(
     let mut held: HashMap<&str, HashSet<Uuid>> = HashMap::new();
     let mut written: Vec<(&str, Uuid, &[Value])> = Vec::new();
     let mut references: HashMap<&str, Vec<Reference>> = HashMap::new();
+    let mut history = MergedHistory::new(policy);
     progress(SyncStep::Merging { file: 1, files: 1 }, 0, total);
     // Users first, so that the roles of the changes' authors are known.
     for &table in schema::RECORD_TABLES {
@@ -275,8 +382,9 @@ pub(super) fn merge_in_tx(
         } else {
             None
         };
-        let version_sql =
-            format!("SELECT updated_at, device_id, vv, deleted FROM {table} WHERE id = ?1");
+        let version_sql = format!(
+            "SELECT updated_at, device_id, vv, deleted, max(coalesce(sync_seq, 0), updated_at) FROM {table} WHERE id = ?1"
+        );
         let vv_sql = format!("UPDATE {table} SET vv = ?2, sync_seq = ?3 WHERE id = ?1");
         for row in &t.rows {
             let incoming = read_incoming(table, row, &at, t.columns.len())?;
@@ -287,7 +395,7 @@ pub(super) fn merge_in_tx(
                 )));
             }
             check.check(row, incoming.id, policy.today)?;
-            let local_row: Option<(Version, bool)> = if held_none {
+            let local_row: Option<(Version, bool, i64)> = if held_none {
                 None
             } else {
                 tx.prepare_cached(&version_sql)?
@@ -299,16 +407,17 @@ pub(super) fn merge_in_tx(
                                 r.get(0)?,
                             ),
                             r.get::<_, bool>(3)?,
+                            r.get::<_, i64>(4)?,
                         ))
                     })
                     .optional()?
             };
-            let (local_version, local_deleted) = match local_row {
-                Some((v, d)) => {
+            let (local_version, local_deleted, local_stamp) = match local_row {
+                Some((v, d, s)) => {
                     held_here.insert(incoming.id);
-                    (Some(v), Some(d))
+                    (Some(v), Some(d), s)
                 }
-                None => (None, None),
+                None => (None, None, 0),
             };
             let upsert = |values: &[Value]| -> Result<(), StoreError> {
                 let mut params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
@@ -316,7 +425,20 @@ pub(super) fn merge_in_tx(
                 tx.prepare_cached(&upsert_sql)?.execute(params.as_slice())?;
                 Ok(())
             };
-            let decision = decide(local_version.as_ref(), &incoming.version);
+            let mut decision = decide(local_version.as_ref(), &incoming.version);
+            // A field laptop's version can descend from one made elsewhere
+            // only if this laptop sent it that one: a claim past what it
+            // was sent is a change made apart, kept for review.
+            if let (Some(cap), Decision::Replace, Some(local)) =
+                (policy.sent_cap, &decision, &local_version)
+                && local.device != policy.signer
+                && local_stamp > cap
+            {
+                decision = Decision::Conflict {
+                    incoming_wins: false,
+                    vector: incoming.version.vector.merged(&local.vector),
+                };
+            }
             if decision != Decision::Keep {
                 let verdict = judge(
                     tx,
@@ -353,6 +475,7 @@ pub(super) fn merge_in_tx(
                     }
                     // Nothing here has this id: a plain insert.
                     inserts.push(tx, incoming.values, stamp)?;
+                    history.push(tx, table, &incoming, &at, AuditAction::Create)?;
                     held_here.insert(incoming.id);
                     written.push((table, incoming.id, incoming.values));
                     merged.added += 1;
@@ -371,6 +494,7 @@ pub(super) fn merge_in_tx(
                 }
                 Decision::Replace => {
                     upsert(incoming.values)?;
+                    history.push(tx, table, &incoming, &at, change_of(&incoming, &at))?;
                     written.push((table, incoming.id, incoming.values));
                     merged.updated += 1;
                 }
@@ -399,6 +523,7 @@ pub(super) fn merge_in_tx(
                             .to_column(&incoming.version.device, incoming.version.clock)
                             .map_or(Value::Null, Value::Text);
                         upsert(&values)?;
+                        history.push(tx, table, &incoming, &at, change_of(&incoming, &at))?;
                         written.push((table, incoming.id, incoming.values));
                         merged.updated += 1;
                         merged.conflicts += added;
@@ -439,6 +564,7 @@ pub(super) fn merge_in_tx(
             }
         }
     }
+    history.flush(tx)?;
     check_references(tx, &written, &references, &held)?;
     let mut update = tx.prepare_cached(
         "UPDATE client_activity SET last_contact = ?2 WHERE client_id = ?1 AND (last_contact IS NULL OR last_contact < ?2)",
@@ -449,6 +575,15 @@ pub(super) fn merge_in_tx(
     tx.execute("DELETE FROM meta WHERE key = 'bulk_write'", [])?;
     progress(SyncStep::Merging { file: 1, files: 1 }, total, total);
     Ok(merged)
+}
+
+/// What an incoming version that replaces one here did: a removal or a change.
+fn change_of(incoming: &Incoming<'_>, at: &Positions) -> AuditAction {
+    if deleted_flag(&incoming.values[at.deleted]) {
+        AuditAction::Delete
+    } else {
+        AuditAction::Update
+    }
 }
 
 /// The ids of the active admins a bundle's users table holds.
@@ -523,6 +658,22 @@ impl Store {
         let own = from == self.device_id();
         let header = &bundle.header;
         let trust = self.sender_trust(header)?;
+        // A scope, and the purge it brings, only from this laptop's own
+        // office, and never to a hub: decided before anything is merged.
+        let scope_word = if trust == Trust::Office && !own {
+            match self.scope_word(header, &bundle.payload)? {
+                Ok(word) => word,
+                Err(why) => {
+                    return Err(SyncError::ScopeRefused {
+                        device: from.clone(),
+                        why,
+                    }
+                    .into());
+                }
+            }
+        } else {
+            super::scope::ScopeWord::Ignore
+        };
         // No stamp may run ahead of this laptop's clock by more than the
         // margin: one forged far-future row would otherwise win every
         // conflict and drag this laptop's clock with it for good.
@@ -531,7 +682,10 @@ impl Store {
         let newest = crate::sync::newest_clock(header, &bundle.payload);
         if newest > wall.saturating_add(margin_hours.saturating_mul(3_600_000)) {
             return Err(SyncError::ClockAhead {
-                stamp: ms_to_time(newest).format("%Y-%m-%d %H:%M UTC").to_string(),
+                stamp: chrono::DateTime::from_timestamp_millis(newest).map_or_else(
+                    || "beyond the year 262000".to_owned(),
+                    |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+                ),
                 now: ms_to_time(wall).format("%Y-%m-%d %H:%M UTC").to_string(),
                 margin_hours,
             }
@@ -540,6 +694,19 @@ impl Store {
         let policy = Policy {
             signer: from.clone(),
             trust,
+            now: wall,
+            bundle_top: header.top,
+            sent_cap: if trust == Trust::Member {
+                let claimed = bundle
+                    .payload
+                    .merged
+                    .iter()
+                    .find(|(d, _)| d == self.device_id())
+                    .map_or(0, |(_, c)| *c);
+                Some(self.acked_by(&from)?.max(self.sent_to(&from)?.min(claimed)))
+            } else {
+                None
+            },
             today: crate::domain::add_days(self.today(), (margin_hours + 23) / 24),
             defer_conflicts: !own && trust == Trust::Office && !self.own_scope()?.is_all(),
             scope: match (trust, self.device_scope(&from)?) {
@@ -607,7 +774,7 @@ impl Store {
         restored?;
         // An office laptop's bundle for this laptop alone says which
         // clients it holds: the others go.
-        if trust == Trust::Office && !own {
+        if scope_word == super::scope::ScopeWord::Apply {
             merged.purged = self.apply_scope(&bundle.payload, &from)?;
         }
         // A first full sync fills the tables: keep the statistics true.

@@ -364,10 +364,11 @@ fn damaged(what: impl Into<String>) -> StoreError {
 }
 
 /// Reads a bundle file, refusing one larger than any bundle can be before
-/// reading it.
+/// reading it, and anything but a regular file (a link, a FIFO, a folder:
+/// anyone who can write to a shared folder can place one there).
 pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, StoreError> {
     use std::io::Read;
-    let file = std::fs::File::open(path)?;
+    let file = crate::files::open_regular(path)?;
     let len = file.metadata()?.len();
     if len > bundle::MAX_BUNDLE_BYTES {
         return Err(SyncError::TooLarge {

@@ -69,6 +69,25 @@ impl Scope {
 /// Meta key of this laptop's own scope, as the office last sent it.
 const OWN_SCOPE: &str = "sync.scope";
 
+/// Meta key of the office laptop whose scopes this laptop takes: the first
+/// that gave it one (or, joined by invitation, the one that invited it).
+const SCOPE_OFFICE: &str = "sync.scope_office";
+
+/// Meta key (with the laptop's id after it) of the highest `top` of a
+/// bundle this laptop has sealed for that laptop: it cannot have merged
+/// more of ours than that, whatever its bundle says.
+pub(super) const WRITTEN_FOR: &str = "sync.written_for.";
+
+/// What becomes of the scope a bundle carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ScopeWord {
+    /// None carried, or one this laptop has no use for (an office's "every
+    /// client" to a laptop another office scopes): the rows are merged.
+    Ignore,
+    /// Kept, and the clients outside it purged.
+    Apply,
+}
+
 /// The tables of a client's records, children before parents (the order
 /// a purge deletes them in).
 const CLIENT_TABLES: &[&str] = &[
@@ -216,6 +235,61 @@ pub(super) fn record_holdings(conn: &Connection, device: &str, top: i64) -> Resu
 }
 
 impl Store {
+    /// Whether this laptop is an office laptop with field laptops of its
+    /// own (one is enrolled here as a member): it holds every client and
+    /// never takes a scope or a purge from a bundle.
+    pub fn is_hub(&self) -> Result<bool, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM sync_devices WHERE trust = 'member')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The office laptop whose scopes this laptop takes, once one has.
+    pub fn scope_office(&self) -> Result<Option<String>, StoreError> {
+        meta_get(self.conn(), SCOPE_OFFICE)
+    }
+
+    /// Whether the scope an office laptop's bundle carries is taken: only
+    /// by a laptop that is no hub, only from the office that scoped it
+    /// first, and only in a bundle sealed for this laptop alone. Anything
+    /// else that would narrow what this laptop holds refuses the bundle.
+    pub(super) fn scope_word(
+        &self,
+        header: &bundle::Header,
+        payload: &Payload,
+    ) -> Result<Result<ScopeWord, crate::sync::ScopeRefusal>, StoreError> {
+        use crate::sync::ScopeRefusal;
+        let Some(workers) = &payload.scope else {
+            return Ok(Ok(ScopeWord::Ignore));
+        };
+        let all = workers.len() == 1 && workers[0] == bundle::SCOPE_ALL;
+        let office = self.scope_office()?;
+        let ours = office.as_deref().is_none_or(|o| o == header.device);
+        if all && payload.leaving.is_empty() {
+            return Ok(Ok(if ours && !self.is_hub()? {
+                ScopeWord::Apply
+            } else {
+                ScopeWord::Ignore
+            }));
+        }
+        if self.is_hub()? {
+            return Ok(Err(ScopeRefusal::Hub));
+        }
+        if !ours {
+            return Ok(Err(ScopeRefusal::NotItsOffice));
+        }
+        if header
+            .recipients
+            .iter()
+            .any(|r| r.device != self.device_id() && r.device != header.device)
+        {
+            return Ok(Err(ScopeRefusal::NotAddressed));
+        }
+        Ok(Ok(ScopeWord::Apply))
+    }
+
     /// The scope an admin set for another laptop (All when none is set).
     pub fn device_scope(&self, device: &str) -> Result<Scope, StoreError> {
         let text: Option<Option<String>> = self
@@ -370,7 +444,11 @@ impl Store {
         // What the office has said it merged of ours includes our report
         // of the clients purged before: forgotten here.
         let acked = self.acked_by(office)?;
+        let pinned = self.scope_office()?.is_some();
         self.write(|tx, ctx| {
+            if !pinned && !scope.is_all() {
+                meta_set(tx, SCOPE_OFFICE, Some(office))?;
+            }
             if changed {
                 // Every client: no scope kept (an office laptop's state).
                 let column = if scope.is_all() {
