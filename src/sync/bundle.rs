@@ -68,10 +68,20 @@ const MAX_HEADER: usize = 64 * 1024;
 /// database is about 80 MB.
 pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
 /// The decompressed payload may be at most this many times the compressed
-/// body (real bundles are 5 to 10 times)...
-const MAX_INFLATE_RATIO: u64 = 64;
+/// body (real bundles are 5 to 6 times: a 10,000-client office's full
+/// bundle is 4.5 MB, 24 MB decompressed; notes that repeat themselves
+/// compress further)...
+const MAX_INFLATE_RATIO: u64 = 32;
+/// ...or this much, for small bundles (whose ratio says little)...
+const MIN_INFLATE_LIMIT: u64 = 8 * 1024 * 1024;
+/// ...and never more than this (a 100,000-client office's, about 240 MB).
+const MAX_INFLATED: u64 = 512 * 1024 * 1024;
+/// Its values, decoded, may take at most this many times its decompressed
+/// size in memory (real bundles 4.3 times: the 10,000-client one's values
+/// take 103 MB)...
+const MAX_DECODED_RATIO: u64 = 6;
 /// ...and never more than this.
-const MAX_INFLATED: u64 = 1024 * 1024 * 1024;
+pub const MAX_DECODED: u64 = 1536 * 1024 * 1024;
 /// Tables in one payload (there are nine kinds of record).
 const MAX_TABLES: usize = 16;
 /// Columns of one table.
@@ -799,6 +809,7 @@ pub fn open(
     }
     let limit = (plain.len() as u64)
         .saturating_mul(MAX_INFLATE_RATIO)
+        .max(MIN_INFLATE_LIMIT)
         .min(MAX_INFLATED);
     let mut inflated = Zeroizing::new(Vec::with_capacity(plain.len().saturating_mul(4)));
     flate2::read::DeflateDecoder::new(plain.as_slice())
@@ -811,12 +822,27 @@ pub fn open(
             limit,
         });
     }
-    let payload: Payload = if header.format == 2 {
-        serde_json::from_slice(&inflated).map_err(|e| e.to_string())
-    } else {
-        rmp_serde::from_slice(&inflated).map_err(|e| e.to_string())
+    // Decoded within a budget in proportion to its size: a payload of
+    // tiny values cannot take memory out of proportion to the file.
+    let budget = (inflated.len() as u64)
+        .saturating_mul(MAX_DECODED_RATIO)
+        .saturating_add(32 * 1024 * 1024)
+        .min(MAX_DECODED);
+    let (payload, over) = super::payload::decode_within(budget, || {
+        if header.format == 2 {
+            serde_json::from_slice::<Payload>(&inflated).map_err(|e| e.to_string())
+        } else {
+            rmp_serde::from_slice::<Payload>(&inflated).map_err(|e| e.to_string())
+        }
+    });
+    if over {
+        return Err(SyncError::TooLarge {
+            what: "the memory its decoded values take, in bytes",
+            limit: budget,
+        });
     }
-    .map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
+    let payload =
+        payload.map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
     check_shape(&payload)?;
     Ok(Bundle { header, payload })
 }

@@ -27,6 +27,50 @@ impl Serialize for Value {
     }
 }
 
+thread_local! {
+    /// Bytes of memory a payload being decoded on this thread may still
+    /// take (None: no decode under way), and whether it ran out.
+    static DECODE_BUDGET: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+    static OVER_BUDGET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Memory one decoded value takes beside its text or bytes (the value and
+/// its share of its row), as [`decode_within`] counts it.
+pub const VALUE_COST: u64 = 40;
+
+/// Runs `decode` with at most `budget` bytes of decoded values: past that,
+/// each further value fails to decode, so a payload of tiny values (a nil
+/// is one byte, its value 32) cannot take memory out of proportion to its
+/// size. Returns what `decode` did and whether the budget ran out.
+pub fn decode_within<T>(budget: u64, decode: impl FnOnce() -> T) -> (T, bool) {
+    DECODE_BUDGET.with(|b| b.set(Some(budget)));
+    OVER_BUDGET.with(|o| o.set(false));
+    let out = decode();
+    DECODE_BUDGET.with(|b| b.set(None));
+    (out, OVER_BUDGET.with(|o| o.replace(false)))
+}
+
+/// Takes `bytes` from the decode budget; false when there are not enough.
+fn charge(bytes: usize) -> bool {
+    DECODE_BUDGET.with(|b| match b.get() {
+        None => true,
+        Some(left) => {
+            let cost = VALUE_COST.saturating_add(bytes as u64);
+            if left >= cost {
+                b.set(Some(left - cost));
+                true
+            } else {
+                OVER_BUDGET.with(|o| o.set(true));
+                false
+            }
+        }
+    })
+}
+
+fn over<E: serde::de::Error>() -> E {
+    E::custom("the decoded values are too large for the bundle's size")
+}
+
 /// Read by the value's own type in one pass. (serde's `untagged`
 /// buffers every value and tries each variant in turn, building an error
 /// for each miss: a third of a first full sync's merge.)
@@ -38,31 +82,55 @@ impl<'de> Deserialize<'de> for Value {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("null, a number, a string or an array of bytes")
             }
-            fn visit_unit<E>(self) -> Result<Value, E> {
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+                if !charge(0) {
+                    return Err(over());
+                }
                 Ok(Value::Null)
             }
-            fn visit_none<E>(self) -> Result<Value, E> {
-                Ok(Value::Null)
+            fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+                self.visit_unit()
             }
-            fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+                if !charge(0) {
+                    return Err(over());
+                }
                 Ok(Value::Int(v))
             }
-            fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+                if !charge(0) {
+                    return Err(over());
+                }
                 Ok(i64::try_from(v).map_or(Value::Real(v as f64), Value::Int))
             }
-            fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+                if !charge(0) {
+                    return Err(over());
+                }
                 Ok(Value::Real(v))
             }
-            fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+                if !charge(v.len()) {
+                    return Err(over());
+                }
                 Ok(Value::Text(v.to_owned()))
             }
-            fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+                if !charge(v.len()) {
+                    return Err(over());
+                }
                 Ok(Value::Text(v))
             }
-            fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Value, E> {
+                if !charge(v.len()) {
+                    return Err(over());
+                }
                 Ok(Value::Blob(v.to_vec()))
             }
-            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Value, E> {
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Value, E> {
+                if !charge(v.len()) {
+                    return Err(over());
+                }
                 Ok(Value::Blob(v))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
@@ -72,6 +140,9 @@ impl<'de> Deserialize<'de> for Value {
                 let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
                 while let Some(b) = seq.next_element::<u8>()? {
                     bytes.push(b);
+                }
+                if !charge(bytes.len()) {
+                    return Err(over());
                 }
                 Ok(Value::Blob(bytes))
             }

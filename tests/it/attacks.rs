@@ -578,3 +578,105 @@ fn files_placed_in_the_shared_folder_cannot_overwrite_hang_or_stop_a_sync() {
         f.skipped
     );
 }
+
+/// A bundle from `from` for `to` whose one table `contacts` has `rows`
+/// rows written by `row`, straight as MessagePack (as an attacker would,
+/// without ever holding the rows decoded).
+fn flood(
+    k: &SyncKey,
+    from: &Store,
+    to: &Store,
+    columns: usize,
+    rows: usize,
+    row: impl Fn(&mut bundle::TableWriter, usize),
+) -> Vec<u8> {
+    let names: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+    let mut t = bundle::TableWriter::new("contacts", names);
+    for i in 0..rows {
+        t.row();
+        row(&mut t, i);
+    }
+    let now = now_ms();
+    let signer = from.device_key().unwrap();
+    bundle::seal_tables(
+        &bundle::Sealing {
+            key: k,
+            signer: &signer,
+            schema: tether::store::schema::MIGRATIONS_COUNT,
+            device: from.device_id(),
+            since: 0,
+            top: now,
+            created_at: now,
+            recipients: &[(
+                to.device_id().to_owned(),
+                to.device_key().unwrap().public_hex(),
+            )],
+        },
+        &[],
+        &[t],
+        None,
+        &[],
+    )
+    .unwrap()
+}
+
+/// `tether sync import` of `file` into `db` as its admin, with the
+/// process's address space limited to `mib` MiB.
+fn import_within(db: &Path, file: &Path, mib: u64) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {}; exec \"$0\" sync import --db \"$1\" \"$2\"",
+            mib * 1024
+        ))
+        .arg(env!("CARGO_BIN_EXE_tether"))
+        .arg(db)
+        .arg(file)
+        .env("TETHER_PASSWORD", PASSWORD)
+        .env("TETHER_USER", "admin")
+        .env("TETHER_SYNC_KEY", "mekong river outreach 2026")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_bundle_of_tiny_values_cannot_take_memory_out_of_proportion_to_its_size() {
+    let org = Org::new();
+    let files = tempfile::tempdir().unwrap();
+    let before = org.o.canonical_dump().unwrap();
+    // A million rows of 64 nils: 64 MB of one-byte values, a few hundred
+    // KB on disk (the tester's five million took 10.5 GB).
+    let nils = flood(&org.k, &org.f1, &org.o, 64, 1_000_000, |t, _| {
+        for _ in 0..64 {
+            t.null();
+        }
+    });
+    // Nils with a little noise, so that it compresses as real bundles do
+    // and only its decoded size gives it away.
+    let noisy = flood(&org.k, &org.f1, &org.o, 61, 200_000, |t, i| {
+        for _ in 0..60 {
+            t.null();
+        }
+        let x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        t.blob(&x.to_le_bytes());
+    });
+    for (what, bytes, refusal) in [
+        ("nils", nils, "decompressed size"),
+        ("noisy nils", noisy, "decoded values"),
+    ] {
+        let file = files
+            .path()
+            .join(format!("{}.tether-sync", org.f1.device_id()));
+        std::fs::write(&file, &bytes).unwrap();
+        let started = std::time::Instant::now();
+        let out = import_within(org.o.path(), &file, 1024);
+        assert_refused(&out, refusal);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(org.o.canonical_dump().unwrap(), before, "{what}");
+    }
+}

@@ -90,6 +90,17 @@ pub(crate) fn check_on(conn: &Connection) -> Result<CheckReport, StoreError> {
             Err(e) => integrity_errors.push(e.to_string()),
         }
     }
+    // Every stored version vector as a merge would take it: a value that
+    // does not parse (stored as sent before merges parsed them) is named.
+    for table in super::schema::RECORD_TABLES {
+        match unparsed_versions(conn, table) {
+            Ok(0) => {}
+            Ok(n) => out_of_range.push(format!(
+                "{n} {table} records whose version vector or laptop id does not parse"
+            )),
+            Err(e) => integrity_errors.push(e.to_string()),
+        }
+    }
     Ok(CheckReport {
         cipher_errors,
         integrity_errors,
@@ -97,6 +108,27 @@ pub(crate) fn check_on(conn: &Connection) -> Result<CheckReport, StoreError> {
         counts,
         out_of_range,
     })
+}
+
+/// Rows of `table` whose laptop id, or version vector, a merge would refuse.
+fn unparsed_versions(conn: &Connection, table: &str) -> Result<i64, StoreError> {
+    let mut stmt = conn.prepare(&format!("SELECT device_id, updated_at, vv FROM {table}"))?;
+    let mut rows = stmt.query([])?;
+    let mut bad = 0;
+    while let Some(row) = rows.next()? {
+        let device: String = row.get(0)?;
+        let clock: i64 = row.get(1)?;
+        let vv: Option<String> = row.get(2)?;
+        let ok = crate::sync::device_id_problem(&device).is_none()
+            && vv.as_deref().is_none_or(|t| {
+                crate::sync::VersionVector::parse(t)
+                    .is_ok_and(|v| v.to_column(&device, clock).as_deref() == Some(t))
+            });
+        if !ok {
+            bad += 1;
+        }
+    }
+    Ok(bad)
 }
 
 /// Values the forms refuse, counted among live records (`?1` is today).
