@@ -809,8 +809,7 @@ pub fn open(
     }
     let limit = (plain.len() as u64)
         .saturating_mul(MAX_INFLATE_RATIO)
-        .max(MIN_INFLATE_LIMIT)
-        .min(MAX_INFLATED);
+        .clamp(MIN_INFLATE_LIMIT, MAX_INFLATED);
     let mut inflated = Zeroizing::new(Vec::with_capacity(plain.len().saturating_mul(4)));
     flate2::read::DeflateDecoder::new(plain.as_slice())
         .take(limit.saturating_add(1))
