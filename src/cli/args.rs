@@ -60,8 +60,10 @@ pub enum Command {
     RotateKey,
     /// The recovery key (admins).
     RecoveryKey {
-        /// Replace it: prints the new one once; the old one stops opening
-        /// this database's key file. No re-encryption.
+        /// Replace it: prints the new one once, and changes the database key
+        /// with it (every page re-encrypted), so that the old recovery key
+        /// opens nothing current, not even with a backup's key file. Then
+        /// makes a fresh automatic backup.
         #[arg(long)]
         rotate: bool,
     },
@@ -84,10 +86,15 @@ pub enum Command {
     },
     /// Replace the database with a verified backup (the current file is kept
     /// beside it as a dated copy). The password unlocks the backup's key file.
+    /// Only a backup that proves it was made from this database is taken:
+    /// it holds this database's own secret signing key.
     Restore {
         #[arg(long)]
         from: PathBuf,
-        /// Put a backup of another database in place of this one (admins).
+        /// Put a backup of another database in place of this one (admins, on
+        /// purpose): nothing proves it is this database's, and every
+        /// password in its key file opens it after; only for a backup from
+        /// someone you trust.
         #[arg(long)]
         other_database: bool,
     },

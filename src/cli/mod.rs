@@ -174,6 +174,11 @@ fn report_rotation(rotation: &crate::store::Rotation) {
         println!("This database had no recovery slot: the old recovery key no longer opens it.");
         print_recovery_key(&recovery.to_text());
     }
+    report_dropped_passwords(rotation);
+}
+
+/// Users whose slot could not get the new key.
+fn report_dropped_passwords(rotation: &crate::store::Rotation) {
     if rotation.passwords_dropped > 0 {
         println!(
             "{} user(s) had not logged in since Tether was updated and need a new password (tether user passwd).",
@@ -297,9 +302,20 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                 println!("New password set for {user}; log in with it.");
             }
             if done.key_file_rebuilt {
-                println!(
-                    "The key file was missing or damaged and has been made anew: every other user needs a new password from an admin (Users)."
-                );
+                let mut waiting = Vec::new();
+                for u in store.users()? {
+                    if u.data.active && !store.can_log_in(&u.data.username)? {
+                        waiting.push(u.data.username);
+                    }
+                }
+                if waiting.is_empty() {
+                    println!("The key file was missing or damaged and has been made anew.");
+                } else {
+                    println!(
+                        "The key file was missing or damaged and has been made anew: these users need a new password from an admin (tether user passwd NAME): {}.",
+                        waiting.join(", ")
+                    );
+                }
             }
             store.close()?;
             Ok(true)
@@ -372,14 +388,19 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
                         .into(),
                 ));
             }
-            let recovery = store.replace_recovery_key()?;
+            let rotation = store.rotate_recovery_key()?;
+            let Some(recovery) = &rotation.new_recovery_key else {
+                return Err(CliError("no recovery key was made".into()));
+            };
             println!(
-                "The recovery key is replaced; the old one no longer opens this database's key file."
+                "The recovery key is replaced and the database key changed with it: the old recovery key opens nothing current."
             );
             print_recovery_key(&recovery.to_text());
+            report_dropped_passwords(&rotation);
             println!(
-                "Backups made before now hold the old recovery key until the database key changes (`tether rotate-key`)."
+                "Backups made before now keep the old key: they still open with the old recovery key and the passwords of their day, but never this database as it is now."
             );
+            fresh_backup(&mut store)?;
             store.close()?;
             Ok(true)
         }
@@ -574,6 +595,11 @@ pub fn run(cli: &Cli, command: &Command) -> Result<bool, CliError> {
             );
             if let Some(kept) = report.kept_as {
                 println!("The previous file is kept as {}.", kept.display());
+            }
+            if *other_database {
+                println!(
+                    "It was put in place as you chose, without proof that it is this database's: its users and every password in its key file now open this database. Check them with `tether user list`."
+                );
             }
             Ok(true)
         }

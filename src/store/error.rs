@@ -23,6 +23,11 @@ pub enum StoreError {
         .0.display()
     )]
     OtherDatabase(PathBuf),
+    #[error(
+        "the backup {} was not made from this database: it carries this database's id but not its secret signing key, so it may have been forged; nothing was changed",
+        .0.display()
+    )]
+    UnprovenBackup(PathBuf),
     #[error("that is not a valid recovery key")]
     BadRecoveryKey,
     #[error("key file problem: {0}")]

@@ -15,7 +15,9 @@
 //! of this file, opens nothing once the key has changed.
 //!
 //! The recovery key shown once at `init` is the secret half of one more
-//! pair, the recovery slot; it can be replaced without re-encrypting. Slots
+//! pair, the recovery slot; it is replaced together with a change of the
+//! database key, so that old copies of this file (in backups), which still
+//! hold the old recovery slot, open nothing current. Slots
 //! of format 1 (the database key wrapped directly) are still read, and made
 //! format 2 at their user's next login; in files of format 1 the recovery
 //! key is the database key itself.
@@ -526,6 +528,14 @@ impl KeyFile {
 
     pub fn has_recovery_slot(&self) -> bool {
         self.recovery.is_some()
+    }
+
+    /// Whether this file's recovery slot is `recovery`'s (its public half),
+    /// whatever key it is sealed to; None if it has no readable one.
+    pub(crate) fn recovery_is(&self, recovery: &RecoveryKey) -> Option<bool> {
+        let slot = self.recovery.as_ref()?;
+        let public = public_key(&slot.public).ok()?;
+        Some(public == recovery.public())
     }
 
     /// The database key from the recovery slot, if this file has one for

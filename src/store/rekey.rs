@@ -123,6 +123,24 @@ pub(crate) fn key_from_recovery(
     recovery: &RecoveryKey,
     named: Option<&Path>,
 ) -> Result<(DbKey, Option<PathBuf>), StoreError> {
+    // This database's own files name its current recovery key: its key
+    // file, the next one of an interrupted change, the copy of its
+    // recovery slot. When any of them names one, a replaced recovery key
+    // is refused before any other file is tried (old copies of the key
+    // file, in backups, still hold its slot).
+    let named_here: Vec<bool> = [
+        key_file_path(db),
+        next_key_file_path(db),
+        recovery_file_path(db),
+    ]
+    .iter()
+    .filter_map(|p| KeyFile::load_from(p).ok()?.recovery_is(recovery))
+    .collect();
+    if !named_here.is_empty() && !named_here.contains(&true) {
+        return Err(StoreError::BadRecoveryKey);
+    }
+    // A slot found anywhere counts only if the key it holds opens this
+    // very file: an old copy's key (from before a change of key) does not.
     for path in candidate_key_files(db, named) {
         let Ok(file) = KeyFile::load_from(&path) else {
             continue;
@@ -169,6 +187,18 @@ impl Store {
     /// [`Store::rotate_key`] without the role check: deactivation (already
     /// checked) calls it.
     pub(crate) fn rotate_key_unchecked(&mut self, why: &str) -> Result<Rotation, StoreError> {
+        self.rotate_key_with(why, None)
+    }
+
+    /// A change of key that also gives the recovery slot to `recovery`
+    /// when it is given (or to a new recovery key when the file has no
+    /// recovery slot), in the same crash-safe steps: the new recovery key
+    /// is written with the new database key, in the same file.
+    fn rotate_key_with(
+        &mut self,
+        why: &str,
+        recovery: Option<RecoveryKey>,
+    ) -> Result<Rotation, StoreError> {
         let path = self.path().to_owned();
         let next_path = next_key_file_path(&path);
         let new_key = DbKey::random();
@@ -177,12 +207,17 @@ impl Store {
         let (next, passwords_dropped, new_recovery_key) = self.write(|_, _| {
             let current = KeyFile::load(&path)?;
             let (mut next, dropped) = current.sealed_again(&new_key)?;
-            let new_recovery = if next.has_recovery_slot() {
-                None
-            } else {
-                let recovery = RecoveryKey::random();
-                next.set_recovery(&recovery, &new_key)?;
-                Some(recovery)
+            let new_recovery = match recovery {
+                Some(recovery) => {
+                    next.set_recovery(&recovery, &new_key)?;
+                    Some(recovery)
+                }
+                None if next.has_recovery_slot() => None,
+                None => {
+                    let recovery = RecoveryKey::random();
+                    next.set_recovery(&recovery, &new_key)?;
+                    Some(recovery)
+                }
             };
             next.save_to(&next_path)?;
             Ok((next, dropped, new_recovery))
@@ -247,38 +282,22 @@ impl Store {
         Ok(v.and_then(|v| v.parse().ok()))
     }
 
-    /// Replaces the recovery key (admins), without re-encrypting: returns
-    /// the new one, to show once. The old one no longer opens this
-    /// database's key file; copies of the key file made before (in
-    /// backups) still hold it until the database key changes.
+    /// Replaces the recovery key (admins), returning the new one to show
+    /// once. The database key changes with it (every page re-encrypted,
+    /// every slot sealed again, as [`Store::rotate_key`]), so the old
+    /// recovery key opens nothing current: not this database's key file,
+    /// and not the copies of it in backups, whose key is the old one (they
+    /// still open the backups of their day).
     pub fn replace_recovery_key(&mut self) -> Result<RecoveryKey, StoreError> {
+        self.rotate_recovery_key()?
+            .new_recovery_key
+            .ok_or_else(|| StoreError::KeyFile("no recovery key was made".into()))
+    }
+
+    /// [`Store::replace_recovery_key`], with what the change of key did
+    /// (its `new_recovery_key` is the new recovery key).
+    pub fn rotate_recovery_key(&mut self) -> Result<Rotation, StoreError> {
         self.require(Permission::ManageUsers)?;
-        let path = self.path().to_owned();
-        if !KeyFile::load(&path)?.has_recovery_slot() {
-            // Format 1: the old recovery key is the database key itself,
-            // so only a change of key retires it (and makes the new one).
-            if let Some(recovery) = self
-                .rotate_key_unchecked("recovery key replaced")?
-                .new_recovery_key
-            {
-                return Ok(recovery);
-            }
-        }
-        let key = self.key().clone();
-        let recovery = RecoveryKey::random();
-        self.write(|tx, ctx| {
-            let mut keyfile = KeyFile::load(&path)?;
-            keyfile.set_recovery(&recovery, &key)?;
-            ctx.audit(
-                tx,
-                AuditAction::Update,
-                Some("key"),
-                None,
-                "recovery key replaced",
-            )?;
-            keyfile.save(&path)?;
-            save_recovery_copy(&keyfile, &path)
-        })?;
-        Ok(recovery)
+        self.rotate_key_with("recovery key replaced", Some(RecoveryKey::random()))
     }
 }

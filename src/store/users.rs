@@ -236,12 +236,24 @@ impl Store {
             // A key change was interrupted: the next file is the one.
             Some(p) if p == next => (KeyFile::load_from(&p)?, false),
             // Found in the copy of the recovery slot or a backup's key file:
-            // the key file is lost or damaged, and is made anew.
-            Some(_) => {
-                let mut fresh = KeyFile::new();
-                fresh.set_recovery(&recovery, &key)?;
-                (fresh, true)
-            }
+            // a key file that is lost or cannot be read is made anew. One
+            // that can be read is never replaced (that would drop every
+            // other user's slot): it did not give the key, so it is not
+            // this database's current one, and an admin moves it aside.
+            Some(_) => match KeyFile::load(path) {
+                Err(StoreError::Io(e)) => return Err(StoreError::Io(e)),
+                Err(_) => {
+                    let mut fresh = KeyFile::new();
+                    fresh.set_recovery(&recovery, &key)?;
+                    (fresh, true)
+                }
+                Ok(_) => {
+                    return Err(StoreError::KeyFile(format!(
+                        "{} does not open this database with the recovery key, so it is not its current key file; nothing was changed (if it is an old or foreign copy, move it aside and recover again: the key file is then made anew)",
+                        super::key_file_path(path).display()
+                    )));
+                }
+            },
             // Format 1: the recovery key is the database key.
             None => match KeyFile::load(path) {
                 Ok(k) => (k, false),

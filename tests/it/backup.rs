@@ -357,3 +357,319 @@ fn outcome_time(log: &[AuditEntry]) -> chrono::DateTime<chrono::Utc> {
         .max()
         .unwrap()
 }
+
+/// What is on disk for the database at `db`: the file, its key file and
+/// the copy of its recovery slot (None where there is none).
+fn on_disk(db: &Path) -> Vec<Option<Vec<u8>>> {
+    [
+        db.to_owned(),
+        store::key_file_path(db),
+        store::recovery_file_path(db),
+    ]
+    .iter()
+    .map(|p| std::fs::read(p).ok())
+    .collect()
+}
+
+/// Every record, as `user` sees them after logging in.
+fn dump_as(db: &Path, user: &str, password: &str) -> String {
+    let s = Store::open(db, user, password).unwrap();
+    let dump = s.canonical_dump().unwrap();
+    s.close().unwrap();
+    dump
+}
+
+/// Files a refused restore must not leave behind.
+fn restore_leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("restoring") || n.contains("before-restore"))
+        .collect()
+}
+
+const HELPDESK_PASSWORD: &str = "helpdesk is here to help";
+
+/// Attack 6: a backup crafted from what an attacker holds — a copy of the
+/// hub's key file (every backup has one) and its device id (every sync
+/// bundle's header shows it) — is refused by `tether restore`, even with
+/// the admin's own password: it names this database but cannot prove it
+/// is this database's. The hub's own backups still restore, also after a
+/// change of key, and a crafted file in the backups folder does not stand
+/// in the way of "restore the newest good backup".
+#[test]
+fn a_backup_crafted_from_the_key_file_and_device_id_is_refused() {
+    let (db, mut hub) = fresh();
+    add_user(&mut hub, "sokha", Role::Outreach);
+    fill(&mut hub, 0, 3);
+    // What the attacker gets hold of: a backup's key file (a USB stick, the
+    // shared backups folder) and any bundle the hub wrote.
+    let leaked = hub.auto_backup(day("2026-11-20")).unwrap();
+    let hub_keys = store::KeyFile::load(&leaked.path).unwrap();
+    let sync_key = tether::sync::bundle::SyncKey::new("mekong river outreach 2026").unwrap();
+    let bundle = hub.sync_export(&sync_key, 0).unwrap().bytes;
+    let hub_id = tether::sync::bundle::peek(&bundle).unwrap().device;
+    hub.close().unwrap();
+
+    // The attacker's own database, with an admin of the same name (their
+    // password) and a helpdesk admin, given the hub's device id.
+    let lab = tempfile::tempdir().unwrap();
+    let crafted = lab.path().join("tether-2026-11-21.db");
+    let mut theirs = Store::init(&crafted, "admin", "Admin", "the attacker's own one")
+        .unwrap()
+        .store;
+    add_user(&mut theirs, "helpdesk", Role::Admin);
+    client(&mut theirs, "EVIL-01", None);
+    theirs.close().unwrap();
+    let their_key = store::KeyFile::load(&crafted)
+        .unwrap()
+        .unlock("admin", "the attacker's own one")
+        .unwrap();
+    {
+        let conn = rusqlite::Connection::open(&crafted).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA key = {};",
+            their_key.pragma_value().as_str()
+        ))
+        .unwrap();
+        conn.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'device_id'",
+            [&hub_id],
+        )
+        .unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+            .unwrap();
+    }
+    // Its key sealed to every slot of the hub's key file (public keys: no
+    // password needed), and a slot of their own.
+    let (mut forged, _) = hub_keys.sealed_again(&their_key).unwrap();
+    forged
+        .set_slot("helpdesk", HELPDESK_PASSWORD, &their_key)
+        .unwrap();
+    forged.save(&crafted).unwrap();
+    assert_eq!(
+        forged
+            .unlock("admin", PASSWORD)
+            .unwrap()
+            .pragma_value()
+            .as_str(),
+        their_key.pragma_value().as_str(),
+        "the admin's own password opens the crafted key file"
+    );
+
+    let dump = dump_as(&db.path, "admin", PASSWORD);
+    let before = on_disk(&db.path);
+    let crafted_s = crafted.to_str().unwrap();
+    let dbs = db.path.to_str().unwrap();
+    let o = tether_with(
+        &["restore", "--db", dbs, "--from", crafted_s],
+        PASSWORD,
+        Some("admin"),
+    );
+    assert_refused(&o, "was not made from this database");
+    assert_eq!(on_disk(&db.path), before, "nothing changed on disk");
+    assert!(restore_leftovers(db.dir.path()).is_empty());
+    assert!(matches!(
+        Store::open(&db.path, "helpdesk", HELPDESK_PASSWORD),
+        Err(StoreError::WrongPassword)
+    ));
+    assert_eq!(dump_as(&db.path, "admin", PASSWORD), dump);
+    assert_eq!(dump_as(&db.path, "sokha", PASSWORD), dump);
+    // The library refuses it with its own error.
+    let err = store::restore(&db.path, &crafted, "admin", PASSWORD).unwrap_err();
+    assert!(matches!(err, StoreError::UnprovenBackup(_)), "{err}");
+
+    // Planted in the backups folder as the newest: passed over for the
+    // newest backup that is really this database's.
+    let dir = store::default_backup_dir(&db.path);
+    let planted = dir.join("tether-2099-01-01.db");
+    std::fs::copy(&crafted, &planted).unwrap();
+    std::fs::copy(
+        store::key_file_path(&crafted),
+        store::key_file_path(&planted),
+    )
+    .unwrap();
+    let (used, _) = store::restore_newest(&db.path, &dir, "admin", PASSWORD).unwrap();
+    assert_eq!(used.path, leaked.path);
+    assert_eq!(dump_as(&db.path, "admin", PASSWORD), dump);
+    assert!(Store::open(&db.path, "helpdesk", HELPDESK_PASSWORD).is_err());
+
+    // The hub's own backups restore: one made by `tether backup` before a
+    // change of key, with a password of its day.
+    let mine = db.dir.path().join("mine.db");
+    let o = tether_with(
+        &["backup", "--db", dbs, "--out", mine.to_str().unwrap()],
+        PASSWORD,
+        Some("admin"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tether_with(&["rotate-key", "--db", dbs], PASSWORD, Some("admin"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tether_with(
+        &["restore", "--db", dbs, "--from", mine.to_str().unwrap()],
+        PASSWORD,
+        Some("admin"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(dump_as(&db.path, "sokha", PASSWORD), dump);
+}
+
+/// Attack 7: after `rotate-key` and `recovery-key --rotate`, the old
+/// recovery key opens nothing current, even with a backup's key file that
+/// still holds its slot beside it: `tether recover` refuses, and the key
+/// file, its copy and the database are as they were; every user still
+/// logs in. The new recovery key works and keeps every other user's slot.
+#[test]
+fn a_replaced_recovery_key_takes_nothing_over_even_with_a_backups_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.db");
+    let dbs = db.to_str().unwrap();
+    let init = Store::init(&db, "admin", "Admin", PASSWORD).unwrap();
+    let old_recovery = init.recovery_key.clone();
+    let mut store = init.store;
+    add_user(&mut store, "sokha", Role::Outreach);
+    add_user(&mut store, "dara", Role::Coordinator);
+    fill(&mut store, 0, 3);
+    store.auto_backup(day("2026-11-20")).unwrap();
+    store.close().unwrap();
+    // The admin changes the key (a fresh backup follows), then the
+    // recovery key: the old one is thought lost or seen by someone.
+    let o = tether_with(&["rotate-key", "--db", dbs], PASSWORD, Some("admin"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The attacker keeps a copy of the fresh backup's key file (the
+    // current database key sealed to the old recovery slot).
+    let fresh = &store::backups_in(&store::default_backup_dir(&db)).unwrap()[0];
+    let usb = dir.path().join("usb.keys");
+    std::fs::copy(store::key_file_path(&fresh.path), &usb).unwrap();
+    let o = tether_with(
+        &["recovery-key", "--rotate", "--db", dbs],
+        PASSWORD,
+        Some("admin"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let new_recovery = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Recovery key"))
+        .nth(1)
+        .expect("the new key is printed")
+        .trim()
+        .to_owned();
+    let mut key_files: Vec<_> = store::backups_in(&store::default_backup_dir(&db))
+        .unwrap()
+        .iter()
+        .map(|b| store::key_file_path(&b.path))
+        .collect();
+    key_files.push(usb.clone());
+
+    let dump = dump_as(&db, "admin", PASSWORD);
+    let before = on_disk(&db);
+    let recover = |user: &str, key_file: Option<&Path>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tether"));
+        c.args(["recover", "--db", dbs, "--user", user])
+            .env("TETHER_RECOVERY_KEY", &old_recovery)
+            .env("TETHER_NEW_PASSWORD", HELPDESK_PASSWORD)
+            .stdin(std::process::Stdio::null());
+        if let Some(k) = key_file {
+            c.arg("--key-file").arg(k);
+        }
+        c.output().unwrap()
+    };
+    // Key files of backups made before the new recovery key still hold
+    // the old one's slot: each one, named or found in the backups folder,
+    // is refused.
+    let old = tether::store::RecoveryKey::parse(&old_recovery).unwrap();
+    let mut old_slots = 0;
+    for keys in &key_files {
+        let file = store::KeyFile::load_from(keys).unwrap();
+        if file.unlock_recovery(&old).unwrap().is_some() {
+            old_slots += 1;
+        }
+        for user in ["helpdesk", "admin"] {
+            assert_refused(&recover(user, Some(keys)), "recovery key");
+            assert_eq!(on_disk(&db), before, "nothing changed on disk");
+        }
+    }
+    assert!(
+        old_slots >= 2,
+        "the old recovery slot is in {old_slots} key files"
+    );
+    assert_refused(&recover("helpdesk", None), "recovery key");
+    assert_eq!(on_disk(&db), before, "nothing changed on disk");
+    // Even with the key file and its copy gone, no backup's key file opens
+    // this database with the old recovery key: its key changed too.
+    let aside = dir.path().join("aside");
+    std::fs::create_dir(&aside).unwrap();
+    for p in [store::key_file_path(&db), store::recovery_file_path(&db)] {
+        std::fs::rename(&p, aside.join(p.file_name().unwrap())).unwrap();
+    }
+    for named in [None, Some(usb.as_path())] {
+        assert_refused(&recover("helpdesk", named), "recovery key");
+        assert!(!store::key_file_path(&db).exists(), "no key file was made");
+    }
+    for p in [store::key_file_path(&db), store::recovery_file_path(&db)] {
+        std::fs::rename(aside.join(p.file_name().unwrap()), &p).unwrap();
+    }
+    assert_eq!(on_disk(&db), before, "nothing changed on disk");
+    for who in ["admin", "sokha", "dara"] {
+        assert_eq!(dump_as(&db, who, PASSWORD), dump, "{who} logs in");
+    }
+    assert!(Store::open(&db, "helpdesk", HELPDESK_PASSWORD).is_err());
+
+    // The new recovery key sets the admin a new password and keeps the others.
+    let (s, done) = Store::recover(&db, &new_recovery, "admin", "a brand new password").unwrap();
+    assert!(!done.key_file_rebuilt);
+    s.close().unwrap();
+    for who in ["sokha", "dara"] {
+        assert_eq!(dump_as(&db, who, PASSWORD), dump, "{who} still logs in");
+    }
+    assert_eq!(dump_as(&db, "admin", "a brand new password"), dump);
+}
+
+/// `recover` never drops the slots of a key file it can read: one that
+/// does not give the key (an old copy put back in its place) is refused
+/// with nothing changed; moved aside, the key file is made anew and the
+/// users who need a new password are named.
+#[test]
+fn recover_never_replaces_a_readable_key_file_and_names_who_needs_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.db");
+    let dbs = db.to_str().unwrap();
+    let init = Store::init(&db, "admin", "Admin", PASSWORD).unwrap();
+    let recovery = init.recovery_key.clone();
+    let mut store = init.store;
+    add_user(&mut store, "sokha", Role::Outreach);
+    add_user(&mut store, "dara", Role::Coordinator);
+    fill(&mut store, 0, 2);
+    let old = store.auto_backup(day("2026-11-20")).unwrap();
+    store.rotate_key().unwrap();
+    store.close().unwrap();
+    // An old copy of the key file put back in place of the current one.
+    std::fs::copy(store::key_file_path(&old.path), store::key_file_path(&db)).unwrap();
+    let before = on_disk(&db);
+    let recover = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(["recover", "--db", dbs, "--user", "admin"])
+            .env("TETHER_RECOVERY_KEY", &recovery)
+            .env("TETHER_NEW_PASSWORD", "a brand new password")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert_refused(&recover(), "move it aside");
+    assert_eq!(on_disk(&db), before, "nothing changed on disk");
+    // Moved aside: made anew, and who needs a new password is said.
+    std::fs::rename(store::key_file_path(&db), dir.path().join("old.keys")).unwrap();
+    let o = recover();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("made anew") && out.contains("dara, sokha"),
+        "{out}"
+    );
+    Store::open(&db, "admin", "a brand new password")
+        .unwrap()
+        .close()
+        .unwrap();
+}

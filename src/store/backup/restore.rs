@@ -29,7 +29,8 @@ pub fn restore(
     }
     let key = KeyFile::load(from)?.unlock(username, password)?;
     // The credentials must open this database too, and the backup must be
-    // of it: a database made elsewhere never takes its place by accident.
+    // of it: a database made elsewhere never takes its place by accident,
+    // and one made to look like it never takes its place at all.
     if db.exists() {
         let current = match KeyFile::load(db) {
             Ok(file) => file.unlock(username, password)?,
@@ -40,20 +41,101 @@ pub fn restore(
                 )));
             }
         };
-        // The same database keeps its id through changes of key: a backup
-        // made before one opens with its own key file, and is still ours.
-        // A damaged current file cannot tell its id: then only a backup
-        // with its very key is taken as its own.
-        let same = match database_id(db, &current) {
-            Ok(id) => id == database_id(from, &key)?,
-            Err(_) => current.bytes() == key.bytes(),
-        };
-        if !same {
-            return Err(StoreError::OtherDatabase(from.to_owned()));
-        }
+        check_same_database(db, &current, from, &key)?;
         return restore_with_key(db, from, key, Some(current), username);
     }
     restore_with_key(db, from, key, None, username)
+}
+
+/// Whether the backup `from` (opened with `key`) is of the database `db`
+/// (opened with `current`), proven with what only its own copies hold.
+///
+/// Its id (`meta.device_id`) is no proof: every sync bundle shows it, and
+/// anyone can give it to a database of their own and seal that one's key
+/// to the public keys of a copy of our key file, so that our own
+/// passwords open it. What proves it is this database's own secret
+/// signing key, kept only inside the encrypted file (and so in its
+/// backups), which stays the same through changes of key; or the backup
+/// opening with this database's current key itself. A damaged current
+/// file that cannot be read is matched by its key alone.
+fn check_same_database(
+    db: &Path,
+    current: &DbKey,
+    from: &Path,
+    key: &DbKey,
+) -> Result<(), StoreError> {
+    let same_key = current.bytes() == key.bytes();
+    let Ok(ours) = identity(db, current) else {
+        return if same_key {
+            Ok(())
+        } else {
+            Err(StoreError::OtherDatabase(from.to_owned()))
+        };
+    };
+    let theirs = identity(from, key)?;
+    if theirs.device_id != ours.device_id {
+        return Err(StoreError::OtherDatabase(from.to_owned()));
+    }
+    let same_secret = match (&ours.signing_key, &theirs.signing_key) {
+        (Some(a), Some(b)) => same_bytes(a.as_bytes(), b.as_bytes()),
+        _ => false,
+    };
+    if same_secret || same_key {
+        Ok(())
+    } else {
+        Err(StoreError::UnprovenBackup(from.to_owned()))
+    }
+}
+
+/// Compares two secrets without stopping at the first difference.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What a database says it is: its id, and its secret signing key.
+struct Identity {
+    device_id: String,
+    signing_key: Option<zeroize::Zeroizing<String>>,
+}
+
+/// Reads the identity of the file at `path` with `key`, writing nothing
+/// (not even the journal mode of a backup, as a full open would).
+fn identity(path: &Path, key: &DbKey) -> Result<Identity, StoreError> {
+    use rusqlite::OptionalExtension;
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let _ = conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()));
+    conn.execute_batch(&key.pragma("key"))?;
+    if conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .is_err()
+    {
+        return Err(StoreError::Damaged(format!(
+            "{} cannot be read with its key",
+            path.display()
+        )));
+    }
+    let meta = |name: &str| {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [name], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()
+    };
+    let device_id = meta("device_id")
+        .ok()
+        .flatten()
+        .ok_or_else(|| StoreError::NotTether("it has no Tether marker".into()))?;
+    let signing_key = meta("device.signing_key")
+        .map_err(|_| StoreError::NotTether("it has no Tether marker".into()))?
+        .map(zeroize::Zeroizing::new);
+    Ok(Identity {
+        device_id,
+        signing_key,
+    })
 }
 
 /// Whether `key` opens the file at `path`. Nothing is written; the
@@ -77,18 +159,14 @@ pub(super) fn opens_with(path: &Path, key: &DbKey) -> bool {
             .is_ok()
 }
 
-/// What tells one database from another whatever its key: the id it was
-/// given when it was made (`meta.device_id`).
-pub(super) fn database_id(path: &Path, key: &DbKey) -> Result<String, StoreError> {
-    let conn = open_connection(path, key, false)?;
-    conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
-        r.get(0)
-    })
-    .map_err(|_| StoreError::NotTether("it has no Tether marker".into()))
-}
-
-/// Puts a backup of another database in place of `db` (admins, on
-/// purpose: `--other-database`). The current file is kept beside it.
+/// Puts a backup of another database in place of `db`: an admin's
+/// deliberate choice (`--other-database`), never made for them. Nothing
+/// proves such a backup is this database's: it is taken as it is, with
+/// every password and the key its own key file holds, so it must come
+/// from someone the admin trusts. When this database's key file can be
+/// read, the same name and password must open it too (only a user of
+/// this database replaces it); the backup's own copy of that user must be
+/// allowed to restore. The current file is kept beside it.
 pub fn restore_other_database(
     db: &Path,
     from: &Path,
@@ -99,9 +177,10 @@ pub fn restore_other_database(
         return Err(StoreError::NotFound(from.to_owned()));
     }
     let key = KeyFile::load(from)?.unlock(username, password)?;
-    let current = KeyFile::load(db)
-        .and_then(|k| k.unlock(username, password))
-        .ok();
+    let current = match KeyFile::load(db) {
+        Ok(file) if db.exists() => Some(file.unlock(username, password)?),
+        _ => None,
+    };
     restore_with_key(db, from, key, current, username)
 }
 
@@ -174,8 +253,13 @@ pub(super) fn restore_newest_by(
     for backup in backups_in(dir)? {
         match restore(&backup.path) {
             Ok(report) => return Ok((backup, report)),
+            // A file that names this database without proving it (one
+            // planted in the folder) is passed over like a damaged one.
             Err(
-                e @ (StoreError::Damaged(_) | StoreError::KeyFile(_) | StoreError::NotTether(_)),
+                e @ (StoreError::Damaged(_)
+                | StoreError::KeyFile(_)
+                | StoreError::NotTether(_)
+                | StoreError::UnprovenBackup(_)),
             ) => {
                 last_error = Some(e);
             }
