@@ -160,6 +160,7 @@ pub fn merge_payload_json(data: &[u8]) -> Option<Result<Merged, StoreError>> {
             top: i64::from(u32::MAX),
             created_at: 1_774_915_200_000,
             recipients: &recipients,
+            sealers: &[],
         },
         &payload,
     )

@@ -21,10 +21,13 @@ const MIGRATION_LIST: &[M<'static>] = &[
 
 /// Migration 10: what each laptop may say it merged of ours is bounded by
 /// the bundles this laptop sealed for it (`meta` `sync.written_for.<id>`,
-/// kept by every export). Laptops synced before: what they said so far.
+/// kept by every export; laptops synced before: what they said so far);
+/// `sync_devices.sealing_key`: each laptop's own X25519 sealing key, as its
+/// signed bundles give it (format 5).
 const WRITTEN_FOR: &str = "
 INSERT OR IGNORE INTO meta(key, value)
     SELECT 'sync.written_for.' || device_id, acked_ours FROM sync_peers WHERE acked_ours > 0;
+ALTER TABLE sync_devices ADD COLUMN sealing_key TEXT;
 ";
 
 /// Migration 9: need-to-know sync (`store::sync::scope`).

@@ -91,6 +91,11 @@ pub(crate) fn ensure_device_key(conn: &Connection) -> Result<(), StoreError> {
             [key.secret_hex().as_str()],
         )?;
     }
+    // Its own sealing key (format 5), apart from the signing key.
+    conn.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('device.sealing_key', ?1)",
+        [DeviceKey::new_sealing_hex().as_str()],
+    )?;
     Ok(())
 }
 
@@ -100,9 +105,21 @@ pub(crate) fn device_key_on(conn: &Connection) -> Result<DeviceKey, StoreError> 
         .query_row([], |r| r.get::<_, String>(0))
         .optional()?
         .map(zeroize::Zeroizing::new);
-    text.as_deref()
+    let key = text
+        .as_deref()
         .and_then(|t| DeviceKey::from_secret_hex(t))
-        .ok_or_else(|| StoreError::Damaged("this laptop's signing key is missing".into()))
+        .ok_or_else(|| StoreError::Damaged("this laptop's signing key is missing".into()))?;
+    let sealing: Option<zeroize::Zeroizing<String>> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'device.sealing_key'")?
+        .query_row([], |r| r.get::<_, String>(0))
+        .optional()?
+        .map(zeroize::Zeroizing::new);
+    Ok(match sealing.as_deref() {
+        Some(s) => key
+            .with_sealing_hex(s)
+            .ok_or_else(|| StoreError::Damaged("this laptop's sealing key is damaged".into()))?,
+        None => key,
+    })
 }
 
 impl Store {
@@ -257,6 +274,7 @@ impl Store {
                 "INSERT INTO sync_devices(device_id, public_key, trust, first_seen, last_seen, changed_by, changed_at)
                  VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?4)
                  ON CONFLICT(device_id) DO UPDATE SET trust = excluded.trust, public_key = excluded.public_key,
+                     sealing_key = CASE WHEN excluded.public_key = public_key THEN sealing_key ELSE NULL END,
                      changed_by = excluded.changed_by, changed_at = excluded.changed_at,
                      scope = CASE WHEN excluded.trust = 'office' THEN NULL ELSE scope END",
                 params![device_id, key, trust.as_str(), ctx.now, ctx.user_id],
@@ -438,9 +456,16 @@ impl Store {
                 }
             }
             (Some(_), None) => {
+                // Its sealing key, in its own signed words (checked against
+                // the key enrolled for it): bundles for it are sealed to it.
+                let sealer = header
+                    .sealer
+                    .as_deref()
+                    .filter(|k| crate::sync::seal::is_valid_sealing_key(k))
+                    .map(str::to_ascii_lowercase);
                 self.conn().execute(
-                    "UPDATE sync_devices SET last_seen = ?2 WHERE device_id = ?1",
-                    params![device, now],
+                    "UPDATE sync_devices SET last_seen = ?2, sealing_key = coalesce(?3, sealing_key) WHERE device_id = ?1",
+                    params![device, now, sealer],
                 )?;
             }
             (Some(_), Some(_)) => {}

@@ -13,7 +13,16 @@
 //!                            the sending laptop's own device key
 //! ```
 //!
-//! Format 4 seals each bundle to the laptops allowed to read it: a random
+//! Format 5 seals each bundle to the laptops allowed to read it with HPKE
+//! (RFC 9180; [`super::seal`]): a random content key, the body's key, is
+//! sealed once per recipient to that laptop's own X25519 sealing key (kept
+//! apart from its Ed25519 signing key, and published in its signed
+//! header), in PSK mode with the passphrase's key: opening one needs both
+//! the passphrase and that laptop's private key. Before a laptop's sealing
+//! key is known, its copy is sealed the same way to its signing key's
+//! X25519 form (marked so).
+//!
+//! Format 4 (still read) sealed each bundle to the laptops allowed to read it: a random
 //! content key is wrapped once per recipient (X25519 between a fresh
 //! ephemeral key and the recipient's enrolled device key, taken to its
 //! Curve25519 form; XChaCha20-Poly1305 under a BLAKE2b of the shared
@@ -50,7 +59,11 @@ const MAGIC: &[u8] = b"TETHER-SYNC\n";
 /// times quicker to read). Format 2 is still read, so a laptop updated
 /// first takes bundles from those not updated yet.
 /// 4: sealed per recipient laptop (see above).
-pub const FORMAT: u32 = 4;
+/// 5: each recipient's copy of the content key sealed with HPKE (RFC 9180,
+/// PSK mode with the passphrase key; see [`super::seal`]) to that laptop's
+/// own X25519 sealing key, apart from its Ed25519 signing key; the body's
+/// key is the content key. Format 4 is still read during the upgrade.
+pub const FORMAT: u32 = 5;
 /// Recipients of one bundle, at most.
 pub const MAX_RECIPIENTS: usize = 200;
 /// The oldest format read.
@@ -123,6 +136,10 @@ pub struct Header {
     /// ...and the laptops it is sealed for, each with its wrapped copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<Recipient>,
+    /// Format 5: the writer's own X25519 sealing key (hex), signed with
+    /// the rest, for the others to seal their bundles to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealer: Option<String>,
 }
 
 impl Header {
@@ -139,6 +156,13 @@ impl Header {
 pub struct Recipient {
     pub device: String,
     pub wrapped: String,
+    /// Format 5: HPKE's encapsulated key (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enc: Option<String>,
+    /// Format 5: sealed to the laptop's own sealing key (otherwise to its
+    /// signing key's X25519 form, before its sealing key was known).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sealing: bool,
 }
 
 /// Who is opening a bundle: this laptop's device id and key.
@@ -214,6 +238,8 @@ impl SyncKey {
 /// with it, and an admin enrolls its public half on the other laptops.
 pub struct DeviceKey {
     key: ed25519_dalek::SigningKey,
+    /// Its own X25519 key that bundles are sealed to (format 5).
+    sealing: Option<x25519_dalek::StaticSecret>,
 }
 
 impl std::fmt::Debug for DeviceKey {
@@ -227,8 +253,11 @@ impl DeviceKey {
     pub fn generate() -> DeviceKey {
         let mut seed = Zeroizing::new([0u8; 32]);
         rand::rng().fill_bytes(seed.as_mut());
+        let mut sealing = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(sealing.as_mut());
         DeviceKey {
             key: ed25519_dalek::SigningKey::from_bytes(&seed),
+            sealing: Some(x25519_dalek::StaticSecret::from(*sealing)),
         }
     }
 
@@ -238,7 +267,31 @@ impl DeviceKey {
         let seed: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.as_slice().try_into().ok()?);
         Some(DeviceKey {
             key: ed25519_dalek::SigningKey::from_bytes(&seed),
+            sealing: None,
         })
+    }
+
+    /// With its sealing key, from its stored secret (hex of 32 bytes).
+    pub fn with_sealing_hex(mut self, text: &str) -> Option<DeviceKey> {
+        let bytes = Zeroizing::new(hex::decode(text.trim()).ok()?);
+        let secret: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.as_slice().try_into().ok()?);
+        self.sealing = Some(x25519_dalek::StaticSecret::from(*secret));
+        Some(self)
+    }
+
+    /// A new random sealing secret, hex (stored inside the encrypted
+    /// database only).
+    pub fn new_sealing_hex() -> Zeroizing<String> {
+        let mut secret = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(secret.as_mut());
+        Zeroizing::new(hex::encode(secret.as_ref()))
+    }
+
+    /// The sealing key's public half, hex (None for a key without one).
+    pub fn sealing_public_hex(&self) -> Option<String> {
+        self.sealing
+            .as_ref()
+            .map(|s| hex::encode(x25519_dalek::PublicKey::from(s).as_bytes()))
     }
 
     /// The secret, as stored (inside the encrypted database only).
@@ -351,16 +404,23 @@ fn body_key(content: &[u8; 32], passphrase_key: &[u8; 32]) -> Zeroizing<[u8; 32]
     out
 }
 
-/// Unwraps the content key of a format-4 bundle for `reader`.
-fn content_key_for(header: &Header, reader: &Reader<'_>) -> Result<Zeroizing<[u8; 32]>, SyncError> {
+/// `reader`'s entry among a bundle's recipients.
+fn mine_of<'h>(header: &'h Header, reader: &Reader<'_>) -> Result<&'h Recipient, SyncError> {
     if header.recipients.len() > MAX_RECIPIENTS {
         return Err(SyncError::Damaged(
             "it is sealed for too many laptops".into(),
         ));
     }
-    let Some(mine) = header.recipients.iter().find(|r| r.device == reader.device) else {
-        return Err(SyncError::NotForThisLaptop);
-    };
+    header
+        .recipients
+        .iter()
+        .find(|r| r.device == reader.device)
+        .ok_or(SyncError::NotForThisLaptop)
+}
+
+/// Unwraps the content key of a format-4 bundle for `reader`.
+fn content_key_for(header: &Header, reader: &Reader<'_>) -> Result<Zeroizing<[u8; 32]>, SyncError> {
+    let mine = mine_of(header, reader)?;
     let ephemeral: [u8; 32] = header
         .ephemeral
         .as_deref()
@@ -419,6 +479,8 @@ pub struct Sealing<'a> {
     pub created_at: i64,
     /// The laptops it is sealed for: device id and public device key (hex).
     pub recipients: &'a [(String, String)],
+    /// Their own sealing keys (X25519, hex), where known: device id and key.
+    pub sealers: &'a [(String, String)],
 }
 
 /// Writes a bundle: compresses and encrypts the payload for the
@@ -540,6 +602,7 @@ fn seal_plain(
         top,
         created_at,
         recipients,
+        sealers,
     } = sealing;
     if recipients.len() > MAX_RECIPIENTS {
         return Err(SyncError::TooLarge {
@@ -552,7 +615,32 @@ fn seal_plain(
     let kdf = [KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES];
     let mut content = Zeroizing::new([0u8; 32]);
     rand::rng().fill_bytes(content.as_mut());
-    let (ephemeral, wrapped) = if format >= 4 {
+    let passphrase_key = key.key_for(&key.salt, kdf)?;
+    let (ephemeral, wrapped) = if format >= 5 {
+        let mut out = Vec::with_capacity(recipients.len());
+        for (to, their) in recipients {
+            let invalid =
+                || SyncError::Damaged(format!("laptop {}'s key is not a valid key", short(to)));
+            let own = sealers
+                .iter()
+                .find(|(d, _)| d == to)
+                .and_then(|(_, k)| hex::decode(k).ok())
+                .and_then(|b| <[u8; 32]>::try_from(b).ok());
+            let (public, sealing) = match own {
+                Some(k) => (k, true),
+                None => (*montgomery_of(their).ok_or_else(invalid)?.as_bytes(), false),
+            };
+            let (enc, sealed) =
+                super::seal::seal_content(&content, &passphrase_key, device, to, &public)?;
+            out.push(Recipient {
+                device: to.clone(),
+                wrapped: hex::encode(sealed),
+                enc: Some(hex::encode(enc)),
+                sealing,
+            });
+        }
+        (None, out)
+    } else if format >= 4 {
         let mut e = Zeroizing::new([0u8; 32]);
         rand::rng().fill_bytes(e.as_mut());
         let secret = x25519_dalek::StaticSecret::from(*e);
@@ -583,6 +671,8 @@ fn seal_plain(
             out.push(Recipient {
                 device: to.clone(),
                 wrapped: hex::encode(sealed),
+                enc: None,
+                sealing: false,
             });
         }
         (Some(hex::encode(public.as_bytes())), out)
@@ -604,14 +694,20 @@ fn seal_plain(
         body_len: plain.len() as u64 + 16,
         ephemeral,
         recipients: wrapped,
+        sealer: if format >= 5 {
+            signer.sealing_public_hex()
+        } else {
+            None
+        },
     };
     let header_bytes =
         serde_json::to_vec(&header).map_err(|e| SyncError::Damaged(e.to_string()))?;
     if header_bytes.len() > MAX_HEADER {
         return Err(SyncError::Damaged("its header is too long".into()));
     }
-    let passphrase_key = key.key_for(&key.salt, kdf)?;
-    let k = if format >= 4 {
+    let k = if format >= 5 {
+        content.clone()
+    } else if format >= 4 {
         body_key(&content, &passphrase_key)
     } else {
         passphrase_key
@@ -777,15 +873,39 @@ pub fn open(
         return Err(SyncError::BadSignature);
     }
     // Sealed for this laptop? (Before any key is derived.)
-    let content = if header.format >= 4 {
-        Some(content_key_for(&header, reader)?)
+    let k = if header.format >= 5 {
+        let mine = mine_of(&header, reader)?;
+        let passphrase_key = key.key_for(&salt, header.kdf)?;
+        let enc = mine
+            .enc
+            .as_deref()
+            .and_then(|e| hex::decode(e).ok())
+            .ok_or(SyncError::WrongKeyOrTampered)?;
+        let sealed = hex::decode(&mine.wrapped).map_err(|_| SyncError::WrongKeyOrTampered)?;
+        let secret: Zeroizing<[u8; 32]> = Zeroizing::new(if mine.sealing {
+            reader
+                .key
+                .sealing
+                .as_ref()
+                .ok_or(SyncError::WrongKeyOrTampered)?
+                .to_bytes()
+        } else {
+            reader.key.x25519_secret().to_bytes()
+        });
+        super::seal::open_content(
+            &enc,
+            &sealed,
+            &passphrase_key,
+            &header.device,
+            reader.device,
+            &secret,
+        )?
+    } else if header.format >= 4 {
+        let content = content_key_for(&header, reader)?;
+        let passphrase_key = key.key_for(&salt, header.kdf)?;
+        body_key(&content, &passphrase_key)
     } else {
-        None
-    };
-    let passphrase_key = key.key_for(&salt, header.kdf)?;
-    let k = match &content {
-        Some(c) => body_key(c, &passphrase_key),
-        None => passphrase_key,
+        key.key_for(&salt, header.kdf)?
     };
     let cipher = XChaCha20Poly1305::new_from_slice(k.as_ref())
         .map_err(|e| SyncError::Damaged(e.to_string()))?;

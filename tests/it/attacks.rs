@@ -38,6 +38,7 @@ fn forge_as(
                 to.device_id().to_owned(),
                 to.device_key().unwrap().public_hex(),
             )],
+            sealers: &[],
         },
         &payload,
     )
@@ -611,6 +612,7 @@ fn flood(
                 to.device_id().to_owned(),
                 to.device_key().unwrap().public_hex(),
             )],
+            sealers: &[],
         },
         &[],
         &[t],
@@ -679,4 +681,97 @@ fn a_bundle_of_tiny_values_cannot_take_memory_out_of_proportion_to_its_size() {
         );
         assert_eq!(org.o.canonical_dump().unwrap(), before, "{what}");
     }
+}
+
+#[test]
+fn bundles_are_sealed_with_hpke_to_each_laptops_own_sealing_key() {
+    let mut org = Org::new();
+    case(&mut org.o, "PP-1101", org.sokha.id());
+    // The first round teaches each laptop the other's sealing key (from
+    // its signed header); the second seals to it.
+    org.round();
+    org.round();
+    let file = org.office_bundle_for(&org.f1);
+    let header = bundle::peek(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(header.format, bundle::FORMAT);
+    assert_eq!(header.format, 5);
+    let office_key = org.o.device_key().unwrap();
+    assert_eq!(header.sealer, office_key.sealing_public_hex());
+    let mine = header
+        .recipients
+        .iter()
+        .find(|r| r.device == org.f1.device_id())
+        .unwrap();
+    assert!(mine.sealing && mine.enc.is_some(), "{mine:?}");
+    // The field laptop opens it; its signing key alone does not.
+    let f1_key = org.f1.device_key().unwrap();
+    let sealing = f1_key.sealing_public_hex().unwrap();
+    assert_ne!(sealing, f1_key.public_hex(), "two keys, not one");
+    let opened = bundle::open(
+        &org.k,
+        &bundle::Reader {
+            device: org.f1.device_id(),
+            key: &f1_key,
+        },
+        tether::store::schema::MIGRATIONS_COUNT,
+        &std::fs::read(&file).unwrap(),
+    );
+    assert!(opened.is_ok());
+    let signing_only = DeviceKey::from_secret_hex(&f1_key.secret_hex()).unwrap();
+    let refused = bundle::open(
+        &org.k,
+        &bundle::Reader {
+            device: org.f1.device_id(),
+            key: &signing_only,
+        },
+        tether::store::schema::MIGRATIONS_COUNT,
+        &std::fs::read(&file).unwrap(),
+    );
+    assert!(
+        matches!(refused, Err(SyncError::WrongKeyOrTampered)),
+        "{refused:?}"
+    );
+    // Nor does the right key with another passphrase.
+    let other = SyncKey::new("another organisation's passphrase").unwrap();
+    let refused = bundle::open(
+        &other,
+        &bundle::Reader {
+            device: org.f1.device_id(),
+            key: &f1_key,
+        },
+        tether::store::schema::MIGRATIONS_COUNT,
+        &std::fs::read(&file).unwrap(),
+    );
+    assert!(
+        matches!(refused, Err(SyncError::WrongKeyOrTampered)),
+        "{refused:?}"
+    );
+    // A format-4 bundle (a laptop not updated yet) is still merged.
+    let mut c = Client::with_code("PP-1102");
+    c.assigned_worker = Some(org.sokha.id());
+    let newer = org.o.create(c).unwrap();
+    let all = office_tables(&org);
+    let now = now_ms();
+    let old = bundle::seal_as(
+        4,
+        &bundle::Sealing {
+            key: &org.k,
+            signer: &office_key,
+            schema: tether::store::schema::MIGRATIONS_COUNT,
+            device: org.o.device_id(),
+            since: 0,
+            top: now,
+            created_at: now,
+            recipients: &[(org.f1.device_id().to_owned(), f1_key.public_hex())],
+            sealers: &[],
+        },
+        &Payload {
+            tables: all,
+            ..Payload::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(bundle::peek(&old).unwrap().format, 4);
+    org.f1.sync_import(&org.k, &old, &mut |_, _, _| {}).unwrap();
+    assert!(org.f1.get::<Client>(newer.id()).is_ok());
 }

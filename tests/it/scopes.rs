@@ -977,6 +977,7 @@ fn forge(k: &SyncKey, from: &Store, to: &Store, tables: Vec<bundle::TableRows>) 
                 to.device_id().to_owned(),
                 to.device_key().unwrap().public_hex(),
             )],
+            sealers: &[],
         },
         &bundle::Payload {
             tables,

@@ -361,6 +361,7 @@ fn bad_bundles_are_refused_whole_and_change_nothing() {
             top: 1,
             created_at: 1,
             recipients: &a.main_recipients().unwrap(),
+            sealers: &[],
         },
         &bundle::Payload::default(),
     )
@@ -847,6 +848,7 @@ fn forged(k: &SyncKey, from: &Store, edit: impl FnOnce(&mut Payload)) -> Vec<u8>
             top: h.top,
             created_at: h.created_at,
             recipients: &from.main_recipients().unwrap(),
+            sealers: &[],
         },
         &opened.payload,
     )
@@ -1163,6 +1165,7 @@ fn strangers_impersonators_and_retired_laptops_are_refused() {
             top: opened.header.top,
             created_at: opened.header.created_at,
             recipients: &s.main_recipients().unwrap(),
+            sealers: &[],
         },
         &opened.payload,
     )
@@ -1489,6 +1492,7 @@ fn random_changes_to_a_real_bundle_never_panic_and_change_nothing_when_refused()
                     top: h.top,
                     created_at: h.created_at,
                     recipients: &recipients,
+                    sealers: &[],
                 },
                 &payload,
             )
@@ -1691,6 +1695,7 @@ fn bundle_values_read_back_as_written_and_refuse_what_no_column_holds() {
             top: 9,
             created_at: 10,
             recipients: &[("laptop-c".to_owned(), signer.public_hex())],
+            sealers: &[],
         },
         &merged,
         &[writer],
@@ -1748,6 +1753,7 @@ fn a_bundle_in_the_previous_format_is_still_merged() {
             top: h.top,
             created_at: h.created_at,
             recipients: &[],
+            sealers: &[],
         },
         &opened.payload,
     )

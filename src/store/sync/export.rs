@@ -152,6 +152,17 @@ pub(super) fn export_on(
         recipients.push((device.to_owned(), signer.public_hex()));
     }
     let recipients = recipients.as_slice();
+    // Their own sealing keys, as their signed bundles gave them.
+    let mut sealers: Vec<(String, String)> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT device_id, sealing_key FROM sync_devices WHERE sealing_key IS NOT NULL",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    if let Some(own) = signer.sealing_public_hex() {
+        sealers.push((device.to_owned(), own));
+    }
     let sealing = bundle::Sealing {
         key,
         signer: &signer,
@@ -161,6 +172,7 @@ pub(super) fn export_on(
         top,
         created_at: now,
         recipients,
+        sealers: &sealers,
     };
     // The readers' scope: a scoped laptop's own; every client for those
     // an office laptop's own bundle is sealed for; none from a field laptop.
