@@ -20,35 +20,7 @@ use crate::sync::bundle::{DeviceKey, Header, fingerprint};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// What an admin enrolled another laptop as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trust {
-    Pending,
-    Member,
-    Office,
-    Retired,
-}
-
-impl Trust {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trust::Pending => "pending",
-            Trust::Member => "member",
-            Trust::Office => "office",
-            Trust::Retired => "retired",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Trust> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "pending" => Some(Trust::Pending),
-            "member" | "field" => Some(Trust::Member),
-            "office" => Some(Trust::Office),
-            "retired" => Some(Trust::Retired),
-            _ => None,
-        }
-    }
-}
+pub use crate::sync::policy::Trust;
 
 /// A laptop this one knows of.
 #[derive(Debug, Clone, PartialEq)]

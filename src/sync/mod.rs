@@ -19,6 +19,7 @@
 
 pub mod bundle;
 pub mod payload;
+pub mod policy;
 pub mod seal;
 
 use std::cmp::Ordering;

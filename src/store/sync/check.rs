@@ -1,5 +1,6 @@
 //! What a merge checks of each incoming row: its shape, its values as a
-//! form would, and who sent it and who made it.
+//! form would, and who sent it and who made it (the facts read here, the
+//! decision in [`crate::sync::policy`]).
 
 use super::*;
 
@@ -269,12 +270,17 @@ pub(super) struct Policy {
     pub(super) sent_cap: Option<i64>,
 }
 
-/// Kinds of record a field laptop's worker may change after entering them
-/// only as the window lets them: their own, within the correction window
-/// (`Role::may_correct`). (Clients' details, the end of a stay and the
-/// closing of a follow-up are changed in the window by any worker of the
-/// client's laptop.)
-const CORRECTED: &[&str] = &["contacts", "arrests", "enrollments", "service_events"];
+impl Policy {
+    /// The sender as [`policy`] judges it.
+    pub(super) fn sender(&self) -> Sender<'_> {
+        Sender {
+            device: &self.signer,
+            trust: self.trust,
+            workers: self.scope.as_ref(),
+            now_ms: self.now,
+        }
+    }
+}
 
 /// Who entered a record here and when: the first audit entry of its
 /// creation (made here, or merged from the laptop where it was made). A
@@ -285,7 +291,7 @@ fn entered(
     table: &str,
     id: Uuid,
     signer: &str,
-) -> Result<(Option<Uuid>, Option<i64>), StoreError> {
+) -> Result<Entered, StoreError> {
     let first: Option<(Option<Uuid>, i64)> = tx
         .prepare_cached(
             "SELECT user_id, at FROM audit WHERE record_id = ?1 AND action = 'create' ORDER BY seq LIMIT 1",
@@ -293,7 +299,10 @@ fn entered(
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     if let Some((by, at)) = first {
-        return Ok((by, Some(at)));
+        return Ok(Entered {
+            by,
+            at_ms: Some(at),
+        });
     }
     let row: Option<(Option<Uuid>, String, i64)> = tx
         .prepare_cached(&format!(
@@ -302,20 +311,21 @@ fn entered(
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     Ok(match row {
-        Some((by, device, at)) if device == signer => (by, Some(at)),
-        Some((_, _, at)) => (None, Some(at)),
-        None => (None, None),
+        Some((by, device, at)) => Entered {
+            by: by.filter(|_| device == signer),
+            at_ms: Some(at),
+        },
+        None => Entered::default(),
     })
 }
 
 /// Refuses a field laptop's change to a client outside its scope, or to a
-/// record of one: before and after the change, the client must be assigned
-/// to a worker of its scope (so it can neither reach a client it does not
-/// hold, nor move one into its scope or out of another laptop's).
+/// record of one (the rule is [`policy::client_change_in_scope`] and
+/// [`policy::record_change_in_scope`]; this reads its facts).
 pub(super) fn check_in_scope(
     tx: &Transaction<'_>,
     allowed: &HashSet<Uuid>,
-    table: &str,
+    kind: RecordKind,
     columns: &[String],
     incoming: &Incoming<'_>,
     from: &str,
@@ -329,77 +339,75 @@ pub(super) fn check_in_scope(
             .optional()?
             .is_some())
     };
-    let worker_of = |client: &Value| -> Result<Option<Uuid>, StoreError> {
-        let Value::Blob(id) = client else {
-            return Ok(None);
-        };
+    let worker_of = |client: &[u8]| -> Result<Option<Option<Uuid>>, StoreError> {
         Ok(tx
             .prepare_cached("SELECT assigned_worker FROM clients WHERE id = ?1")?
-            .query_row([id], |r| r.get::<_, Option<Uuid>>(0))
-            .optional()?
-            .flatten())
-    };
-    let client_ok = |client: &Value| -> Result<bool, StoreError> {
-        let in_scope = worker_of(client)?.is_some_and(|w| allowed.contains(&w));
-        Ok(in_scope || matches!(client, Value::Blob(b) if held(b)?))
+            .query_row([client], |r| r.get::<_, Option<Uuid>>(0))
+            .optional()?)
     };
     let inside = |w: Option<Uuid>| w.is_some_and(|w| allowed.contains(&w));
-    let refusal = || {
-        refuse(
-            table,
-            incoming.id,
-            format!("it is about a client outside the scope of laptop {from}"),
-        )
+    let facts = |client: &Value| -> Result<ClientFacts, StoreError> {
+        let Value::Blob(id) = client else {
+            return Ok(ClientFacts::default());
+        };
+        Ok(ClientFacts {
+            in_scope: inside(worker_of(id)?.flatten()),
+            held: held(id)?,
+        })
     };
     let at = |name: &str| columns.iter().position(|c| c == name);
-    match table {
-        "clients" => {
+    let ok = match kind {
+        RecordKind::Client => {
             let after = at("assigned_worker").and_then(|i| match &incoming.values[i] {
                 Value::Blob(b) => Uuid::from_slice(b).ok(),
                 _ => None,
             });
-            let before: Option<Option<Uuid>> = tx
-                .prepare_cached("SELECT assigned_worker FROM clients WHERE id = ?1")?
-                .query_row([incoming.id], |r| r.get(0))
-                .optional()?;
             let id = incoming.id.as_bytes().as_slice();
-            let ok = match before {
-                // A new client: registered for a worker of its scope.
-                None => inside(after),
-                // A client it holds: it may not move it to another laptop.
-                Some(b) => (inside(b) || held(id)?) && (after == b || inside(after)),
+            let before = match worker_of(id)? {
+                None => None,
+                Some(b) => Some((
+                    b,
+                    ClientFacts {
+                        in_scope: inside(b),
+                        held: held(id)?,
+                    },
+                )),
             };
-            if !ok {
-                return Err(refusal());
-            }
+            policy::client_change_in_scope(
+                before.map(|(_, f)| f),
+                inside(after),
+                before.is_some_and(|(b, _)| b == after),
+            )
         }
-        "contacts" | "arrests" | "detentions" | "enrollments" | "service_events" | "followups" => {
-            let Some(i) = at("client_id") else {
-                return Err(refusal());
-            };
-            if !client_ok(&incoming.values[i])? {
-                return Err(refusal());
+        k if k.of_a_client() => match at("client_id") {
+            None => false,
+            Some(i) => {
+                let after = facts(&incoming.values[i])?;
+                let previous: Option<Vec<u8>> = tx
+                    .prepare_cached(&format!(
+                        "SELECT client_id FROM {} WHERE id = ?1",
+                        kind.table()
+                    ))?
+                    .query_row([incoming.id], |r| r.get(0))
+                    .optional()?;
+                let before = match previous {
+                    Some(c) => Some(facts(&Value::Blob(c))?),
+                    None => None,
+                };
+                policy::record_change_in_scope(before, after)
             }
-            let before: Option<Vec<u8>> = tx
-                .prepare_cached(&format!("SELECT client_id FROM {table} WHERE id = ?1"))?
-                .query_row([incoming.id], |r| r.get(0))
-                .optional()?;
-            if let Some(client) = before
-                && !client_ok(&Value::Blob(client))?
-            {
-                return Err(refusal());
-            }
-        }
-        _ => {}
+        },
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(refuse(
+            kind.table(),
+            incoming.id,
+            format!("it is about a client outside the scope of laptop {from}"),
+        ))
     }
-    Ok(())
-}
-
-/// What to do with a row that would change something here.
-pub(super) enum Verdict {
-    Apply,
-    /// Passed on by a field laptop: left for the laptop that made it.
-    Ignore,
 }
 
 /// Authors' roles as this laptop knows them (`None`: no such user here).
@@ -433,147 +441,49 @@ pub(super) fn refuse(table: &str, id: Uuid, reason: impl Into<String>) -> StoreE
     .into()
 }
 
-/// Whether this laptop takes a change, by who sent it and who made it.
+/// Whether this laptop takes a change: the facts of it, read here, judged
+/// by [`policy::judge`].
 #[allow(clippy::too_many_arguments)]
 pub(super) fn judge(
     tx: &Transaction<'_>,
     policy: &Policy,
     roles: &mut Roles,
     bundle_admins: &HashSet<Uuid>,
-    table: &str,
+    kind: RecordKind,
     incoming: &Incoming<'_>,
     at: &Positions,
     local_deleted: Option<bool>,
 ) -> Result<Verdict, StoreError> {
     let id = incoming.id;
-    let relayed = incoming.version.device != policy.signer;
-    if relayed && policy.trust != Trust::Office {
-        return Ok(Verdict::Ignore);
-    }
     let author = match &incoming.values[at.updated_by] {
         Value::Null => None,
         Value::Blob(b) => Some(
-            Uuid::from_slice(b).map_err(|_| refuse(table, id, "its author is not a user id"))?,
+            Uuid::from_slice(b)
+                .map_err(|_| refuse(kind.table(), id, "its author is not a user id"))?,
         ),
-        _ => return Err(refuse(table, id, "its author is not a user id")),
+        _ => return Err(refuse(kind.table(), id, "its author is not a user id")),
     };
-    let deleted = deleted_flag(&incoming.values[at.deleted]);
-    if table == "users" {
-        if policy.trust != Trust::Office {
-            // A field laptop's own new accounts stay on it; changing an
-            // account here is an office laptop's admin's work.
-            return match local_deleted {
-                None => Ok(Verdict::Ignore),
-                Some(_) => Err(refuse(
-                    table,
-                    id,
-                    "it changes a user account, which only a laptop enrolled as an office laptop may send",
-                )),
-            };
-        }
-        // The author's role as this laptop knows it; an author new here
-        // must be an admin of the same bundle (not the row itself).
-        let by_admin = match author {
-            Some(a) => match roles.of(tx, a)? {
-                Some(role) => role == Role::Admin,
-                None => a != id && bundle_admins.contains(&a),
-            },
-            // The first admin of a laptop, made by `init`: new here.
-            None => local_deleted.is_none() && bundle_admins.contains(&id),
-        };
-        return if by_admin {
-            Ok(Verdict::Apply)
-        } else {
-            Err(refuse(
-                table,
-                id,
-                "it changes a user account but was not made by an admin",
-            ))
-        };
-    }
-    let Some(author) = author else {
-        return Err(refuse(table, id, "it does not say which user made it"));
+    let author_role = match author {
+        Some(a) => roles.of(tx, a)?,
+        None => None,
     };
-    let Some(role) = roles.of(tx, author)? else {
-        return Err(refuse(
-            table,
-            id,
-            "it was made by a user this laptop does not know (users are added by an admin on the office laptop)",
-        ));
+    let change = Change {
+        kind,
+        id,
+        relayed: incoming.version.device != policy.signer,
+        author,
+        author_role,
+        author_admin_in_bundle: author.is_some_and(|a| bundle_admins.contains(&a)),
+        admin_in_bundle: bundle_admins.contains(&id),
+        deleted: deleted_flag(&incoming.values[at.deleted]),
+        local_deleted,
     };
-    if role == Role::Admin && policy.trust != Trust::Office {
-        // An admin's word comes only from an office laptop: a seized field
-        // laptop must not borrow the office admin's id.
-        return Err(refuse(
-            table,
-            id,
-            "it is in an admin's name, which only a laptop enrolled as an office laptop may send",
-        ));
+    let sender = policy.sender();
+    let verdict = policy::judge(&sender, &change, || {
+        entered(tx, kind.table(), id, &policy.signer)
+    })?;
+    match verdict {
+        Verdict::Refuse(why) => Err(refuse(kind.table(), id, why)),
+        v => Ok(v),
     }
-    if policy.trust == Trust::Member {
-        // A field laptop speaks only for the people who work on it, and
-        // only as the window would let them.
-        if let Some(workers) = &policy.scope
-            && !workers.contains(&author)
-        {
-            return Err(refuse(
-                table,
-                id,
-                format!(
-                    "it is in the name of a user who does not work on laptop {}",
-                    policy.signer
-                ),
-            ));
-        }
-        if table == "locations" {
-            return Err(refuse(
-                table,
-                id,
-                "the registry of places is kept on the office laptop, not changed from a field laptop",
-            ));
-        }
-    }
-    let need = if table == "locations" {
-        Permission::ManageRegistry
-    } else {
-        Permission::EditRecords
-    };
-    // Deleting a client (or a place) takes the permission to delete; a
-    // record entered in error is removed under the correction rule (below
-    // for a field laptop; an office laptop's window has applied it).
-    let tombstones =
-        deleted && local_deleted != Some(true) && matches!(table, "clients" | "locations");
-    for permission in [need, Permission::Delete] {
-        if permission == Permission::Delete && !tombstones {
-            continue;
-        }
-        if !role.can(permission) {
-            return Err(refuse(
-                table,
-                id,
-                format!(
-                    "it was made by a user with the {role} role, who may not {}",
-                    permission.describe()
-                ),
-            ));
-        }
-    }
-    if policy.trust == Trust::Member {
-        let tombstones = deleted && local_deleted == Some(false);
-        if local_deleted.is_some() && (CORRECTED.contains(&table) || tombstones) {
-            let (by, at) = entered(tx, table, id, &policy.signer)?;
-            let own = by == Some(author);
-            if !role.may_correct(own, at.unwrap_or(i64::MIN), policy.now) {
-                return Err(refuse(
-                    table,
-                    id,
-                    format!(
-                        "it changes a record that its author, with the {role} role, may not correct: only their own, within {} days of entering it",
-                        crate::domain::OWN_CORRECTION_DAYS
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(Verdict::Apply)
 }

@@ -124,7 +124,7 @@ impl MergedHistory {
             author,
             incoming.version.device.clone(),
             action,
-            kind_of(table),
+            RecordKind::of_table(table).map_or("record", RecordKind::audit_kind),
             incoming.id,
         ));
         if self.rows.len() == Self::ROWS {
@@ -168,22 +168,6 @@ impl MergedHistory {
         tx.prepare_cached(&sql)?.execute(params.as_slice())?;
         self.rows.clear();
         Ok(())
-    }
-}
-
-/// The audit's word for a record table's kind.
-fn kind_of(table: &str) -> &'static str {
-    match table {
-        "users" => "user",
-        "clients" => "client",
-        "contacts" => "contact",
-        "locations" => "location",
-        "arrests" => "arrest",
-        "detentions" => "detention",
-        "enrollments" => "enrollment",
-        "service_events" => "service_event",
-        "followups" => "followup",
-        _ => "record",
     }
 }
 
@@ -340,6 +324,8 @@ pub(super) fn merge_in_tx(
         let Some(t) = payload.tables.iter().find(|t| t.table == table) else {
             continue;
         };
+        let kind =
+            RecordKind::of_table(table).ok_or_else(|| StoreError::NoSuchTable(table.to_owned()))?;
         let local = synced_columns(tx, table)?;
         let at = positions(t, &local)?;
         let check = RowCheck::new(table, &t.columns)?;
@@ -429,10 +415,13 @@ pub(super) fn merge_in_tx(
             // A field laptop's version can descend from one made elsewhere
             // only if this laptop sent it that one: a claim past what it
             // was sent is a change made apart, kept for review.
-            if let (Some(cap), Decision::Replace, Some(local)) =
-                (policy.sent_cap, &decision, &local_version)
-                && local.device != policy.signer
-                && local_stamp > cap
+            if let (Decision::Replace, Some(local)) = (&decision, &local_version)
+                && !policy::version_claim_holds(
+                    &policy.sender(),
+                    &local.device,
+                    local_stamp,
+                    policy.sent_cap,
+                )
             {
                 decision = Decision::Conflict {
                     incoming_wins: false,
@@ -445,7 +434,7 @@ pub(super) fn merge_in_tx(
                     policy,
                     &mut roles,
                     &bundle_admins,
-                    table,
+                    kind,
                     &incoming,
                     &at,
                     local_deleted,
@@ -456,7 +445,7 @@ pub(super) fn merge_in_tx(
                     continue;
                 }
                 if let Some(allowed) = &policy.scope {
-                    check_in_scope(tx, allowed, table, &t.columns, &incoming, from_device)?;
+                    check_in_scope(tx, allowed, kind, &t.columns, &incoming, from_device)?;
                 }
             }
             if policy.defer_conflicts && matches!(decision, Decision::Conflict { .. }) {
@@ -559,9 +548,7 @@ pub(super) fn merge_in_tx(
                 [],
                 |r| r.get(0),
             )?;
-            if admins == 0 {
-                return Err(SyncError::NoAdminLeft.into());
-            }
+            policy::leaves_an_admin(admins)?;
         }
     }
     history.flush(tx)?;
@@ -672,7 +659,7 @@ impl Store {
                 }
             }
         } else {
-            super::scope::ScopeWord::Ignore
+            policy::ScopeWord::Ignore
         };
         // No stamp may run ahead of this laptop's clock by more than the
         // margin: one forged far-future row would otherwise win every
@@ -774,7 +761,7 @@ impl Store {
         restored?;
         // An office laptop's bundle for this laptop alone says which
         // clients it holds: the others go.
-        if scope_word == super::scope::ScopeWord::Apply {
+        if scope_word == policy::ScopeWord::Apply {
             merged.purged = self.apply_scope(&bundle.payload, &from)?;
         }
         // A first full sync fills the tables: keep the statistics true.

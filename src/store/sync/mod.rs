@@ -24,6 +24,7 @@ use super::trust::{SyncDevice, Trust, device_key_on};
 use super::{Store, StoreError, clock_last, ms_to_time, schema};
 use crate::domain::*;
 use crate::sync::bundle::{self, Bundle, Payload, SyncKey, TableRows, Value};
+use crate::sync::policy::{self, Change, ClientFacts, Entered, RecordKind, Sender, Verdict};
 use crate::sync::{Decision, SyncError, Version, VersionVector, decide};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};

@@ -78,16 +78,6 @@ const SCOPE_OFFICE: &str = "sync.scope_office";
 /// more of ours than that, whatever its bundle says.
 pub(super) const WRITTEN_FOR: &str = "sync.written_for.";
 
-/// What becomes of the scope a bundle carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ScopeWord {
-    /// None carried, or one this laptop has no use for (an office's "every
-    /// client" to a laptop another office scopes): the rows are merged.
-    Ignore,
-    /// Kept, and the clients outside it purged.
-    Apply,
-}
-
 /// The tables of a client's records, children before parents (the order
 /// a purge deletes them in).
 const CLIENT_TABLES: &[&str] = &[
@@ -251,43 +241,30 @@ impl Store {
         meta_get(self.conn(), SCOPE_OFFICE)
     }
 
-    /// Whether the scope an office laptop's bundle carries is taken: only
-    /// by a laptop that is no hub, only from the office that scoped it
-    /// first, and only in a bundle sealed for this laptop alone. Anything
-    /// else that would narrow what this laptop holds refuses the bundle.
+    /// Whether the scope an office laptop's bundle carries is taken (the
+    /// rule is [`policy::scope_word`]; this reads its facts).
     pub(super) fn scope_word(
         &self,
         header: &bundle::Header,
         payload: &Payload,
-    ) -> Result<Result<ScopeWord, crate::sync::ScopeRefusal>, StoreError> {
-        use crate::sync::ScopeRefusal;
-        let Some(workers) = &payload.scope else {
-            return Ok(Ok(ScopeWord::Ignore));
-        };
-        let all = workers.len() == 1 && workers[0] == bundle::SCOPE_ALL;
+    ) -> Result<Result<policy::ScopeWord, crate::sync::ScopeRefusal>, StoreError> {
         let office = self.scope_office()?;
-        let ours = office.as_deref().is_none_or(|o| o == header.device);
-        if all && payload.leaving.is_empty() {
-            return Ok(Ok(if ours && !self.is_hub()? {
-                ScopeWord::Apply
-            } else {
-                ScopeWord::Ignore
-            }));
-        }
-        if self.is_hub()? {
-            return Ok(Err(ScopeRefusal::Hub));
-        }
-        if !ours {
-            return Ok(Err(ScopeRefusal::NotItsOffice));
-        }
-        if header
-            .recipients
-            .iter()
-            .any(|r| r.device != self.device_id() && r.device != header.device)
-        {
-            return Ok(Err(ScopeRefusal::NotAddressed));
-        }
-        Ok(Ok(ScopeWord::Apply))
+        let everything = payload
+            .scope
+            .as_ref()
+            .is_some_and(|w| w.len() == 1 && w[0] == bundle::SCOPE_ALL)
+            && payload.leaving.is_empty();
+        Ok(policy::scope_word(&policy::ScopeFacts {
+            carried: payload.scope.is_some(),
+            everything,
+            hub: self.is_hub()?,
+            office: office.as_deref(),
+            sender: &header.device,
+            addressed: header
+                .recipients
+                .iter()
+                .all(|r| r.device == self.device_id() || r.device == header.device),
+        }))
     }
 
     /// The scope an admin set for another laptop (All when none is set).
