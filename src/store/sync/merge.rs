@@ -276,6 +276,33 @@ pub(super) fn current_row(
         .optional()?)
 }
 
+/// What the merge does with one row of a bundle, decided before anything
+/// of its table is written (the plan), then carried out.
+enum Step {
+    /// New here.
+    Insert,
+    /// Descends from the version here.
+    Replace,
+    /// The same or an older version: nothing to do.
+    Keep,
+    /// Changed on both sides, and the incoming version wins: the one here
+    /// is kept for review.
+    Win {
+        vector: VersionVector,
+        local: Version,
+    },
+    /// Changed on both sides, and the version here stays: the incoming one
+    /// is kept for review.
+    Lose {
+        vector: VersionVector,
+        local: Version,
+    },
+    /// Passed on by a field laptop: left for the laptop that made it.
+    Ignore,
+    /// A field laptop leaves a conflict for its office to decide.
+    Defer,
+}
+
 /// Merges a bundle's tables inside the caller's transaction: every table
 /// name is checked against the record tables before any SQL is built,
 /// every row is validated like a form's save before anything is written,
@@ -372,7 +399,10 @@ pub(super) fn merge_in_tx(
             "SELECT updated_at, device_id, vv, deleted, max(coalesce(sync_seq, 0), updated_at) FROM {table} WHERE id = ?1"
         );
         let vv_sql = format!("UPDATE {table} SET vv = ?2, sync_seq = ?3 WHERE id = ?1");
-        for row in &t.rows {
+        // First the plan: every row of the table checked, decided and
+        // judged, nothing written...
+        let mut plan: Vec<(usize, Step)> = Vec::with_capacity(t.rows.len());
+        for (i, row) in t.rows.iter().enumerate() {
             let incoming = read_incoming(table, row, &at, t.columns.len())?;
             if !seen.insert(incoming.id) {
                 return Err(damaged(format!(
@@ -405,12 +435,6 @@ pub(super) fn merge_in_tx(
                 }
                 None => (None, None, 0),
             };
-            let upsert = |values: &[Value]| -> Result<(), StoreError> {
-                let mut params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
-                params.push(&stamp);
-                tx.prepare_cached(&upsert_sql)?.execute(params.as_slice())?;
-                Ok(())
-            };
             let mut decision = decide(local_version.as_ref(), &incoming.version);
             // A field laptop's version can descend from one made elsewhere
             // only if this laptop sent it that one: a claim past what it
@@ -440,21 +464,50 @@ pub(super) fn merge_in_tx(
                     local_deleted,
                 )?;
                 if matches!(verdict, Verdict::Ignore) {
-                    merged.ignored += 1;
-                    done += 1;
+                    plan.push((i, Step::Ignore));
                     continue;
                 }
                 if let Some(allowed) = &policy.scope {
                     check_in_scope(tx, allowed, kind, &t.columns, &incoming, from_device)?;
                 }
             }
-            if policy.defer_conflicts && matches!(decision, Decision::Conflict { .. }) {
-                merged.deferred += 1;
-                done += 1;
-                continue;
-            }
-            match decision {
-                Decision::Insert => {
+            let step = match (decision, local_version) {
+                (Decision::Conflict { .. }, _) if policy.defer_conflicts => Step::Defer,
+                (Decision::Insert, _) => Step::Insert,
+                (Decision::Replace, _) => Step::Replace,
+                (Decision::Keep, _) | (Decision::Conflict { .. }, None) => Step::Keep,
+                (
+                    Decision::Conflict {
+                        incoming_wins: true,
+                        vector,
+                    },
+                    Some(local),
+                ) => Step::Win { vector, local },
+                (
+                    Decision::Conflict {
+                        incoming_wins: false,
+                        vector,
+                    },
+                    Some(local),
+                ) => Step::Lose { vector, local },
+            };
+            plan.push((i, step));
+        }
+        // ...then the plan carried out.
+        for (i, step) in plan {
+            let row = &t.rows[i];
+            let incoming = read_incoming(table, row, &at, t.columns.len())?;
+            let upsert = |values: &[Value]| -> Result<(), StoreError> {
+                let mut params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+                params.push(&stamp);
+                tx.prepare_cached(&upsert_sql)?.execute(params.as_slice())?;
+                Ok(())
+            };
+            match step {
+                Step::Ignore => merged.ignored += 1,
+                Step::Defer => merged.deferred += 1,
+                Step::Keep => {}
+                Step::Insert => {
                     // A client a field laptop registered: it holds it whole.
                     if table == "clients" && policy.scope.is_some() {
                         tx.prepare_cached(
@@ -481,56 +534,48 @@ pub(super) fn merge_in_tx(
                         }
                     }
                 }
-                Decision::Replace => {
+                Step::Replace => {
                     upsert(incoming.values)?;
                     history.push(tx, table, &incoming, &at, change_of(&incoming, &at))?;
                     written.push((table, incoming.id, incoming.values));
                     merged.updated += 1;
                 }
-                Decision::Keep => {}
-                Decision::Conflict {
-                    incoming_wins,
-                    vector,
-                } => {
-                    let Some(local_version) = local_version else {
-                        continue;
-                    };
-                    if incoming_wins {
-                        let loser =
-                            current_row(tx, table, &t.columns, incoming.id)?.unwrap_or_default();
-                        let added = keep_loser(
-                            tx,
-                            table,
-                            incoming.id,
-                            found_at,
-                            from_device,
-                            &local_version,
-                            &row_json(&t.columns, &loser),
-                        )?;
-                        let mut values = incoming.values.to_vec();
-                        values[at.vv] = vector
-                            .to_column(&incoming.version.device, incoming.version.clock)
-                            .map_or(Value::Null, Value::Text);
-                        upsert(&values)?;
-                        history.push(tx, table, &incoming, &at, change_of(&incoming, &at))?;
-                        written.push((table, incoming.id, incoming.values));
-                        merged.updated += 1;
-                        merged.conflicts += added;
-                    } else {
-                        let added = keep_loser(
-                            tx,
-                            table,
-                            incoming.id,
-                            found_at,
-                            from_device,
-                            &incoming.version,
-                            &row_json(&t.columns, incoming.values),
-                        )?;
-                        let vv = vector.to_column(&local_version.device, local_version.clock);
-                        tx.prepare_cached(&vv_sql)?
-                            .execute(params![incoming.id, vv, stamp])?;
-                        merged.conflicts += added;
-                    }
+                Step::Win { vector, local } => {
+                    let loser =
+                        current_row(tx, table, &t.columns, incoming.id)?.unwrap_or_default();
+                    let added = keep_loser(
+                        tx,
+                        table,
+                        incoming.id,
+                        found_at,
+                        from_device,
+                        &local,
+                        &row_json(&t.columns, &loser),
+                    )?;
+                    let mut values = incoming.values.to_vec();
+                    values[at.vv] = vector
+                        .to_column(&incoming.version.device, incoming.version.clock)
+                        .map_or(Value::Null, Value::Text);
+                    upsert(&values)?;
+                    history.push(tx, table, &incoming, &at, change_of(&incoming, &at))?;
+                    written.push((table, incoming.id, incoming.values));
+                    merged.updated += 1;
+                    merged.conflicts += added;
+                }
+                Step::Lose { vector, local } => {
+                    let added = keep_loser(
+                        tx,
+                        table,
+                        incoming.id,
+                        found_at,
+                        from_device,
+                        &incoming.version,
+                        &row_json(&t.columns, incoming.values),
+                    )?;
+                    let vv = vector.to_column(&local.device, local.clock);
+                    tx.prepare_cached(&vv_sql)?
+                        .execute(params![incoming.id, vv, stamp])?;
+                    merged.conflicts += added;
                 }
             }
             done += 1;
