@@ -1,17 +1,7 @@
 //! The bundle file: what one database sends to the others.
 //!
-//! ```text
-//! "TETHER-SYNC\n"            12 bytes
-//! header length              4 bytes, little-endian
-//! header                     JSON: format, database version, device, its
-//!                            signing key, range of changes, salt, nonce,
-//!                            Argon2id cost, body length
-//! body                       XChaCha20-Poly1305 of the deflated payload
-//!                            (MessagePack; JSON in format 2), with the magic
-//!                            and header as associated data
-//! signature                  64 bytes: Ed25519 of everything before it, by
-//!                            the sending laptop's own device key
-//! ```
+//! The file's framing is [`super::frame`]; its bounds [`super::limits`];
+//! the sealing of each recipient's copy of the content key [`super::seal`].
 //!
 //! Format 5 seals each bundle to the laptops allowed to read it with HPKE
 //! (RFC 9180; [`super::seal`]): a random content key, the body's key, is
@@ -42,18 +32,23 @@
 //! payload (tables, columns, rows, text lengths).
 
 use super::SyncError;
+pub use super::frame::{Header, Recipient, peek, signed_header};
+use super::frame::{MAGIC, Parts, SIGNATURE_LEN, aad, signed_by, split};
+use super::limits::*;
+pub use super::limits::{
+    MAX_BUNDLE_BYTES, MAX_DECODED, MAX_RECIPIENTS, MAX_ROWS_PER_TABLE, MIN_PASSPHRASE_CHARS,
+};
 pub use super::payload::{Payload, TableRows, TableWriter, Value};
+use super::seal::{body_key, content_key_for, mine_of, montgomery_of, wrap_key};
 use argon2::{Algorithm, Argon2, Params};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload as AeadPayload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::sync::Mutex;
 use zeroize::Zeroizing;
 
-const MAGIC: &[u8] = b"TETHER-SYNC\n";
 /// This build's bundle format (2: signed by the sending device; 3: the
 /// payload in MessagePack instead of JSON, a third of the size and five
 /// times quicker to read). Format 2 is still read, so a laptop updated
@@ -64,106 +59,8 @@ const MAGIC: &[u8] = b"TETHER-SYNC\n";
 /// own X25519 sealing key, apart from its Ed25519 signing key; the body's
 /// key is the content key. Format 4 is still read during the upgrade.
 pub const FORMAT: u32 = 5;
-/// Recipients of one bundle, at most.
-pub const MAX_RECIPIENTS: usize = 200;
 /// The oldest format read.
-const OLDEST_FORMAT: u32 = 2;
-/// Shortest sync passphrase accepted.
-pub const MIN_PASSPHRASE_CHARS: usize = 12;
-/// Argon2id cost for bundle keys: 19 MiB, 2 passes, 1 lane (the OWASP
-/// minimum); a key is derived once per salt and remembered.
-const KDF_MEMORY_KIB: u32 = 19 * 1024;
-const KDF_PASSES: u32 = 2;
-const KDF_LANES: u32 = 1;
-/// A header longer than this is not ours.
-const MAX_HEADER: usize = 64 * 1024;
-/// The longest bundle file read: a full bundle of a 100,000-client office
-/// database is about 80 MB.
-pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
-/// The decompressed payload may be at most this many times the compressed
-/// body (real bundles are 5 to 6 times: a 10,000-client office's full
-/// bundle is 4.5 MB, 24 MB decompressed; notes that repeat themselves
-/// compress further)...
-const MAX_INFLATE_RATIO: u64 = 32;
-/// ...or this much, for small bundles (whose ratio says little)...
-const MIN_INFLATE_LIMIT: u64 = 8 * 1024 * 1024;
-/// ...and never more than this (a 100,000-client office's, about 240 MB).
-const MAX_INFLATED: u64 = 512 * 1024 * 1024;
-/// Its values, decoded, may take at most this many times its decompressed
-/// size in memory (real bundles 4.3 times: the 10,000-client one's values
-/// take 103 MB)...
-const MAX_DECODED_RATIO: u64 = 6;
-/// ...and never more than this.
-pub const MAX_DECODED: u64 = 1536 * 1024 * 1024;
-/// Tables in one payload (there are nine kinds of record).
-const MAX_TABLES: usize = 16;
-/// Columns of one table.
-const MAX_COLUMNS: usize = 64;
-/// Rows of one table in one bundle.
-pub const MAX_ROWS_PER_TABLE: usize = 5_000_000;
-/// The longest text value (the longest field, notes, is 4,000 characters).
-const MAX_TEXT_BYTES: usize = 64 * 1024;
-/// Length of the signature at the end of the file.
-const SIGNATURE_LEN: usize = 64;
-
-/// The readable part of a bundle.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Header {
-    pub format: u32,
-    /// The sender's number of database migrations.
-    pub schema: usize,
-    /// The sender's device id.
-    pub device: String,
-    /// The sender's public signing key (hex): the signature at the end of
-    /// the file is checked against it, and the receiver checks that it is
-    /// the key it enrolled for this device.
-    pub signer: String,
-    /// The bundle holds every change the sender made or took in after this
-    /// stamp of its clock (0: everything)...
-    pub since: i64,
-    /// ...up to this one.
-    pub top: i64,
-    /// When it was written (unix ms).
-    pub created_at: i64,
-    pub salt: String,
-    pub nonce: String,
-    pub kdf: [u32; 3],
-    pub body_len: u64,
-    /// Format 4: the ephemeral X25519 public key (hex) the content key is
-    /// wrapped with...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ephemeral: Option<String>,
-    /// ...and the laptops it is sealed for, each with its wrapped copy.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub recipients: Vec<Recipient>,
-    /// Format 5: the writer's own X25519 sealing key (hex), signed with
-    /// the rest, for the others to seal their bundles to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sealer: Option<String>,
-}
-
-impl Header {
-    /// Whether `device` may open it (bundles before format 4 were sealed
-    /// with the passphrase alone, for every laptop).
-    pub fn is_for(&self, device: &str) -> bool {
-        self.format < 4 || self.recipients.iter().any(|r| r.device == device)
-    }
-}
-
-/// A laptop a bundle is sealed for: its device id, and the content key
-/// wrapped for its key (hex: 32 bytes and a 16-byte tag).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recipient {
-    pub device: String,
-    pub wrapped: String,
-    /// Format 5: HPKE's encapsulated key (hex).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enc: Option<String>,
-    /// Format 5: sealed to the laptop's own sealing key (otherwise to its
-    /// signing key's X25519 form, before its sealing key was known).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sealing: bool,
-}
+pub(crate) const OLDEST_FORMAT: u32 = 2;
 
 /// Who is opening a bundle: this laptop's device id and key.
 #[derive(Clone, Copy)]
@@ -305,7 +202,7 @@ impl DeviceKey {
     }
 
     /// The key's Curve25519 (X25519) form, for opening sealed bundles.
-    fn x25519_secret(&self) -> x25519_dalek::StaticSecret {
+    pub(crate) fn x25519_secret(&self) -> x25519_dalek::StaticSecret {
         x25519_dalek::StaticSecret::from(self.key.to_scalar_bytes())
     }
 
@@ -328,30 +225,6 @@ pub fn fingerprint(public_hex: &str) -> String {
         .join("-")
 }
 
-/// Whether `signature` over `message` was made by the key `public_hex`.
-fn signed_by(public_hex: &str, message: &[u8], signature: &[u8]) -> bool {
-    let Ok(public) = hex::decode(public_hex) else {
-        return false;
-    };
-    let (Ok(public), Ok(signature)) = (
-        <[u8; 32]>::try_from(public.as_slice()),
-        <[u8; SIGNATURE_LEN]>::try_from(signature),
-    ) else {
-        return false;
-    };
-    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&public) else {
-        return false;
-    };
-    key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature))
-        .is_ok()
-}
-
-fn aad(header: &[u8]) -> Vec<u8> {
-    let mut aad = MAGIC.to_vec();
-    aad.extend_from_slice(header);
-    aad
-}
-
 /// Whether `public_hex` is a laptop key bundles can be sealed for: an
 /// Ed25519 point of full order (not one of the few weak ones).
 pub fn is_valid_device_key(public_hex: &str) -> bool {
@@ -362,107 +235,6 @@ pub fn is_valid_device_key(public_hex: &str) -> bool {
         return false;
     };
     ed25519_dalek::VerifyingKey::from_bytes(&bytes).is_ok_and(|k| !k.is_weak())
-}
-
-/// A laptop's public device key (Ed25519, hex) in its X25519 form.
-fn montgomery_of(public_hex: &str) -> Option<x25519_dalek::PublicKey> {
-    let bytes: [u8; 32] = hex::decode(public_hex.trim()).ok()?.try_into().ok()?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
-    Some(x25519_dalek::PublicKey::from(
-        key.to_montgomery().to_bytes(),
-    ))
-}
-
-/// The key one recipient's copy of the content key is wrapped with.
-fn wrap_key(
-    shared: &[u8],
-    ephemeral: &[u8],
-    recipient: &[u8],
-    device: &str,
-) -> Zeroizing<[u8; 32]> {
-    use blake2::Digest;
-    let mut h = blake2::Blake2b512::new();
-    h.update(b"tether-sync-4 wrap\0");
-    h.update(shared);
-    h.update(ephemeral);
-    h.update(recipient);
-    h.update(device.as_bytes());
-    let mut out = Zeroizing::new([0u8; 32]);
-    out.copy_from_slice(&h.finalize()[..32]);
-    out
-}
-
-/// The body's key: the content key and the passphrase's key together.
-fn body_key(content: &[u8; 32], passphrase_key: &[u8; 32]) -> Zeroizing<[u8; 32]> {
-    use blake2::Digest;
-    let mut h = blake2::Blake2b512::new();
-    h.update(b"tether-sync-4 body\0");
-    h.update(content);
-    h.update(passphrase_key);
-    let mut out = Zeroizing::new([0u8; 32]);
-    out.copy_from_slice(&h.finalize()[..32]);
-    out
-}
-
-/// `reader`'s entry among a bundle's recipients.
-fn mine_of<'h>(header: &'h Header, reader: &Reader<'_>) -> Result<&'h Recipient, SyncError> {
-    if header.recipients.len() > MAX_RECIPIENTS {
-        return Err(SyncError::Damaged(
-            "it is sealed for too many laptops".into(),
-        ));
-    }
-    header
-        .recipients
-        .iter()
-        .find(|r| r.device == reader.device)
-        .ok_or(SyncError::NotForThisLaptop)
-}
-
-/// Unwraps the content key of a format-4 bundle for `reader`.
-fn content_key_for(header: &Header, reader: &Reader<'_>) -> Result<Zeroizing<[u8; 32]>, SyncError> {
-    let mine = mine_of(header, reader)?;
-    let ephemeral: [u8; 32] = header
-        .ephemeral
-        .as_deref()
-        .and_then(|e| hex::decode(e).ok())
-        .and_then(|b| b.try_into().ok())
-        .ok_or(SyncError::WrongKeyOrTampered)?;
-    let wrapped = hex::decode(&mine.wrapped).map_err(|_| SyncError::WrongKeyOrTampered)?;
-    if wrapped.len() != 48 {
-        return Err(SyncError::WrongKeyOrTampered);
-    }
-    let secret = reader.key.x25519_secret();
-    let own = x25519_dalek::PublicKey::from(&secret);
-    let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(ephemeral));
-    if !shared.was_contributory() {
-        return Err(SyncError::WrongKeyOrTampered);
-    }
-    let wrap = wrap_key(shared.as_bytes(), &ephemeral, own.as_bytes(), reader.device);
-    let plain = Zeroizing::new(
-        XChaCha20Poly1305::new_from_slice(wrap.as_ref())
-            .map_err(|e| SyncError::Damaged(e.to_string()))?
-            .decrypt(
-                XNonce::from_slice(&[0u8; 24]),
-                AeadPayload {
-                    msg: &wrapped,
-                    aad: reader.device.as_bytes(),
-                },
-            )
-            .map_err(|_| SyncError::WrongKeyOrTampered)?,
-    );
-    let mut out = Zeroizing::new([0u8; 32]);
-    out.copy_from_slice(&plain);
-    Ok(out)
-}
-
-fn check_kdf(kdf: [u32; 3]) -> Result<(), SyncError> {
-    if kdf == [KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES] {
-        Ok(())
-    } else {
-        Err(SyncError::Damaged(
-            "its key settings are not the ones Tether writes".into(),
-        ))
-    }
 }
 
 /// What a bundle's header says of who wrote it and what it holds, and the
@@ -734,117 +506,6 @@ fn seal_plain(
     Ok(out)
 }
 
-/// A bundle file cut into its parts.
-struct Parts<'a> {
-    header: Header,
-    header_bytes: &'a [u8],
-    body: &'a [u8],
-    /// Everything the signature covers.
-    signed: &'a [u8],
-    signature: &'a [u8],
-}
-
-/// Splits a file into its header (parsed), the header's bytes, the body and
-/// the signature, checking every length first.
-fn split(bytes: &[u8]) -> Result<Parts<'_>, SyncError> {
-    if bytes.len() as u64 > MAX_BUNDLE_BYTES {
-        return Err(SyncError::TooLarge {
-            what: "the file's size in bytes",
-            limit: MAX_BUNDLE_BYTES,
-        });
-    }
-    if bytes.len() < MAGIC.len() {
-        return if MAGIC.starts_with(bytes) && !bytes.is_empty() {
-            Err(SyncError::Truncated {
-                have: bytes.len(),
-                want: MAGIC.len() + 4,
-            })
-        } else {
-            Err(SyncError::NotABundle)
-        };
-    }
-    if &bytes[..MAGIC.len()] != MAGIC {
-        return Err(SyncError::NotABundle);
-    }
-    let rest = &bytes[MAGIC.len()..];
-    let Some(len_bytes) = rest.get(..4) else {
-        return Err(SyncError::Truncated {
-            have: bytes.len(),
-            want: MAGIC.len() + 4,
-        });
-    };
-    let header_len =
-        u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]) as usize;
-    if header_len > MAX_HEADER {
-        return Err(SyncError::Damaged("its header is too long".into()));
-    }
-    let want_header = MAGIC.len() + 4 + header_len;
-    let Some(header_bytes) = rest.get(4..4 + header_len) else {
-        return Err(SyncError::Truncated {
-            have: bytes.len(),
-            want: want_header,
-        });
-    };
-    let header: Header = serde_json::from_slice(header_bytes)
-        .map_err(|_| SyncError::Damaged("its header cannot be read".into()))?;
-    if !(OLDEST_FORMAT..=FORMAT).contains(&header.format) {
-        return Err(if header.format > FORMAT {
-            SyncError::Damaged(
-                "it was written by a newer Tether, in a format this one cannot read; update Tether first".into(),
-            )
-        } else {
-            SyncError::Damaged(
-                "it was written by an older Tether, before bundles were signed; update Tether on the laptop that wrote it".into(),
-            )
-        });
-    }
-    // The header is not authenticated yet: its length may be anything.
-    if header.body_len > MAX_BUNDLE_BYTES {
-        return Err(SyncError::Damaged(
-            "its header gives an impossible length".into(),
-        ));
-    }
-    let want = (want_header as u64)
-        .saturating_add(header.body_len)
-        .saturating_add(SIGNATURE_LEN as u64);
-    if (bytes.len() as u64) < want {
-        return Err(SyncError::Truncated {
-            have: bytes.len(),
-            want: usize::try_from(want).unwrap_or(usize::MAX),
-        });
-    }
-    if (bytes.len() as u64) > want {
-        return Err(SyncError::Damaged("it has extra bytes at the end".into()));
-    }
-    let signed_len = bytes.len() - SIGNATURE_LEN;
-    Ok(Parts {
-        header,
-        header_bytes,
-        body: &bytes[want_header..signed_len],
-        signed: &bytes[..signed_len],
-        signature: &bytes[signed_len..],
-    })
-}
-
-/// Reads the header only (no key needed): who sent it and which changes it
-/// holds. Nothing in it is to be believed before [`open`] succeeds.
-pub fn peek(bytes: &[u8]) -> Result<Header, SyncError> {
-    split(bytes).map(|p| p.header)
-}
-
-/// The header, once the signature at the end is checked against the key
-/// it names (no passphrase or recipient key needed): who wrote it, in that
-/// laptop's own words, so that an unknown laptop can be listed for an admin
-/// to enroll even though it could not seal a bundle for this one yet.
-pub fn signed_header(bytes: &[u8]) -> Result<Header, SyncError> {
-    let parts = split(bytes)?;
-    check_kdf(parts.header.kdf)?;
-    if !signed_by(&parts.header.signer, parts.signed, parts.signature) {
-        return Err(SyncError::BadSignature);
-    }
-    Ok(parts.header)
-}
-
 /// Opens a bundle for `reader`: checks the format, decrypts, decompresses
 /// and parses. `schema` is this build's number of migrations; a newer
 /// bundle is refused.
@@ -964,74 +625,6 @@ pub fn open(
         payload.map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
     check_shape(&payload)?;
     Ok(Bundle { header, payload })
-}
-
-/// Bounds on what a payload may hold, checked before any row is looked at.
-fn check_shape(payload: &Payload) -> Result<(), SyncError> {
-    if payload.tables.len() > MAX_TABLES {
-        return Err(SyncError::Damaged(format!(
-            "it has {} tables",
-            payload.tables.len()
-        )));
-    }
-    if payload.merged.len() > 100_000 {
-        return Err(SyncError::Damaged("its list of devices is too long".into()));
-    }
-    if payload.leaving.len() > MAX_ROWS_PER_TABLE || payload.leaving.iter().any(|c| c.len() > 64) {
-        return Err(SyncError::Damaged(
-            "its list of clients leaving is not one".into(),
-        ));
-    }
-    if let Some(scope) = &payload.scope
-        && (scope.len() > 10_000 || scope.iter().any(|w| w.len() > 64))
-    {
-        return Err(SyncError::Damaged(
-            "its scope is not a list of workers".into(),
-        ));
-    }
-    for (i, t) in payload.tables.iter().enumerate() {
-        if payload.tables[..i].iter().any(|o| o.table == t.table) {
-            return Err(SyncError::Damaged(format!(
-                "it has the table {} twice",
-                short(&t.table)
-            )));
-        }
-        if t.columns.len() > MAX_COLUMNS {
-            return Err(SyncError::Damaged(format!(
-                "{} has {} columns",
-                short(&t.table),
-                t.columns.len()
-            )));
-        }
-        if t.rows.len() > MAX_ROWS_PER_TABLE {
-            return Err(SyncError::TooLarge {
-                what: "the rows of one table",
-                limit: MAX_ROWS_PER_TABLE as u64,
-            });
-        }
-        for row in &t.rows {
-            if row.len() != t.columns.len() {
-                return Err(SyncError::Damaged(format!(
-                    "a row of {} has the wrong number of values",
-                    short(&t.table)
-                )));
-            }
-            for v in row {
-                let len = match v {
-                    Value::Text(text) => text.len(),
-                    Value::Blob(b) => b.len(),
-                    _ => 0,
-                };
-                if len > MAX_TEXT_BYTES {
-                    return Err(SyncError::TooLarge {
-                        what: "the length of one value in bytes",
-                        limit: MAX_TEXT_BYTES as u64,
-                    });
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A name from a bundle, cut short for a message.

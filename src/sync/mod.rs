@@ -18,6 +18,8 @@
 //!   apart (a conflict: the later clock wins, the loser is kept for review).
 
 pub mod bundle;
+mod frame;
+mod limits;
 pub mod payload;
 pub mod policy;
 pub mod seal;
