@@ -121,6 +121,8 @@ pub enum Write {
     SyncFolder(Option<PathBuf>),
     /// Enroll another laptop (device id) as a field or office laptop, or retire it.
     EnrollDevice(String, crate::store::Trust),
+    /// Forget a laptop seen but not enrolled, or retired (device id).
+    ForgetDevice(String),
     /// Which clients a field laptop (device id) holds.
     DeviceScope(String, crate::store::Scope),
     ResolveConflict(i64, crate::store::Resolution),

@@ -1027,6 +1027,8 @@ pub const KM: &[(&str, &str)] = &[
     ("Enroll as office laptop", "ចុះឈ្មោះជាកុំព្យូទ័រការិយាល័យ"),
     ("Retire", "ដកចេញ"),
     ("Laptop enrolled", "បានចុះឈ្មោះកុំព្យូទ័រ"),
+    ("Forget this laptop", "បំភ្លេចកុំព្យូទ័រនេះ"),
+    ("Laptop forgotten", "បានបំភ្លេចកុំព្យូទ័រ"),
     ("Sync passphrase", "ឃ្លាសម្ងាត់សមកាលកម្ម"),
     ("set", "បានកំណត់"),
     ("not set", "មិនទាន់កំណត់"),

@@ -562,6 +562,10 @@ impl Workspace {
                 s.enroll_device(&device, None, trust)?;
                 t("Laptop enrolled").to_owned()
             }
+            Write::ForgetDevice(device) => {
+                s.forget_device(&device)?;
+                t("Laptop forgotten").to_owned()
+            }
             Write::DeviceScope(device, scope) => {
                 s.set_device_scope(&device, &scope)?;
                 t("Laptop's clients changed: it receives them, and removes every other, at its next sync").to_owned()

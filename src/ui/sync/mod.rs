@@ -458,6 +458,15 @@ impl SyncPanel {
                                     ui.close();
                                 }
                             }
+                            // A stranger's entry (or a retired laptop's)
+                            // leaves the list; it is listed again if it
+                            // writes another bundle.
+                            if matches!(d.trust, Trust::Pending | Trust::Retired)
+                                && ui.button(t("Forget this laptop")).clicked()
+                            {
+                                action = Action::Write(Write::ForgetDevice(d.device_id.clone()));
+                                ui.close();
+                            }
                             if office
                                 && d.trust == Trust::Member
                                 && ui.button(t("Choose its clients")).clicked()
