@@ -46,7 +46,7 @@ fn forge_as(
 }
 
 /// A bundle from `from` (with its own key) for `to`.
-fn forge(k: &SyncKey, from: &Store, to: &Store, payload: Payload) -> Vec<u8> {
+pub(crate) fn forge(k: &SyncKey, from: &Store, to: &Store, payload: Payload) -> Vec<u8> {
     forge_as(
         k,
         &from.device_key().unwrap(),
@@ -718,34 +718,23 @@ fn bundles_are_sealed_with_hpke_to_each_laptops_own_sealing_key() {
     );
     assert!(opened.is_ok());
     let signing_only = DeviceKey::from_secret_hex(&f1_key.secret_hex()).unwrap();
-    let refused = bundle::open(
-        &org.k,
-        &bundle::Reader {
-            device: org.f1.device_id(),
-            key: &signing_only,
-        },
-        tether::store::schema::MIGRATIONS_COUNT,
-        &std::fs::read(&file).unwrap(),
-    );
-    assert!(
-        matches!(refused, Err(SyncError::WrongKeyOrTampered)),
-        "{refused:?}"
-    );
-    // Nor does the right key with another passphrase.
     let other = SyncKey::new("another organisation's passphrase").unwrap();
-    let refused = bundle::open(
-        &other,
-        &bundle::Reader {
-            device: org.f1.device_id(),
-            key: &f1_key,
-        },
-        tether::store::schema::MIGRATIONS_COUNT,
-        &std::fs::read(&file).unwrap(),
-    );
-    assert!(
-        matches!(refused, Err(SyncError::WrongKeyOrTampered)),
-        "{refused:?}"
-    );
+    // Nor does the right key with another passphrase.
+    for (k, key) in [(&org.k, &signing_only), (&other, &f1_key)] {
+        let refused = bundle::open(
+            k,
+            &bundle::Reader {
+                device: org.f1.device_id(),
+                key,
+            },
+            tether::store::schema::MIGRATIONS_COUNT,
+            &std::fs::read(&file).unwrap(),
+        );
+        assert!(
+            matches!(refused, Err(SyncError::WrongKeyOrTampered)),
+            "{refused:?}"
+        );
+    }
     // A format-4 bundle (a laptop not updated yet) is still merged.
     let mut c = Client::with_code("PP-1102");
     c.assigned_worker = Some(org.sokha.id());

@@ -962,29 +962,15 @@ proptest::proptest! {
 /// A bundle from `from` with `tables`, sealed for `to` (as a seized field
 /// laptop, with its own key, could write one).
 fn forge(k: &SyncKey, from: &Store, to: &Store, tables: Vec<bundle::TableRows>) -> Vec<u8> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let signer = from.device_key().unwrap();
-    bundle::seal(
-        &bundle::Sealing {
-            key: k,
-            signer: &signer,
-            schema: tether::store::schema::MIGRATIONS_COUNT,
-            device: from.device_id(),
-            since: 0,
-            top: now,
-            created_at: now,
-            recipients: &[(
-                to.device_id().to_owned(),
-                to.device_key().unwrap().public_hex(),
-            )],
-            sealers: &[],
-        },
-        &bundle::Payload {
+    super::attacks::forge(
+        k,
+        from,
+        to,
+        bundle::Payload {
             tables,
             ..bundle::Payload::default()
         },
     )
-    .unwrap()
 }
 
 /// `row` of `t` as changed on `device` by `author` just now, with `edits`.
