@@ -24,25 +24,37 @@ fn forge_as(
     to: &Store,
     payload: Payload,
 ) -> Vec<u8> {
+    let to = recipient(to);
+    bundle::seal(&sealing(k, signer, device, &to), &payload).unwrap()
+}
+
+/// `to` as a recipient: its device id and key.
+fn recipient(to: &Store) -> [(String, String); 1] {
+    [(
+        to.device_id().to_owned(),
+        to.device_key().unwrap().public_hex(),
+    )]
+}
+
+/// How a bundle written now by `device` with `signer` is sealed for `to`.
+fn sealing<'a>(
+    k: &'a SyncKey,
+    signer: &'a DeviceKey,
+    device: &'a str,
+    to: &'a [(String, String)],
+) -> bundle::Sealing<'a> {
     let now = now_ms();
-    bundle::seal(
-        &bundle::Sealing {
-            key: k,
-            signer,
-            schema: tether::store::schema::MIGRATIONS_COUNT,
-            device,
-            since: 0,
-            top: now,
-            created_at: now,
-            recipients: &[(
-                to.device_id().to_owned(),
-                to.device_key().unwrap().public_hex(),
-            )],
-            sealers: &[],
-        },
-        &payload,
-    )
-    .unwrap()
+    bundle::Sealing {
+        key: k,
+        signer,
+        schema: tether::store::schema::MIGRATIONS_COUNT,
+        device,
+        since: 0,
+        top: now,
+        created_at: now,
+        recipients: to,
+        sealers: &[],
+    }
 }
 
 /// A bundle from `from` (with its own key) for `to`.
@@ -64,7 +76,7 @@ fn tables(tables: Vec<TableRows>) -> Payload {
 }
 
 /// Every table the office holds, as its own bundle carries it.
-fn office_tables(org: &Org) -> Vec<TableRows> {
+pub(crate) fn office_tables(org: &Org) -> Vec<TableRows> {
     let all = org.o.sync_export(&org.k, 0).unwrap();
     let key = org.o.device_key().unwrap();
     bundle::open(
@@ -597,23 +609,10 @@ fn flood(
         t.row();
         row(&mut t, i);
     }
-    let now = now_ms();
     let signer = from.device_key().unwrap();
+    let to = recipient(to);
     bundle::seal_tables(
-        &bundle::Sealing {
-            key: k,
-            signer: &signer,
-            schema: tether::store::schema::MIGRATIONS_COUNT,
-            device: from.device_id(),
-            since: 0,
-            top: now,
-            created_at: now,
-            recipients: &[(
-                to.device_id().to_owned(),
-                to.device_key().unwrap().public_hex(),
-            )],
-            sealers: &[],
-        },
+        &sealing(k, &signer, from.device_id(), &to),
         &[],
         &[t],
         None,

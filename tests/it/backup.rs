@@ -548,14 +548,7 @@ fn a_replaced_recovery_key_takes_nothing_over_even_with_a_backups_key_file() {
         Some("admin"),
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    let new_recovery = out
-        .lines()
-        .skip_while(|l| !l.starts_with("Recovery key"))
-        .nth(1)
-        .expect("the new key is printed")
-        .trim()
-        .to_owned();
+    let new_recovery = printed_recovery_key(&o);
     let mut key_files: Vec<_> = store::backups_in(&store::default_backup_dir(&db))
         .unwrap()
         .iter()

@@ -998,14 +998,7 @@ fn recovery_key_rotation_from_the_command_line() {
         PASSWORD,
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    let new = out
-        .lines()
-        .skip_while(|l| !l.starts_with("Recovery key"))
-        .nth(1)
-        .expect("the new key is printed")
-        .trim()
-        .to_owned();
+    let new = printed_recovery_key(&o);
     assert!(Store::open_with_recovery_key(&db, &old, "admin").is_err());
     std::fs::remove_file(key_file_path(&db)).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_tether"))

@@ -1000,27 +1000,8 @@ fn a_field_laptop_can_neither_reach_nor_take_a_client_outside_its_scope() {
     let theirs = case(&mut org.o, "PP-0401", dara);
     case(&mut org.o, "PP-0402", sokha);
     org.round();
-    let all = org.o.sync_export(&org.k, 0).unwrap();
-    let key = org.o.device_key().unwrap();
-    let opened = bundle::open(
-        &org.k,
-        &bundle::Reader {
-            device: org.o.device_id(),
-            key: &key,
-        },
-        tether::store::schema::MIGRATIONS_COUNT,
-        &all.bytes,
-    )
-    .unwrap();
-    let table = |name: &str| {
-        opened
-            .payload
-            .tables
-            .iter()
-            .find(|t| t.table == name)
-            .unwrap()
-            .clone()
-    };
+    let tables = super::attacks::office_tables(&org);
+    let table = |name: &str| tables.iter().find(|t| t.table == name).unwrap().clone();
     let blob = |u: Uuid| bundle::Value::Blob(u.as_bytes().to_vec());
     let f1 = org.f1.device_id().to_owned();
     let before = org.o.canonical_dump().unwrap();

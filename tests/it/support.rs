@@ -98,3 +98,14 @@ pub fn assert_refused(o: &Output, needle: &str) {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// The recovery key a command printed (the line after "Recovery key").
+pub fn printed_recovery_key(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .skip_while(|l| !l.starts_with("Recovery key"))
+        .nth(1)
+        .expect("the new key is printed")
+        .trim()
+        .to_owned()
+}
