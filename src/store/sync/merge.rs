@@ -133,6 +133,25 @@ impl MergedHistory {
         Ok(())
     }
 
+    /// Notes every row of `table` that this merge (`stamp`) wrote as new.
+    pub(super) fn all_new(
+        &mut self,
+        tx: &Transaction<'_>,
+        table: &str,
+        stamp: i64,
+    ) -> Result<(), StoreError> {
+        self.flush(tx)?;
+        let kind = RecordKind::of_table(table).map_or("record", RecordKind::audit_kind);
+        tx.execute(
+            &format!(
+                "INSERT INTO audit(at, user_id, device_id, action, record_kind, record_id, detail)
+                 SELECT updated_at, updated_by, device_id, 'create', ?1, id, ?2 FROM {table} WHERE sync_seq = ?3 ORDER BY rowid"
+            ),
+            params![kind, self.detail, stamp],
+        )?;
+        Ok(())
+    }
+
     pub(super) fn flush(&mut self, tx: &Transaction<'_>) -> Result<(), StoreError> {
         if self.rows.is_empty() {
             return Ok(());
@@ -517,7 +536,9 @@ pub(super) fn merge_in_tx(
                     }
                     // Nothing here has this id: a plain insert.
                     inserts.push(tx, incoming.values, stamp)?;
-                    history.push(tx, table, &incoming, &at, AuditAction::Create)?;
+                    if !held_none {
+                        history.push(tx, table, &incoming, &at, AuditAction::Create)?;
+                    }
                     held_here.insert(incoming.id);
                     written.push((table, incoming.id, incoming.values));
                     merged.added += 1;
@@ -584,6 +605,11 @@ pub(super) fn merge_in_tx(
             }
         }
         inserts.flush(tx, stamp)?;
+        // A table this laptop held nothing of: every row with this merge's
+        // stamp is new here, and their history is written in one statement.
+        if held_none {
+            history.all_new(tx, table, stamp)?;
+        }
         if table == "users" {
             // Roles may have changed; and an office laptop's bundle may
             // not leave this laptop without an admin.
