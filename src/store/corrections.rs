@@ -82,17 +82,24 @@ macro_rules! client_record {
 }
 client_record!(Contact, Arrest, Detention);
 
+/// The audit's first creation entry of a record (made here, or merged from
+/// the laptop where it was made): who, and when (ms).
+pub(crate) fn first_created(
+    conn: &rusqlite::Connection,
+    id: Uuid,
+) -> Result<Option<(Option<Uuid>, i64)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT user_id, at FROM audit WHERE record_id = ?1 AND action = 'create' ORDER BY seq LIMIT 1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
 impl Store {
     /// Who entered the record `id` of kind `R`, and when.
     pub fn entered<R: Record>(&self, id: Uuid) -> Result<Entered, StoreError> {
-        let first: Option<(Option<Uuid>, i64)> = self
-            .conn()
-            .prepare_cached(
-                "SELECT user_id, at FROM audit WHERE record_id = ?1 AND action = 'create' ORDER BY seq LIMIT 1",
-            )?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        match first {
+        match first_created(self.conn(), id)? {
             Some((by, at_ms)) => Ok(Entered { by, at_ms }),
             None => {
                 let saved: Saved<R> = self.get(id)?;

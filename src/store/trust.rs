@@ -48,26 +48,27 @@ const MAX_PENDING: i64 = 5_000;
 
 /// Gives the database its signing key if it has none yet.
 pub(crate) fn ensure_device_key(conn: &Connection) -> Result<(), StoreError> {
-    let has: bool = conn
-        .query_row(
-            "SELECT 1 FROM meta WHERE key = 'device.signing_key'",
-            [],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
-    if !has {
-        let key = DeviceKey::generate();
+    // Only what is missing is written (an open writes nothing otherwise):
+    // its signing key, and its own sealing key (format 5), kept apart.
+    let has = |key: &str| -> Result<bool, StoreError> {
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM meta WHERE key = ?1")?
+            .query_row([key], |_| Ok(()))
+            .optional()?
+            .is_some())
+    };
+    if !has("device.signing_key")? {
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('device.signing_key', ?1)",
-            [key.secret_hex().as_str()],
+            [DeviceKey::generate().secret_hex().as_str()],
         )?;
     }
-    // Its own sealing key (format 5), apart from the signing key.
-    conn.execute(
-        "INSERT OR IGNORE INTO meta(key, value) VALUES ('device.sealing_key', ?1)",
-        [DeviceKey::new_sealing_hex().as_str()],
-    )?;
+    if !has("device.sealing_key")? {
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('device.sealing_key', ?1)",
+            [DeviceKey::new_sealing_hex().as_str()],
+        )?;
+    }
     Ok(())
 }
 

@@ -292,13 +292,7 @@ fn entered(
     id: Uuid,
     signer: &str,
 ) -> Result<Entered, StoreError> {
-    let first: Option<(Option<Uuid>, i64)> = tx
-        .prepare_cached(
-            "SELECT user_id, at FROM audit WHERE record_id = ?1 AND action = 'create' ORDER BY seq LIMIT 1",
-        )?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    if let Some((by, at)) = first {
+    if let Some((by, at)) = super::super::corrections::first_created(tx, id)? {
         return Ok(Entered {
             by,
             at_ms: Some(at),
